@@ -1,0 +1,336 @@
+"""Typed SQLAlchemy 2 models of the hub. Constraints here back the validation in hub services."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import Base
+from hub.vocab import (
+    ASSESSMENT_STATUSES,
+    ATTENDANCE,
+    CASE_STATUSES,
+    CONDITIONS,
+    DISCIPLINES,
+    PAIN_CLASSIFICATIONS,
+    REVIEW_MODES,
+    RISK_BANDS,
+    RISK_TOOLS,
+    ROLES,
+    ROUTES,
+    SEXES,
+    STOP_REASONS,
+    TREATMENT_CATEGORIES,
+    TREATMENT_STATUSES,
+    WEARABLE_SOURCES,
+    sql_in,
+)
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """Current UTC time as a naive datetime (stored the same way on SQLite and PostgreSQL)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Practice(Base):
+    """A GP practice that refers cases to the hub."""
+
+    __tablename__ = "practice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),)
+
+
+class User(Base):
+    """A person who logs in: PCP, specialist, chair or admin (roles in UserRole)."""
+
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    discipline: Mapped[str | None] = mapped_column(String(40))
+    practice_id: Mapped[int | None] = mapped_column(ForeignKey("practice.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_login_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Login cookies issued before this moment are refused (password change, deactivation, lock).
+    sessions_valid_after: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    roles: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+    )
+    practice: Mapped[Practice | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint(f"discipline IS NULL OR discipline IN {sql_in(DISCIPLINES)}", name="discipline_known"),
+        CheckConstraint("username = lower(username) AND length(trim(username)) >= 3", name="username_valid"),
+        CheckConstraint("failed_login_attempts >= 0", name="failed_logins_non_negative"),
+    )
+
+
+class UserRole(Base):
+    """One role held by a user."""
+
+    __tablename__ = "user_role"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    __table_args__ = (CheckConstraint(f"role IN {sql_in(ROLES)}", name="role_known"),)
+
+
+class Patient(Base):
+    """A patient of a practice (synthetic in the demo: no real patient data anywhere)."""
+
+    __tablename__ = "patient"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    nhs_number: Mapped[str] = mapped_column(String(10), unique=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    birth_year: Mapped[int] = mapped_column(Integer)
+    sex: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    practice: Mapped[Practice] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("length(nhs_number) = 10", name="nhs_number_10_digits"),
+        CheckConstraint("birth_year BETWEEN 1900 AND 2100", name="birth_year_range"),
+        CheckConstraint(f"sex IN {sql_in(SEXES)}", name="sex_known"),
+        CheckConstraint("length(trim(given_name)) > 0 AND length(trim(family_name)) > 0", name="names_not_blank"),
+    )
+
+
+class Case(Base):
+    """A case referred by a PCP to the hub, with the clinical question and its place in the queue."""
+
+    __tablename__ = "hub_case"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    # Denormalised from the patient so the queue filters and scopes by practice on one table.
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    referrer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    condition: Mapped[str] = mapped_column(String(30))
+    pain_classification: Mapped[str] = mapped_column(String(20))
+    duration_months: Mapped[int | None] = mapped_column(Integer)
+    clinical_question: Mapped[str] = mapped_column(Text, default="")
+    red_flags: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    red_flag_count: Mapped[int] = mapped_column(Integer, default=0)
+    baseline_pain: Mapped[float | None] = mapped_column(Float)
+    risk_tool: Mapped[str | None] = mapped_column(String(20))
+    risk_band: Mapped[str | None] = mapped_column(String(10))
+    goals_text: Mapped[str] = mapped_column(Text, default="")
+    concerns_text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Derived state the queue sorts and filters on, stored when its inputs change.
+    latest_pain: Mapped[float | None] = mapped_column(Float)
+    latest_pain_instrument: Mapped[str | None] = mapped_column(String(20))
+    latest_pain_on: Mapped[date | None] = mapped_column(Date)
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    priority_reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    patient: Mapped[Patient] = relationship(lazy="joined")
+    referrer: Mapped[User] = relationship(lazy="joined")
+    practice: Mapped[Practice] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint(f"condition IN {sql_in(CONDITIONS)}", name="condition_known"),
+        CheckConstraint(f"pain_classification IN {sql_in(PAIN_CLASSIFICATIONS)}", name="pain_class_known"),
+        CheckConstraint(f"status IN {sql_in(CASE_STATUSES)}", name="status_known"),
+        CheckConstraint("duration_months IS NULL OR duration_months BETWEEN 0 AND 1200", name="duration_range"),
+        CheckConstraint("baseline_pain IS NULL OR baseline_pain BETWEEN 0 AND 10", name="baseline_pain_range"),
+        CheckConstraint(f"risk_tool IS NULL OR risk_tool IN {sql_in(RISK_TOOLS)}", name="risk_tool_known"),
+        CheckConstraint(f"risk_band IS NULL OR risk_band IN {sql_in(RISK_BANDS)}", name="risk_band_known"),
+        # A case leaves draft only with a clinical question and a clear red-flag screen.
+        CheckConstraint(
+            "status = 'draft' OR length(trim(clinical_question)) > 0", name="question_required_once_submitted"
+        ),
+        CheckConstraint("status = 'draft' OR red_flag_count = 0", name="no_red_flags_once_submitted"),
+        CheckConstraint("status = 'draft' OR submitted_at IS NOT NULL", name="submitted_at_once_submitted"),
+        Index("ix_hub_case_queue_status", "status", "submitted_at"),
+        Index("ix_hub_case_queue_practice", "practice_id", "status", "submitted_at"),
+        Index("ix_hub_case_queue_condition", "condition", "status", "submitted_at"),
+        Index("ix_hub_case_queue_priority", "status", "priority", "submitted_at"),
+    )
+
+
+class Treatment(Base):
+    """A treatment in the patient's history: medicine (drug, dose, route) or a non-drug intervention."""
+
+    __tablename__ = "treatment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    category: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(200))
+    drug: Mapped[str | None] = mapped_column(String(100))
+    route: Mapped[str | None] = mapped_column(String(20))
+    daily_dose_mg: Mapped[float | None] = mapped_column(Float)
+    patch_mcg_per_h: Mapped[float | None] = mapped_column(Float)
+    dose_text: Mapped[str] = mapped_column(String(200), default="")
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    reason_stopped: Mapped[str | None] = mapped_column(String(20))
+    adherence_pct: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(f"category IN {sql_in(TREATMENT_CATEGORIES)}", name="category_known"),
+        CheckConstraint(f"route IS NULL OR route IN {sql_in(ROUTES)}", name="route_known"),
+        CheckConstraint(f"status IN {sql_in(TREATMENT_STATUSES)}", name="status_known"),
+        CheckConstraint(f"reason_stopped IS NULL OR reason_stopped IN {sql_in(STOP_REASONS)}", name="stop_reason_known"),
+        CheckConstraint("category <> 'medicine' OR (drug IS NOT NULL AND route IS NOT NULL)", name="medicine_has_drug"),
+        CheckConstraint("daily_dose_mg IS NULL OR daily_dose_mg > 0", name="dose_positive"),
+        CheckConstraint("patch_mcg_per_h IS NULL OR patch_mcg_per_h > 0", name="patch_positive"),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        CheckConstraint("adherence_pct IS NULL OR adherence_pct BETWEEN 0 AND 100", name="adherence_range"),
+        CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        Index("ix_treatment_patient_start", "patient_id", "start_date"),
+    )
+
+
+class Assessment(Base):
+    """A PROM or risk tool administered on a date: response codes, total and band."""
+
+    __tablename__ = "assessment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    instrument: Mapped[str] = mapped_column(String(20))
+    instrument_version: Mapped[str] = mapped_column(String(20), default="1")
+    scoring_version: Mapped[str] = mapped_column(String(20), default="1")
+    administered_on: Mapped[date] = mapped_column(Date)
+    mode: Mapped[str] = mapped_column(String(10), default="self")
+    status: Mapped[str] = mapped_column(String(15), default="completed")
+    responses: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    total: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str | None] = mapped_column(String(30))
+    safety_alert: Mapped[bool] = mapped_column(Boolean, default=False)
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("mode IN ('self', 'clinician')", name="mode_known"),
+        CheckConstraint(f"status IN {sql_in(ASSESSMENT_STATUSES)}", name="status_known"),
+        CheckConstraint("status <> 'completed' OR total IS NOT NULL", name="completed_has_total"),
+        CheckConstraint("total IS NULL OR total >= 0", name="total_non_negative"),
+        Index("ix_assessment_patient_date", "patient_id", "administered_on"),
+    )
+
+
+class Review(Base):
+    """A review contact with the patient: attended or missed, changes made or the reason for none."""
+
+    __tablename__ = "review"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("hub_case.id"), index=True)
+    review_date: Mapped[date] = mapped_column(Date)
+    attendance: Mapped[str] = mapped_column(String(10), default="attended")
+    mode: Mapped[str] = mapped_column(String(25), default="face_to_face")
+    management_changes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    inaction_justifications: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    adherence_pct: Mapped[int | None] = mapped_column(Integer)
+    treatment_too_much: Mapped[bool | None] = mapped_column(Boolean)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(f"attendance IN {sql_in(ATTENDANCE)}", name="attendance_known"),
+        CheckConstraint(f"mode IN {sql_in(REVIEW_MODES)}", name="mode_known"),
+        CheckConstraint("adherence_pct IS NULL OR adherence_pct BETWEEN 0 AND 100", name="adherence_range"),
+        Index("ix_review_patient_date", "patient_id", "review_date"),
+    )
+
+
+class WearableDay(Base):
+    """One day of wearable data; a missing value is a gap (NULL), never zero."""
+
+    __tablename__ = "wearable_day"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    day: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(20), default="demo")
+    steps: Mapped[int | None] = mapped_column(Integer)
+    active_minutes: Mapped[int | None] = mapped_column(Integer)
+    sleep_hours: Mapped[float | None] = mapped_column(Float)
+    resting_hr: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        UniqueConstraint("patient_id", "day", "source"),
+        CheckConstraint(f"source IN {sql_in(WEARABLE_SOURCES)}", name="source_known"),
+        CheckConstraint("steps IS NULL OR steps BETWEEN 0 AND 200000", name="steps_range"),
+        CheckConstraint("active_minutes IS NULL OR active_minutes BETWEEN 0 AND 1440", name="active_minutes_range"),
+        CheckConstraint("sleep_hours IS NULL OR (sleep_hours >= 0 AND sleep_hours <= 24)", name="sleep_range"),
+        CheckConstraint("resting_hr IS NULL OR resting_hr BETWEEN 20 AND 250", name="resting_hr_range"),
+    )
+
+
+class Comment(Base):
+    """A message in a case's discussion thread between meetings."""
+
+    __tablename__ = "comment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    author: Mapped[User] = relationship(lazy="joined")
+    __table_args__ = (CheckConstraint("length(trim(body)) > 0", name="body_not_blank"),)
+
+
+class AuditEvent(Base):
+    """Append-only record of every write: who did what to which entity, and what changed."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(40))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
+
+
+class Setting(Base):
+    """A configurable value (clinical threshold, weight, security setting) editable by an admin."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -1,0 +1,1 @@
+"""MSK Pain Hub domain layer: services and clinical rules (never imports streamlit)."""

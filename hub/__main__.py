@@ -1,0 +1,45 @@
+"""Command line: `python -m hub demo --reset`, `python -m hub migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m hub`."""
+    parser = argparse.ArgumentParser(prog="python -m hub", description="MSK Pain Hub administration")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_demo = sub.add_parser("demo", help="seed the synthetic demo cohort (empty database only, or --reset)")
+    p_demo.add_argument("--reset", action="store_true", help="delete ALL data and re-seed the demo cohort")
+    p_demo.add_argument("--seed", type=int, default=2026)
+    sub.add_parser("migrate", help="upgrade the database schema to head")
+    args = parser.parse_args(argv)
+
+    from db.engine import database_url, make_engine, make_session_factory, upgrade_to_head
+    from hub import bootstrap, demo
+
+    url = database_url()
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    if args.command == "migrate":
+        print(f"Database at head: {engine.url.render_as_string(hide_password=True)}")
+        return 0
+    sf = make_session_factory(engine)
+    started = time.perf_counter()
+    if args.reset:
+        counts = demo.reset_demo(engine)
+    elif demo.is_empty(sf):
+        counts = demo.seed_demo(sf, seed=args.seed)
+    else:
+        print("The database already holds data; use `python -m hub demo --reset` to replace it.", file=sys.stderr)
+        return 1
+    bootstrap.after_seed(sf)
+    print(f"Demo cohort seeded in {time.perf_counter() - started:.1f} s: "
+          + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

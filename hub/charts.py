@@ -1,0 +1,114 @@
+"""Plotly figure builders: data in, go.Figure out (no streamlit, unit-testable)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from hub.vocab import TREATMENT_CATEGORIES
+
+CATEGORY_COLOURS = {
+    "education": "#8dd3c7", "exercise": "#1b9e77", "medicine": "#7570b3", "injection": "#e7298a",
+    "psychological": "#66a61e", "acupuncture": "#e6ab02", "social_prescribing": "#a6761d",
+    "manual_therapy": "#1f78b4", "weight_management": "#b2df8a", "other": "#999999",
+}
+PAIN_LABELS = {"nrs": "Pain NRS (0-10)", "peg": "PEG (0-10)"}
+OTHER_PROM_LABELS = {"mskhq": "MSK-HQ (0-56, higher better)", "phq9": "PHQ-9 (0-27)", "gad7": "GAD-7 (0-21)",
+                     "odi": "ODI (%)", "pseq": "PSEQ (0-60, higher better)", "pcs": "PCS (0-52)",
+                     "tsk11": "TSK-11 (11-44)", "bpi": "BPI interference"}
+MS_PER_DAY = 86_400_000
+
+
+def daily_series(wearables: pd.DataFrame, column: str, start: date, end: date) -> pd.Series:
+    """One value per calendar day from start to end; a day without data is NaN (a gap), never 0."""
+    index = pd.date_range(start, end, freq="D")
+    if wearables.empty:
+        return pd.Series(float("nan"), index=index, name=column)
+    s = wearables.assign(day=pd.to_datetime(wearables["day"])).groupby("day")[column].max()
+    return s.astype("float64").reindex(index).rename(column)
+
+
+def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
+    rows = []
+    for t in treatments.itertuples():
+        end = t.end if isinstance(t.end, date) else today
+        rows.append({"category": t.category, "label": t.label, "start": t.start, "end": end,
+                     "ongoing": not isinstance(t.end, date)})
+    return rows
+
+
+def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: pd.DataFrame,
+                  wearables: pd.DataFrame, today: date | None = None) -> go.Figure:
+    """The case's one timeline on a shared date axis: treatments, pain, other PROMs, reviews,
+    wearable steps and sleep (gaps drawn as gaps)."""
+    today = today or date.today()
+    fig = make_subplots(rows=5, cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        row_heights=[0.30, 0.20, 0.18, 0.16, 0.16],
+                        subplot_titles=("Treatments and reviews", "Pain", "Other PROMs", "Steps per day",
+                                        "Sleep (hours)"))
+    # Row 1: treatments as bars from start to stop (ongoing ones to today), by category.
+    seen: set[str] = set()
+    for r in _treatment_rows(treatments, today):
+        duration_ms = max(1, (r["end"] - r["start"]).days) * MS_PER_DAY
+        cat_label = TREATMENT_CATEGORIES.get(r["category"], r["category"])
+        fig.add_trace(go.Bar(
+            x=[duration_ms], base=[pd.Timestamp(r["start"])], y=[cat_label], orientation="h",
+            marker_color=CATEGORY_COLOURS.get(r["category"], "#999999"), name=cat_label,
+            legendgroup=r["category"], showlegend=r["category"] not in seen, text=[r["label"]],
+            textposition="inside", insidetextanchor="start",
+            hovertemplate=f"{r['label']}<br>{r['start']:%d %b %Y} – "
+                          f"{'ongoing' if r['ongoing'] else format(r['end'], '%d %b %Y')}<extra></extra>",
+        ), row=1, col=1)
+        seen.add(r["category"])
+    # Reviews on their own lane of row 1: attended, missed (DNA) and cancelled marked differently.
+    if not reviews.empty:
+        styles = {"attended": ("circle", "#2ca02c", "Review attended"),
+                  "dna": ("x", "#d62728", "Missed appointment (DNA)"),
+                  "cancelled": ("triangle-down", "#ff7f0e", "Review cancelled")}
+        for code, (symbol, colour, name) in styles.items():
+            sub = reviews[reviews["attendance"] == code]
+            if sub.empty:
+                continue
+            fig.add_trace(go.Scatter(
+                x=pd.to_datetime(sub["date"]), y=["Reviews"] * len(sub), mode="markers", name=name,
+                marker={"symbol": symbol, "size": 11, "color": colour},
+                hovertemplate=name + " %{x|%d %b %Y}<extra></extra>"), row=1, col=1)
+    # Row 2: pain scores; row 3: other PROM totals.
+    done = assessments[assessments["status"] == "completed"] if not assessments.empty else assessments
+    for inst, label in PAIN_LABELS.items():
+        sub = done[done["instrument"] == inst] if not done.empty else done
+        if not sub.empty:
+            fig.add_trace(go.Scatter(x=pd.to_datetime(sub["date"]), y=sub["total"], mode="lines+markers",
+                                     name=label), row=2, col=1)
+    for inst, label in OTHER_PROM_LABELS.items():
+        sub = done[done["instrument"] == inst] if not done.empty else done
+        if not sub.empty:
+            fig.add_trace(go.Scatter(x=pd.to_datetime(sub["date"]), y=sub["total"], mode="lines+markers",
+                                     name=label), row=3, col=1)
+    missing = assessments[assessments["status"] == "not_returned"] if not assessments.empty else assessments
+    if not missing.empty:
+        fig.add_trace(go.Scatter(x=pd.to_datetime(missing["date"]), y=[0] * len(missing), mode="markers",
+                                 name="PROM not returned", marker={"symbol": "x-open", "size": 9, "color": "#d62728"},
+                                 hovertemplate="PROM not returned %{x|%d %b %Y}<extra></extra>"), row=3, col=1)
+    # Rows 4-5: wearables, one point per day; a day without data is NaN so the line breaks there.
+    if not wearables.empty:
+        start = min(pd.to_datetime(wearables["day"]).min().date(), today)
+        steps = daily_series(wearables, "steps", start, today)
+        sleep = daily_series(wearables, "sleep_hours", start, today)
+        fig.add_trace(go.Scatter(x=steps.index, y=steps.values, mode="lines", connectgaps=False,
+                                 name="Steps", line={"width": 1, "color": "#17becf"}), row=4, col=1)
+        fig.add_trace(go.Scatter(x=sleep.index, y=sleep.values, mode="lines", connectgaps=False,
+                                 name="Sleep hours", line={"width": 1, "color": "#9467bd"}), row=5, col=1)
+    fig.update_yaxes(range=[0, 10], row=2, col=1)
+    fig.update_layout(barmode="overlay", height=900, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      legend={"orientation": "h", "y": -0.05}, hovermode="closest")
+    fig.update_xaxes(type="date")
+    return fig
+
+
+def window(today: date, months: int = 18) -> tuple[date, date]:
+    """Default date window of the timeline."""
+    return today - timedelta(days=int(months * 30.4)), today

@@ -1,0 +1,357 @@
+"""The patient's clinical record that feeds the case timeline: treatments, assessments, reviews,
+wearable days. PCPs of the patient's practice write; everyone who sees the case reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select, update
+
+from db.models import Assessment, Case, Review, Treatment, WearableDay
+from hub import audit
+from hub.access import Actor, can_edit_case, can_see_case
+from hub.errors import NotFound, PermissionDenied, ValidationError
+from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES, TREATMENT_STATUSES
+
+# Instruments whose total is a pain score (0-10, lower is better) shown in the queue.
+PAIN_INSTRUMENTS = ("nrs", "peg")
+
+
+@dataclass
+class TreatmentInput:
+    """A treatment as entered on a form."""
+
+    category: str = ""
+    name: str = ""
+    drug: str | None = None
+    route: str | None = None
+    daily_dose_mg: float | None = None
+    patch_mcg_per_h: float | None = None
+    dose_text: str = ""
+    start_date: date | None = None
+    end_date: date | None = None
+    reason_stopped: str | None = None
+    adherence_pct: int | None = None
+    notes: str = ""
+
+
+def validate_treatment(t: TreatmentInput, today: date | None = None) -> dict[str, str]:
+    """Field errors of a treatment entry; empty when valid."""
+    today = today or date.today()
+    e: dict[str, str] = {}
+    if t.category not in TREATMENT_CATEGORIES:
+        e["category"] = "Choose a treatment category."
+    if t.category == "medicine":
+        if not (t.drug or "").strip():
+            e["drug"] = "Enter the medicine's name (generic, e.g. 'oxycodone')."
+        if t.route not in ROUTES:
+            e["route"] = "Choose the route."
+        if t.route == "transdermal":
+            if t.patch_mcg_per_h is None or t.patch_mcg_per_h <= 0:
+                e["patch_mcg_per_h"] = "Enter the patch strength in micrograms per hour."
+        elif t.daily_dose_mg is not None and t.daily_dose_mg <= 0:
+            e["daily_dose_mg"] = "The total daily dose must be above 0 mg."
+    elif not (t.name or t.drug or "").strip():
+        e["name"] = "Describe the treatment (e.g. 'Knee strengthening programme')."
+    if t.route is not None and t.route not in ROUTES:
+        e["route"] = "Unknown route."
+    if t.start_date is None:
+        e["start_date"] = "Enter the start date."
+    elif t.start_date > today:
+        e["start_date"] = "The start date cannot be in the future; record planned treatments in the plan."
+    if t.end_date is not None and t.start_date is not None and t.end_date < t.start_date:
+        e["end_date"] = "The stop date must be on or after the start date."
+    if t.reason_stopped is not None and t.reason_stopped not in STOP_REASONS:
+        e["reason_stopped"] = "Unknown reason."
+    if t.end_date is not None and t.end_date <= today and not t.reason_stopped:
+        e["reason_stopped"] = "Say why the treatment was stopped."
+    if t.adherence_pct is not None and not (0 <= t.adherence_pct <= 100):
+        e["adherence_pct"] = "Adherence is a percentage from 0 to 100."
+    return e
+
+
+def treatment_label(category: str, name: str, drug: str | None, route: str | None,
+                    daily_dose_mg: float | None, patch_mcg_per_h: float | None) -> str:
+    """How a treatment is named on the timeline, medicines with their dose."""
+    if category != "medicine":
+        return name
+    drug_name = (drug or name).capitalize()
+    if patch_mcg_per_h:
+        return f"{drug_name} {patch_mcg_per_h:g} microgram/h patch"
+    if daily_dose_mg:
+        return f"{drug_name} {daily_dose_mg:g} mg/day {ROUTES.get(route or '', route or '').lower()}".strip()
+    return f"{drug_name} ({ROUTES.get(route or '', route or '').lower()})"
+
+
+def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput) -> Treatment:
+    """Add a validated treatment to the session (the caller audits and commits)."""
+    errors = validate_treatment(t)
+    if errors:
+        raise ValidationError(errors)
+    drug = (t.drug or "").strip().lower() or None
+    row = Treatment(
+        patient_id=patient_id, category=t.category,
+        name=(t.name or "").strip() or treatment_label(t.category, "", drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h),
+        drug=drug, route=t.route, daily_dose_mg=t.daily_dose_mg, patch_mcg_per_h=t.patch_mcg_per_h,
+        dose_text=(t.dose_text or "").strip(), start_date=t.start_date, end_date=t.end_date,
+        status="stopped" if t.end_date and t.end_date <= date.today() else "active",
+        reason_stopped=t.reason_stopped, adherence_pct=t.adherence_pct, notes=(t.notes or "").strip(),
+        created_by=actor.user_id,
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _case_for_write(s, actor: Actor, case_id: int) -> Case:
+    case = s.get(Case, case_id)
+    if case is None or not can_see_case(actor, case.practice_id, case.status):
+        raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
+    if not can_edit_case(actor, case.practice_id):
+        raise PermissionDenied("Only a PCP of the patient's practice can add to the record.")
+    return case
+
+
+def add_treatment(session_factory, actor: Actor, case_id: int, t: TreatmentInput) -> int:
+    """A PCP adds a treatment to the case's patient."""
+    with session_factory.begin() as s:
+        case = _case_for_write(s, actor, case_id)
+        row = insert_treatment(s, actor, case.patient_id, t)
+        audit.record(s, actor, "treatment.create", "treatment", row.id,
+                     {"case_id": case_id, "name": row.name, "category": row.category, "drug": row.drug,
+                      "daily_dose_mg": row.daily_dose_mg, "patch_mcg_per_h": row.patch_mcg_per_h})
+        return row.id
+
+
+def stop_treatment(session_factory, actor: Actor, case_id: int, treatment_id: int, end_date: date,
+                   reason: str) -> None:
+    """A PCP records that a current treatment stopped, with the reason."""
+    with session_factory.begin() as s:
+        case = _case_for_write(s, actor, case_id)
+        row = s.get(Treatment, treatment_id)
+        if row is None or row.patient_id != case.patient_id:
+            raise NotFound("No such treatment for this patient.")
+        errors = {}
+        if reason not in STOP_REASONS:
+            errors["reason_stopped"] = "Say why the treatment was stopped."
+        if end_date < row.start_date:
+            errors["end_date"] = "The stop date must be on or after the start date."
+        if end_date > date.today():
+            errors["end_date"] = "The stop date cannot be in the future."
+        if errors:
+            raise ValidationError(errors)
+        before = {"status": row.status, "end_date": row.end_date, "reason_stopped": row.reason_stopped}
+        row.status, row.end_date, row.reason_stopped = "stopped", end_date, reason
+        audit.record(s, actor, "treatment.stop", "treatment", row.id,
+                     audit.diff(before, {"status": "stopped", "end_date": end_date, "reason_stopped": reason}))
+
+
+# ----------------------------------------------------------------------------- assessments
+
+
+def instrument_code(name: str) -> str:
+    """The code an instrument is stored under (lower-case registry id, e.g. 'phq9', 'startmsk')."""
+    from hub.clinical import instruments
+
+    return instruments.instrument_id(name).lower()
+
+
+def score(instrument: str, responses: dict[str, Any]):
+    """Score an instrument's responses through hub.clinical (ValueError on invalid input)."""
+    from hub.clinical import instruments
+
+    return instruments.score(instrument, responses)
+
+
+def assessment_forms() -> list[dict[str, Any]]:
+    """What the assessment form needs per instrument: id, name, items with ranges, bundled text."""
+    from hub.clinical import instruments
+
+    forms = []
+    for spec in instruments.INSTRUMENTS.values():
+        text = instruments.item_text(spec.id) if spec.text_bundled else {}
+        forms.append({
+            "code": spec.id.lower(), "name": spec.name, "licence": spec.licence,
+            "text_bundled": spec.text_bundled, "stem": text.get("stem", "") if isinstance(text, dict) else "",
+            "items": [{"key": i.key, "min": i.min, "max": i.max, "required": i.required,
+                       "text": _item_text(text, i.key)} for i in spec.items],
+        })
+    return forms
+
+
+def _item_text(text: Any, key: str) -> str:
+    if not isinstance(text, dict):
+        return ""
+    items = text.get("items", text)
+    value = items.get(key) if isinstance(items, dict) else None
+    if isinstance(value, dict):
+        return str(value.get("text", ""))
+    return str(value or "")
+
+
+def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str, administered_on: date,
+                   responses: dict[str, Any], mode: str = "self") -> int:
+    """A PCP records a PROM or risk tool: responses are scored and stored with total and band."""
+    if administered_on is None or administered_on > date.today():
+        raise ValidationError({"administered_on": "Enter the date it was completed (not in the future)."})
+    if mode not in ("self", "clinician"):
+        raise ValidationError({"mode": "Mode is 'self' or 'clinician'."})
+    try:
+        instrument = instrument_code(instrument)
+        result = score(instrument, responses)
+    except (KeyError, ValueError) as exc:
+        raise ValidationError({"responses": str(exc).strip("'\"")}) from None
+    if result.total is None:
+        raise ValidationError({"responses": "Too few items were answered to score this instrument."})
+    with session_factory.begin() as s:
+        case = _case_for_write(s, actor, case_id)
+        row = Assessment(patient_id=case.patient_id, instrument=instrument, administered_on=administered_on,
+                         mode=mode, status="completed", responses=dict(responses), total=float(result.total),
+                         band=result.band, safety_alert=bool(result.safety_alert), entered_by=actor.user_id,
+                         instrument_version=str(result.instrument_version or "1")[:20],
+                         scoring_version=str(result.scoring_algorithm_version or "1")[:20])
+        s.add(row)
+        s.flush()
+        if instrument in PAIN_INSTRUMENTS:
+            refresh_latest_pain(s, case.patient_id)
+        audit.record(s, actor, "assessment.create", "assessment", row.id,
+                     {"case_id": case_id, "instrument": instrument, "total": row.total, "band": row.band,
+                      "safety_alert": row.safety_alert})
+        return row.id
+
+
+def refresh_latest_pain(s, patient_id: int) -> None:
+    """Store the patient's latest pain score on their cases (the queue shows and sorts on it)."""
+    latest = s.execute(
+        select(Assessment.total, Assessment.instrument, Assessment.administered_on)
+        .where(Assessment.patient_id == patient_id, Assessment.instrument.in_(PAIN_INSTRUMENTS),
+               Assessment.status == "completed")
+        .order_by(Assessment.administered_on.desc(), Assessment.id.desc()).limit(1)
+    ).first()
+    if latest is not None:
+        s.execute(update(Case).where(Case.patient_id == patient_id)
+                  .values(latest_pain=latest.total, latest_pain_instrument=latest.instrument,
+                          latest_pain_on=latest.administered_on)
+                  .execution_options(synchronize_session="fetch"))
+
+
+# ----------------------------------------------------------------------------- reviews
+
+
+@dataclass
+class ReviewInput:
+    """A review contact as entered on a form."""
+
+    review_date: date | None = None
+    attendance: str = "attended"
+    mode: str = "face_to_face"
+    management_changes: list[str] = field(default_factory=list)
+    inaction_justifications: list[str] = field(default_factory=list)
+    adherence_pct: int | None = None
+    treatment_too_much: bool | None = None
+    notes: str = ""
+
+
+def validate_review(r: ReviewInput) -> dict[str, str]:
+    """Field errors of a review entry; empty when valid."""
+    e: dict[str, str] = {}
+    if r.review_date is None or r.review_date > date.today():
+        e["review_date"] = "Enter the review date (not in the future)."
+    if r.attendance not in ATTENDANCE:
+        e["attendance"] = "Say whether the patient attended."
+    if r.mode not in REVIEW_MODES:
+        e["mode"] = "Choose how the review took place."
+    if r.adherence_pct is not None and not (0 <= r.adherence_pct <= 100):
+        e["adherence_pct"] = "Adherence is a percentage from 0 to 100."
+    if r.attendance != "attended" and (r.management_changes or r.inaction_justifications):
+        e["attendance"] = "A missed or cancelled review cannot record management changes."
+    return e
+
+
+def add_review(session_factory, actor: Actor, case_id: int, r: ReviewInput) -> int:
+    """A PCP records a review (attended or missed, changes made or the reason for none)."""
+    errors = validate_review(r)
+    if errors:
+        raise ValidationError(errors)
+    with session_factory.begin() as s:
+        case = _case_for_write(s, actor, case_id)
+        row = Review(patient_id=case.patient_id, case_id=case.id, review_date=r.review_date,
+                     attendance=r.attendance, mode=r.mode, management_changes=list(r.management_changes),
+                     inaction_justifications=list(r.inaction_justifications), adherence_pct=r.adherence_pct,
+                     treatment_too_much=r.treatment_too_much, notes=(r.notes or "").strip(),
+                     reviewer_id=actor.user_id)
+        s.add(row)
+        s.flush()
+        audit.record(s, actor, "review.create", "review", row.id,
+                     {"case_id": case_id, "review_date": r.review_date, "attendance": r.attendance,
+                      "management_changes": r.management_changes})
+        return row.id
+
+
+# ----------------------------------------------------------------------------- timeline data
+
+
+@dataclass(frozen=True)
+class TimelineData:
+    """Everything the case timeline draws, as DataFrames (one row per item)."""
+
+    treatments: pd.DataFrame
+    assessments: pd.DataFrame
+    reviews: pd.DataFrame
+    wearables: pd.DataFrame
+
+
+def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
+    """The case's patient record as DataFrames for the timeline and tables."""
+    if not actor.is_clinical:
+        raise PermissionDenied("Patient data is visible only to clinical roles.")
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        if case is None or not can_see_case(actor, case.practice_id, case.status):
+            raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
+        pid = case.patient_id
+        tr = [
+            {"id": t.id, "category": t.category, "category_label": TREATMENT_CATEGORIES[t.category],
+             "label": treatment_label(t.category, t.name, t.drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h),
+             "drug": t.drug, "route": t.route, "daily_dose_mg": t.daily_dose_mg,
+             "patch_mcg_per_h": t.patch_mcg_per_h, "start": t.start_date, "end": t.end_date,
+             "status": TREATMENT_STATUSES[t.status], "reason_stopped": STOP_REASONS.get(t.reason_stopped or "", ""),
+             "adherence_pct": t.adherence_pct}
+            for t in s.scalars(select(Treatment).where(Treatment.patient_id == pid)
+                               .order_by(Treatment.start_date, Treatment.id))
+        ]
+        asm = [
+            {"id": a.id, "date": a.administered_on, "instrument": a.instrument, "status": a.status,
+             "total": a.total, "band": a.band, "safety_alert": a.safety_alert, "mode": a.mode}
+            for a in s.scalars(select(Assessment).where(Assessment.patient_id == pid)
+                               .order_by(Assessment.administered_on, Assessment.id))
+        ]
+        rv = [
+            {"id": r.id, "date": r.review_date, "attendance": r.attendance,
+             "attendance_label": ATTENDANCE[r.attendance], "mode": REVIEW_MODES.get(r.mode, r.mode),
+             "management_changes": ", ".join(r.management_changes or []),
+             "justifications": ", ".join(r.inaction_justifications or []), "adherence_pct": r.adherence_pct,
+             "treatment_too_much": r.treatment_too_much, "notes": r.notes}
+            for r in s.scalars(select(Review).where(Review.patient_id == pid)
+                               .order_by(Review.review_date, Review.id))
+        ]
+        wd = s.execute(
+            select(WearableDay.day, WearableDay.steps, WearableDay.active_minutes, WearableDay.sleep_hours,
+                   WearableDay.resting_hr, WearableDay.source)
+            .where(WearableDay.patient_id == pid).order_by(WearableDay.day)
+        ).all()
+    return TimelineData(
+        treatments=pd.DataFrame(tr, columns=["id", "category", "category_label", "label", "drug", "route",
+                                             "daily_dose_mg", "patch_mcg_per_h", "start", "end", "status",
+                                             "reason_stopped", "adherence_pct"]),
+        assessments=pd.DataFrame(asm, columns=["id", "date", "instrument", "status", "total", "band",
+                                               "safety_alert", "mode"]),
+        reviews=pd.DataFrame(rv, columns=["id", "date", "attendance", "attendance_label", "mode",
+                                          "management_changes", "justifications", "adherence_pct",
+                                          "treatment_too_much", "notes"]),
+        wearables=pd.DataFrame([tuple(r) for r in wd],
+                               columns=["day", "steps", "active_minutes", "sleep_hours", "resting_hr", "source"]),
+    )

@@ -1,0 +1,118 @@
+"""Configurable values stored in the settings table, with validation and an audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Setting, utcnow
+from hub import audit
+from hub.access import Actor, require_role
+from hub.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One configurable value: its default, allowed range and where the number comes from."""
+
+    key: str
+    label: str
+    default: float | int
+    minimum: float
+    maximum: float
+    integer: bool = True
+    source: str = "DESIGN DEFAULT"
+    group: str = "Security"
+
+
+SECURITY_SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("security.max_login_attempts", "Failed logins before an account is locked", 5, 1, 20),
+    SettingSpec("security.cookie_expiry_days", "Days a login cookie stays valid", 0.5, 0.01, 7, integer=False),
+)
+
+
+def all_specs() -> dict[str, SettingSpec]:
+    """Every known setting by key (security, then clinical thresholds when available)."""
+    specs = {s.key: s for s in SECURITY_SPECS}
+    try:
+        from hub.clinical import thresholds
+    except ImportError:  # pragma: no cover - clinical package always ships
+        return specs
+    for t in thresholds.THRESHOLDS:
+        specs[t.key] = SettingSpec(
+            key=t.key,
+            label=t.description,
+            default=t.default,
+            minimum=t.minimum,
+            maximum=t.maximum,
+            integer=isinstance(t.default, int) and not isinstance(t.default, bool),
+            source=f"{t.source_label}: {t.source}" if getattr(t, "source", None) else t.source_label,
+            group="Clinical thresholds",
+        )
+    return specs
+
+
+def load(session: Session) -> dict[str, float | int]:
+    """All settings with stored values over defaults."""
+    values = {k: s.default for k, s in all_specs().items()}
+    for row in session.scalars(select(Setting)):
+        if row.key in values and row.value is not None:
+            values[row.key] = row.value
+    return values
+
+
+def get(session: Session, key: str):
+    """One setting's value (stored or default)."""
+    spec = all_specs()[key]
+    row = session.get(Setting, key)
+    return spec.default if row is None or row.value is None else row.value
+
+
+def validate(key: str, raw) -> float | int:
+    """Parse and range-check a value for a setting; raises ValidationError saying what to fix."""
+    specs = all_specs()
+    if key not in specs:
+        raise ValidationError({key: "Unknown setting."})
+    spec = specs[key]
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValidationError({key: f"{spec.label}: enter a number."}) from None
+    if spec.integer:
+        if value != int(value):
+            raise ValidationError({key: f"{spec.label}: enter a whole number."})
+        value = int(value)
+    if not (spec.minimum <= value <= spec.maximum):
+        raise ValidationError({key: f"{spec.label}: must be between {spec.minimum:g} and {spec.maximum:g}."})
+    return value
+
+
+def update(session_factory, actor: Actor, key: str, raw) -> float | int:
+    """Admin changes a setting; validated, stored and audited in one transaction."""
+    require_role(actor, "admin")
+    value = validate(key, raw)
+    with session_factory.begin() as s:
+        row = s.get(Setting, key)
+        old = all_specs()[key].default if row is None else row.value
+        if row is None:
+            row = Setting(key=key, value=value, updated_by=actor.user_id)
+            s.add(row)
+        else:
+            row.value = value
+            row.updated_at = utcnow()
+            row.updated_by = actor.user_id
+        audit.record(s, actor, "setting.update", "setting", key, {"value": [old, value]})
+    return value
+
+
+def listing(session_factory) -> list[dict]:
+    """Every setting with its value, default, range and source, for the admin and About pages."""
+    with session_factory() as s:
+        values = load(s)
+    return [
+        {"key": k, "group": spec.group, "setting": spec.label, "value": values[k], "default": spec.default,
+         "minimum": spec.minimum, "maximum": spec.maximum, "source": spec.source}
+        for k, spec in all_specs().items()
+    ]

@@ -1,0 +1,130 @@
+"""The clinic's controlled vocabularies: codes stored in the database and their display labels.
+
+A leaf module (no imports from the project) so that both the models and the services use one list.
+"""
+
+from __future__ import annotations
+
+ROLES: dict[str, str] = {
+    "pcp": "Primary care clinician (GP)",
+    "specialist": "Hub specialist",
+    "chair": "Hub chair",
+    "admin": "Administrator",
+}
+
+DISCIPLINES: dict[str, str] = {
+    "pain_medicine": "Pain medicine",
+    "physiotherapy": "Physiotherapy",
+    "psychology": "Psychology",
+    "rheumatology": "Rheumatology",
+    "orthopaedics": "Orthopaedics",
+    "pharmacy": "Pharmacy",
+    "social_prescribing": "Social prescribing",
+    "nutrition": "Nutrition",
+}
+
+CONDITIONS: dict[str, str] = {
+    "knee_oa": "Knee osteoarthritis",
+    "hip_oa": "Hip osteoarthritis",
+    "hand_oa": "Hand osteoarthritis",
+    "low_back_pain": "Chronic low back pain",
+    "sciatica": "Sciatica",
+    "neck_pain": "Neck pain",
+    "shoulder_pain": "Shoulder pain",
+    "tendinopathy": "Tendinopathy",
+    "widespread_pain": "Chronic widespread / primary pain",
+    "other": "Other",
+}
+
+PAIN_CLASSIFICATIONS: dict[str, str] = {
+    "primary": "Chronic primary pain",
+    "secondary": "Chronic secondary pain",
+}
+
+# Case status moves only along hub.workflow.TRANSITIONS.
+CASE_STATUSES: dict[str, str] = {
+    "draft": "Draft",
+    "submitted": "Submitted",
+    "triaged": "Triaged",
+    "scheduled": "Scheduled",
+    "discussed": "Discussed",
+    "returned": "Returned to PCP (follow-up)",
+    "closed": "Closed",
+}
+
+SEXES: dict[str, str] = {"female": "Female", "male": "Male", "other": "Other", "unknown": "Not known"}
+
+TREATMENT_CATEGORIES: dict[str, str] = {
+    "education": "Education / self-management",
+    "exercise": "Exercise / physiotherapy",
+    "medicine": "Medicine",
+    "injection": "Injection",
+    "psychological": "Psychological therapy (CBT / ACT)",
+    "acupuncture": "Acupuncture",
+    "social_prescribing": "Social prescribing",
+    "manual_therapy": "Manual therapy",
+    "weight_management": "Weight management",
+    "other": "Other",
+}
+
+ROUTES: dict[str, str] = {
+    "oral": "Oral",
+    "transdermal": "Transdermal patch",
+    "topical": "Topical",
+    "subcutaneous": "Subcutaneous",
+    "intramuscular": "Intramuscular",
+    "intra_articular": "Intra-articular",
+    "other": "Other",
+}
+
+TREATMENT_STATUSES: dict[str, str] = {"active": "Current", "stopped": "Stopped", "planned": "Planned"}
+
+STOP_REASONS: dict[str, str] = {
+    "ineffective": "Not effective",
+    "side_effects": "Side effects",
+    "completed": "Course completed",
+    "patient_choice": "Patient choice",
+    "tapered": "Tapered off",
+    "other": "Other",
+}
+
+ATTENDANCE: dict[str, str] = {"attended": "Attended", "dna": "Did not attend", "cancelled": "Cancelled"}
+
+REVIEW_MODES: dict[str, str] = {
+    "face_to_face": "Face to face",
+    "telephone": "Telephone",
+    "video": "Video",
+    "telemedicine_checkin": "Telemedicine check-in",
+}
+
+RISK_TOOLS: dict[str, str] = {"sbst": "Keele STarT Back", "start_msk": "Keele STarT MSK"}
+RISK_BANDS: dict[str, str] = {"low": "Low", "medium": "Medium", "high": "High"}
+
+ASSESSMENT_STATUSES: dict[str, str] = {"completed": "Completed", "not_returned": "Not returned"}
+
+# Red-flag screen of CLINICAL.md section 3.1 (S0_SAFETY): any "yes" sends the patient to an
+# urgent pathway instead of the hub.
+RED_FLAGS: dict[str, str] = {
+    "cauda_equina": "Cauda equina signs (saddle anaesthesia, new bladder or bowel dysfunction)",
+    "malignancy": "Suspected malignancy (history of cancer, unexplained weight loss, night pain)",
+    "infection": "Suspected infection (fever, immunosuppression, IV drug use)",
+    "fracture": "Suspected fracture or significant trauma",
+    "inflammatory": "Suspected inflammatory joint or connective tissue disease (e.g. spondyloarthritis)",
+    "neurology": "Widespread or progressive neurological deficit",
+    "mental_health_crisis": "Severe mental illness or unmanaged suicide risk",
+}
+
+# Wearable sources.
+WEARABLE_SOURCES: dict[str, str] = {"demo": "Demo data", "csv": "CSV import", "apple_health": "Apple Health"}
+
+
+def label(vocabulary: dict[str, str], code: str | None) -> str:
+    """Display label of a code, or the code itself when unknown (never raises in a page)."""
+    if code is None:
+        return ""
+    return vocabulary.get(code, code)
+
+
+def sql_in(vocabulary: dict[str, str]) -> str:
+    """The codes of a vocabulary as an SQL IN list for a CHECK constraint."""
+    return "(" + ", ".join("'" + c + "'" for c in vocabulary) + ")"

@@ -1,0 +1,101 @@
+"""Administration: users (create, edit roles, deactivate, reset password), settings, audit trail."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from hub import audit, settings, users
+from hub.errors import HubError
+from hub.vocab import DISCIPLINES, ROLES
+from ui import runtime
+from ui.common import show_error
+
+sf = runtime.session_factory()
+actor = runtime.actor()
+st.title("Users and settings")
+notice = st.session_state.pop("admin_notice", None)
+if notice:
+    st.success(notice)
+
+
+def _do(fn, message: str) -> None:
+    try:
+        fn()
+    except HubError as exc:
+        show_error(exc)
+        return
+    st.session_state["admin_notice"] = message
+    st.rerun()
+
+
+practices = dict(users.list_practices(sf))
+tab_users, tab_new, tab_settings, tab_audit = st.tabs(["Users", "New user", "Settings", "Audit trail"])
+
+with tab_users:
+    rows = users.list_users(sf, actor)
+    st.dataframe(pd.DataFrame([{
+        "Username": u.username, "Name": u.name, "Roles": ", ".join(u.roles),
+        "Discipline": DISCIPLINES.get(u.discipline or "", ""), "Practice": u.practice or "",
+        "Active": u.active, "Locked": u.locked, "Failed logins": u.failed_login_attempts} for u in rows]),
+        hide_index=True, width="stretch")
+    by_id = {u.id: u for u in rows}
+    uid = st.selectbox("Edit user", list(by_id), format_func=lambda i: f"{by_id[i].username} ({by_id[i].name})",
+                       key="adm_user")
+    u = by_id[uid]
+    with st.form(f"edit_user_{uid}"):
+        name = st.text_input("Name", value=u.name)
+        email = st.text_input("Email", value=u.email or "")
+        roles = st.multiselect("Roles", list(ROLES), default=list(u.roles), format_func=ROLES.get)
+        discipline = st.selectbox("Discipline (specialists)", [None, *DISCIPLINES],
+                                  index=([None, *DISCIPLINES].index(u.discipline)),
+                                  format_func=lambda d: "—" if d is None else DISCIPLINES[d])
+        practice = st.selectbox("Practice (PCPs)", [None, *practices],
+                                index=[None, *practices].index(u.practice_id),
+                                format_func=lambda p: "—" if p is None else practices[p])
+        if st.form_submit_button("Save changes"):
+            _do(lambda: users.update_user(sf, actor, uid, name=name, roles=roles, discipline=discipline,
+                                          practice_id=practice, email=email), f"Saved {u.username}.")
+    c1, c2 = st.columns(2)
+    with c1.form(f"reset_{uid}", clear_on_submit=True):
+        pw = st.text_input("New password (at least 10 characters)", type="password")
+        if st.form_submit_button("Reset password and unlock"):
+            _do(lambda: users.reset_password(sf, actor, uid, pw), f"Password reset for {u.username}.")
+    with c2:
+        if u.active:
+            if st.button(f"Deactivate {u.username}", key=f"deact_{uid}"):
+                _do(lambda: users.set_active(sf, actor, uid, False), f"{u.username} deactivated.")
+        elif st.button(f"Reactivate {u.username}", key=f"react_{uid}"):
+            _do(lambda: users.set_active(sf, actor, uid, True), f"{u.username} reactivated.")
+
+with tab_new:
+    with st.form("new_user"):
+        username = st.text_input("Username", key="nu_username")
+        name = st.text_input("Name", key="nu_name")
+        email = st.text_input("Email", key="nu_email")
+        password = st.text_input("Initial password (at least 10 characters)", type="password", key="nu_password")
+        roles = st.multiselect("Roles", list(ROLES), format_func=ROLES.get, key="nu_roles")
+        discipline = st.selectbox("Discipline (specialists)", list(DISCIPLINES), format_func=DISCIPLINES.get,
+                                  index=None, key="nu_discipline")
+        practice = st.selectbox("Practice (PCPs)", list(practices), format_func=practices.get, index=None,
+                                key="nu_practice")
+        if st.form_submit_button("Create user"):
+            _do(lambda: users.create_user(sf, actor, username=username, name=name, password=password, roles=roles,
+                                          email=email, discipline=discipline, practice_id=practice),
+                f"User {username} created.")
+
+with tab_settings:
+    listing = settings.listing(sf)
+    st.dataframe(pd.DataFrame(listing).drop(columns=["key"]), hide_index=True, width="stretch")
+    keys = {row["key"]: row for row in listing}
+    key = st.selectbox("Change a setting", list(keys), format_func=lambda k: keys[k]["setting"], key="adm_setting")
+    with st.form(f"setting_{key}"):
+        row = keys[key]
+        raw = st.text_input(f"Value ({row['minimum']:g} to {row['maximum']:g}; default {row['default']})",
+                            value=str(row["value"]))
+        if st.form_submit_button("Save setting"):
+            _do(lambda: settings.update(sf, actor, key, raw), f"Setting '{row['setting']}' saved.")
+
+with tab_audit:
+    events = audit.recent_events(sf, actor, limit=200)
+    st.dataframe(pd.DataFrame(events), hide_index=True, width="stretch")

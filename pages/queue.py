@@ -1,0 +1,73 @@
+"""Shared case queue: the cases in the user's scope, filtered, sorted and paged in SQL."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from hub import cases
+from hub.users import list_practices
+from hub.vocab import CASE_STATUSES, CONDITIONS
+from ui import runtime
+from ui.common import open_case, show_error
+
+sf = runtime.session_factory()
+actor = runtime.actor()
+
+st.title("Case queue")
+if actor.is_hub_member:
+    st.caption("All cases submitted to the hub. Oldest first unless you choose another order.")
+else:
+    st.caption("Your practice's cases, drafts included.")
+
+default_statuses = ["submitted", "triaged", "scheduled"] if actor.is_hub_member else []
+c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
+statuses = c1.multiselect("Status", list(CASE_STATUSES), default=default_statuses,
+                          format_func=CASE_STATUSES.get, key="q_status")
+conditions = c2.multiselect("Condition", list(CONDITIONS), format_func=CONDITIONS.get, key="q_condition")
+practice_ids: list[int] = []
+if actor.is_hub_member:
+    practices = dict(list_practices(sf))
+    practice_ids = c3.multiselect("Practice", list(practices), format_func=practices.get, key="q_practice")
+sort = c4.selectbox("Order", list(cases.QUEUE_SORTS), format_func=cases.QUEUE_SORTS.get, key="q_sort")
+
+filters = (tuple(statuses), tuple(conditions), tuple(practice_ids), sort)
+if st.session_state.get("q_filters") != filters:
+    st.session_state["q_filters"] = filters
+    st.session_state["q_page"] = 1
+
+try:
+    result = cases.queue(sf, actor, statuses=statuses, conditions=conditions, practice_ids=practice_ids,
+                         sort=sort, page=st.session_state.get("q_page", 1), page_size=25)
+except Exception as exc:  # hub errors become messages
+    show_error(exc)
+    st.stop()
+
+st.write(f"{result.total:,} case(s) · page {result.page} of {result.pages}")
+if result.total == 0:
+    st.info("No cases match these filters.")
+    st.stop()
+
+table = result.rows.rename(columns={
+    "case_id": "Case", "patient": "Patient", "age": "Age", "practice": "Practice", "condition": "Condition",
+    "status": "Status", "days_waiting": "Days waiting", "latest_pain": "Latest pain (0-10)", "flags": "Flags"})
+event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                     key="q_table")
+selected = event.selection.rows if event is not None else []
+if selected:
+    open_case(int(result.rows.iloc[selected[0]]["case_id"]))
+
+p1, p2, p3 = st.columns([1, 1, 4])
+if p1.button("◀ Previous", disabled=result.page <= 1):
+    st.session_state["q_page"] = result.page - 1
+    st.rerun()
+if p2.button("Next ▶", disabled=result.page >= result.pages):
+    st.session_state["q_page"] = result.page + 1
+    st.rerun()
+
+# An accessible way to open a case (keyboard users, screen readers, browser tests): the grid is a canvas.
+options = {int(r.case_id): f"Case {r.case_id} · {r.patient} · {r.condition} · {r.status}"
+           for r in result.rows.itertuples()}
+with st.form("open_case_form"):
+    chosen = st.selectbox("Open a case from this page", list(options), format_func=options.get, key="q_open")
+    if st.form_submit_button("Open case"):
+        open_case(chosen)

@@ -1,0 +1,215 @@
+"""PCP case submission: patient, condition, clinical question, red-flag screen, treatments, goals."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from hub import cases
+from hub.cases import CaseInput, NewPatient
+from hub.errors import EditConflict, HubError, ValidationError
+from hub.records import TreatmentInput
+from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, ROUTES, SEXES, \
+    STOP_REASONS, TREATMENT_CATEGORIES
+from ui import runtime
+from ui.common import field_error, md_escape, open_case
+
+sf = runtime.session_factory()
+actor = runtime.actor()
+ss = st.session_state
+saved = ss.pop("sub_saved", None)
+if saved:
+    for k in [k for k in ss if k.startswith("sub_")]:
+        del ss[k]
+    if saved[1] != "draft":
+        open_case(saved[0])
+    st.success(f"Draft case {saved[0]} saved. Continue it later from 'Continue a draft'.")
+errors: dict[str, str] = ss.get("sub_errors", {})
+
+st.title("Submit a case to the hub")
+if actor.practice_id is None:
+    st.error("Your account is not linked to a practice. Ask an administrator to set your practice.")
+    st.stop()
+
+TREATMENT_COLUMNS = {"category": None, "drug_or_name": "", "route": None, "daily_dose_mg": None,
+                     "patch_mcg_per_h": None, "start_date": None, "end_date": None, "reason_stopped": None}
+
+
+def _load_draft() -> None:
+    """Fill the form from the chosen draft (selectbox callback)."""
+    case_id = ss.get("sub_draft")
+    if case_id is None:
+        ss["sub_case_id"], ss["sub_version"] = None, None
+        return
+    inp, version = cases.case_form_input(sf, actor, case_id)
+    ss.update({"sub_case_id": case_id, "sub_version": version, "sub_mode": "Existing patient",
+               "sub_patient": inp.patient_id, "sub_condition": inp.condition,
+               "sub_pain_class": inp.pain_classification, "sub_duration": inp.duration_months,
+               "sub_question": inp.clinical_question, "sub_baseline": inp.baseline_pain,
+               "sub_risk_tool": inp.risk_tool, "sub_risk_band": inp.risk_band, "sub_goals": inp.goals_text,
+               "sub_concerns": inp.concerns_text, "sub_errors": {}})
+    for code in RED_FLAGS:
+        value = inp.red_flags.get(code)
+        ss[f"sub_rf_{code}"] = None if value is None else ("Yes" if value else "No")
+
+
+drafts = {d["id"]: d["label"] for d in cases.my_drafts(sf, actor)}
+if drafts:
+    st.selectbox("Continue a draft", list(drafts), format_func=drafts.get, index=None, key="sub_draft",
+                 on_change=_load_draft, placeholder="Start a new case")
+if ss.get("sub_case_id"):
+    st.info(f"Editing draft case {ss['sub_case_id']}.")
+
+if "form" in errors or "status" in errors:
+    st.error(errors.get("form") or errors["status"])
+
+st.subheader("Patient")
+mode = st.radio("Patient", ["Existing patient", "New patient"], horizontal=True, key="sub_mode",
+                label_visibility="collapsed")
+if mode == "Existing patient":
+    search = st.text_input("Find a patient (name or NHS number)", key="sub_search")
+    patients = {p["id"]: p["label"] for p in cases.practice_patients(sf, actor, search)}
+    st.selectbox("Patient", list(patients), format_func=lambda i: patients.get(i, f"Patient {i}"), index=None,
+                 key="sub_patient", placeholder="Choose a patient of your practice")
+else:
+    c1, c2, c3 = st.columns(3)
+    c1.text_input("NHS number", key="sub_nhs", placeholder="e.g. 943 476 5919")
+    with c1:
+        field_error(errors, "nhs_number")
+    c2.text_input("Given name", key="sub_given")
+    with c2:
+        field_error(errors, "given_name")
+    c3.text_input("Family name", key="sub_family")
+    with c3:
+        field_error(errors, "family_name")
+    c4, c5 = st.columns(2)
+    c4.number_input("Birth year", min_value=1900, max_value=date.today().year, value=None, step=1, key="sub_birth")
+    with c4:
+        field_error(errors, "birth_year")
+    c5.selectbox("Sex", list(SEXES), format_func=SEXES.get, index=None, key="sub_sex")
+    with c5:
+        field_error(errors, "sex")
+field_error(errors, "patient")
+
+st.subheader("Condition and question")
+c1, c2, c3 = st.columns(3)
+c1.selectbox("Condition", list(CONDITIONS), format_func=CONDITIONS.get, index=None, key="sub_condition")
+with c1:
+    field_error(errors, "condition")
+c2.selectbox("Pain classification", list(PAIN_CLASSIFICATIONS), format_func=PAIN_CLASSIFICATIONS.get,
+             index=None, key="sub_pain_class")
+with c2:
+    field_error(errors, "pain_classification")
+c3.number_input("Duration of pain (months)", min_value=0, max_value=1200, value=None, step=1, key="sub_duration")
+st.text_area("Clinical question for the hub (required to submit)", key="sub_question", max_chars=cases.QUESTION_MAX,
+             placeholder="What do you want the multidisciplinary team to advise on?")
+field_error(errors, "clinical_question")
+
+st.subheader("Red-flag screen")
+st.caption("Any red flag means an urgent pathway, not the hub (CLINICAL.md S0: exclude specific causes first).")
+for code, text in RED_FLAGS.items():
+    st.radio(text, ["No", "Yes"], index=None, horizontal=True, key=f"sub_rf_{code}")
+field_error(errors, "red_flags")
+
+st.subheader("Baseline")
+c1, c2, c3 = st.columns(3)
+c1.number_input("Baseline pain score (NRS 0-10)", min_value=0.0, max_value=10.0, value=None, step=0.5,
+                key="sub_baseline")
+c2.selectbox("Risk tool", list(RISK_TOOLS), format_func=RISK_TOOLS.get, index=None, key="sub_risk_tool")
+c3.selectbox("Risk band", list(RISK_BANDS), format_func=RISK_BANDS.get, index=None, key="sub_risk_band")
+for k in ("baseline_pain", "risk_tool", "risk_band"):
+    field_error(errors, k)
+
+st.subheader("Treatments so far")
+st.caption("Current and previous treatments. For medicines give the generic name, route and total daily dose "
+           "(patches: micrograms per hour).")
+empty = pd.DataFrame({k: pd.Series(dtype="object") for k in TREATMENT_COLUMNS})
+ss["sub_treatments_df"] = st.data_editor(
+    empty, num_rows="dynamic", key="sub_treatments", hide_index=True, width="stretch",
+    column_config={
+        "category": st.column_config.SelectboxColumn("Category", options=list(TREATMENT_CATEGORIES), required=True),
+        "drug_or_name": st.column_config.TextColumn("Medicine or treatment"),
+        "route": st.column_config.SelectboxColumn("Route", options=list(ROUTES)),
+        "daily_dose_mg": st.column_config.NumberColumn("Total daily dose (mg)", min_value=0),
+        "patch_mcg_per_h": st.column_config.NumberColumn("Patch (microgram/h)", min_value=0),
+        "start_date": st.column_config.DateColumn("Started"),
+        "end_date": st.column_config.DateColumn("Stopped"),
+        "reason_stopped": st.column_config.SelectboxColumn("Reason stopped", options=list(STOP_REASONS)),
+    })
+for k, v in errors.items():
+    if k.startswith("treatments["):
+        st.error(v, icon="⚠️")
+
+st.subheader("The patient's goals and concerns, in their own words")
+st.text_area("Goals", key="sub_goals", max_chars=cases.TEXT_MAX)
+st.text_area("Concerns and beliefs", key="sub_concerns", max_chars=cases.TEXT_MAX)
+
+
+def _value(x):
+    return None if x is None or (isinstance(x, float) and pd.isna(x)) or x is pd.NaT else x
+
+
+def _treatments() -> list[TreatmentInput]:
+    rows = []
+    df = ss.get("sub_treatments_df")
+    for r in (df.to_dict("records") if df is not None else []):
+        if not any(_value(v) not in (None, "") for v in r.values()):
+            continue
+        category, text = _value(r.get("category")) or "", (_value(r.get("drug_or_name")) or "").strip()
+        start, end = _value(r.get("start_date")), _value(r.get("end_date"))
+        rows.append(TreatmentInput(
+            category=category, name=text, drug=text if category == "medicine" else None,
+            route=_value(r.get("route")), daily_dose_mg=_value(r.get("daily_dose_mg")),
+            patch_mcg_per_h=_value(r.get("patch_mcg_per_h")),
+            start_date=pd.Timestamp(start).date() if start is not None else None,
+            end_date=pd.Timestamp(end).date() if end is not None else None,
+            reason_stopped=_value(r.get("reason_stopped"))))
+    return rows
+
+
+def _form_input() -> CaseInput:
+    flags = {c: ss.get(f"sub_rf_{c}") == "Yes" for c in RED_FLAGS if ss.get(f"sub_rf_{c}") is not None}
+    new_patient = None
+    if ss.get("sub_mode") == "New patient":
+        new_patient = NewPatient(nhs_number=ss.get("sub_nhs") or "", given_name=ss.get("sub_given") or "",
+                                 family_name=ss.get("sub_family") or "", birth_year=ss.get("sub_birth"),
+                                 sex=ss.get("sub_sex") or "")
+    duration = ss.get("sub_duration")
+    return CaseInput(
+        patient_id=ss.get("sub_patient") if new_patient is None else None, new_patient=new_patient,
+        condition=ss.get("sub_condition") or "", pain_classification=ss.get("sub_pain_class") or "",
+        duration_months=None if duration is None else int(duration), clinical_question=ss.get("sub_question") or "",
+        red_flags=flags, baseline_pain=ss.get("sub_baseline"), risk_tool=ss.get("sub_risk_tool"),
+        risk_band=ss.get("sub_risk_band"), goals_text=ss.get("sub_goals") or "",
+        concerns_text=ss.get("sub_concerns") or "", treatments=_treatments())
+
+
+def _save(submit: bool) -> None:
+    try:
+        saved = cases.save_case(sf, actor, _form_input(), case_id=ss.get("sub_case_id"),
+                                expected_version=ss.get("sub_version"), submit=submit)
+    except ValidationError as exc:
+        ss["sub_errors"] = exc.errors
+        return
+    except EditConflict as exc:
+        ss["sub_errors"] = {"form": str(exc)}
+        return
+    except HubError as exc:
+        ss["sub_errors"] = {"form": str(exc)}
+        return
+    ss["sub_errors"] = {}
+    ss["sub_saved"] = (saved.case_id, saved.status)
+
+
+b1, b2, _ = st.columns([1, 1, 3])
+if b1.button("Save draft", key="sub_save"):
+    _save(submit=False)
+    st.rerun()
+if b2.button("Submit to hub", type="primary", key="sub_submit"):
+    _save(submit=True)
+    st.rerun()
+
+if errors:
+    st.error("Nothing was saved. Correct the fields marked above.")

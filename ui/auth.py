@@ -1,0 +1,98 @@
+"""Login gate around streamlit-authenticator: the only module that touches the library."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from streamlit_authenticator.utilities.exceptions import LoginError
+
+from db.engine import PROJECT_ROOT, database_url
+from hub import auth as hub_auth
+from hub import settings
+from hub.access import Actor
+
+COOKIE_NAME = "msk_pain_hub_auth"
+
+
+def _issue_time(token: dict, expiry_days: float) -> datetime | None:
+    try:
+        issued = float(token["exp_date"]) - expiry_days * 86400
+    except (KeyError, TypeError, ValueError):
+        return None
+    return datetime.fromtimestamp(issued, tz=timezone.utc).replace(tzinfo=None)
+
+
+def _clear_session(authenticator) -> None:
+    try:
+        authenticator.logout(location="unrendered")
+    except Exception:  # the widget raises when nobody is logged in; state is cleared below anyway
+        pass
+    for key in ("actor", "authentication_status", "username", "name", "roles"):
+        st.session_state[key] = None
+
+
+def gate(sf) -> Actor | None:
+    """Show the login form until a valid user is logged in; return the Actor (None: stop the page)."""
+    embedded = not database_url().startswith("postgresql")
+    try:
+        secret = hub_auth.cookie_secret(PROJECT_ROOT, embedded=embedded)
+    except hub_auth.SecretError as exc:
+        st.error(f"The hub cannot start: {exc}")
+        return None
+    creds, max_attempts = hub_auth.credentials(sf)
+    with sf() as s:
+        expiry_days = float(settings.get(s, "security.cookie_expiry_days"))
+    known = {u: d["failed_login_attempts"] for u, d in creds["usernames"].items()}
+    authenticator = stauth.Authenticate(creds, COOKIE_NAME, secret, expiry_days, auto_hash=False,
+                                        login_sleep_time=0)
+    was_authenticated = bool(st.session_state.get("authentication_status"))
+    try:
+        authenticator.login(location="main", max_login_attempts=max_attempts,
+                            fields={"Form name": "Log in to MSK Pain Hub", "Username": "Username",
+                                    "Password": "Password", "Login": "Log in"})
+    except LoginError as exc:
+        if "attempts" in str(exc):
+            st.error("This account is locked after too many failed logins. Ask an administrator to reset "
+                     "your password.")
+        else:
+            st.error(str(exc))
+    model = authenticator.authentication_controller.authentication_model
+    counts = {u: d.get("failed_login_attempts", 0) for u, d in model.credentials["usernames"].items()}
+    for username in hub_auth.record_failed_logins(sf, counts, known):
+        st.error("Too many failed logins: this account is now locked. Ask an administrator to reset your password.")
+    status = st.session_state.get("authentication_status")
+    if status is False:
+        st.error("Username or password is incorrect.")
+    if not status:
+        st.caption("Demo logins are listed in the README. No real patient data belongs in the demo.")
+        return None
+    username = st.session_state.get("username")
+    token_issued = None
+    if not was_authenticated:
+        token = authenticator.cookie_controller.cookie_model.token
+        via_cookie = isinstance(token, dict) and token.get("username") == username
+        if via_cookie:
+            token_issued = _issue_time(token, expiry_days)
+        actor = hub_auth.actor_for(sf, username, token_issued if via_cookie else None)
+        if actor is None:
+            _clear_session(authenticator)
+            st.warning("Your session has ended (account changed, locked or deactivated). Please log in again.")
+            return None
+        hub_auth.record_login(sf, username, via_cookie=via_cookie)
+        st.session_state["actor"] = actor
+        st.rerun()  # render the navigation for this user's roles
+    actor = hub_auth.actor_for(sf, username)
+    if actor is None:
+        _clear_session(authenticator)
+        st.warning("Your account is no longer active. Please contact an administrator.")
+        return None
+    st.session_state["actor"] = actor
+    with st.sidebar:
+        st.text(f"Logged in as {actor.name}")
+        authenticator.logout("Log out", location="sidebar", key="logout")
+    if not st.session_state.get("authentication_status"):
+        st.session_state["actor"] = None
+        st.rerun()
+    return actor

@@ -1,0 +1,114 @@
+"""Forms on the case page with which a PCP adds treatments, assessments and reviews."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from hub import records
+from hub.errors import HubError, ValidationError
+from hub.records import ReviewInput, TreatmentInput
+from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES
+from ui.common import show_error
+
+CHANGE_TYPES = ["drug_start", "drug_stop", "dose_change", "taper_start", "referral", "new_nonpharm_intervention",
+                "psych_intervention", "goal_revision", "adherence_intervention"]
+JUSTIFICATIONS = ["patient_declined", "recent_change_within_onset_window", "awaiting_investigation_or_specialist",
+                  "adherence_support_given", "close_to_target", "competing_priority", "shared_decision_to_maintain"]
+
+
+def _words(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
+def _run(fn, success: str) -> bool:
+    try:
+        fn()
+    except (ValidationError, HubError) as exc:
+        show_error(exc)
+        return False
+    st.session_state["case_notice"] = success
+    return True
+
+
+def treatment_form(sf, actor, case_id: int) -> None:
+    """Add a treatment (medicine with drug, route and daily dose, or another intervention)."""
+    with st.form("add_treatment", clear_on_submit=False):
+        c1, c2, c3 = st.columns(3)
+        category = c1.selectbox("Category", list(TREATMENT_CATEGORIES), format_func=TREATMENT_CATEGORIES.get,
+                                key="tr_category")
+        name = c2.text_input("Medicine (generic name) or treatment", key="tr_name")
+        route = c3.selectbox("Route (medicines)", list(ROUTES), format_func=ROUTES.get, index=None, key="tr_route")
+        c4, c5, c6 = st.columns(3)
+        dose = c4.number_input("Total daily dose (mg)", min_value=0.0, value=None, key="tr_dose")
+        patch = c5.number_input("Patch strength (microgram/h)", min_value=0.0, value=None, key="tr_patch")
+        adherence = c6.number_input("Adherence (%)", min_value=0, max_value=100, value=None, key="tr_adherence")
+        c7, c8, c9 = st.columns(3)
+        start = c7.date_input("Started", value=date.today(), max_value=date.today(), key="tr_start")
+        end = c8.date_input("Stopped (leave empty if current)", value=None, key="tr_end")
+        reason = c9.selectbox("Reason stopped", list(STOP_REASONS), format_func=STOP_REASONS.get, index=None,
+                              key="tr_reason")
+        if st.form_submit_button("Add treatment"):
+            t = TreatmentInput(category=category, name=name, drug=name if category == "medicine" else None,
+                               route=route, daily_dose_mg=dose or None, patch_mcg_per_h=patch or None,
+                               start_date=start, end_date=end, reason_stopped=reason,
+                               adherence_pct=None if adherence is None else int(adherence))
+            if _run(lambda: records.add_treatment(sf, actor, case_id, t), "Treatment added."):
+                st.rerun()
+
+
+def assessment_form(sf, actor, case_id: int) -> None:
+    """Record a PROM or risk tool: response codes per item (item text only for PHQ-9 and GAD-7)."""
+    forms = {f["code"]: f for f in records.assessment_forms()}
+    code = st.selectbox("Instrument", list(forms), format_func=lambda c: forms[c]["name"], key="as_instrument")
+    spec = forms[code]
+    if not spec["text_bundled"]:
+        st.caption("Enter the response codes from your organisation's licensed copy (item wording is not "
+                   "bundled: licence). " + spec["licence"])
+    elif spec["stem"]:
+        st.caption(spec["stem"])
+    with st.form(f"add_assessment_{code}"):
+        when = st.date_input("Completed on", value=date.today(), max_value=date.today(), key=f"as_date_{code}")
+        mode = st.radio("Completed by", ["self", "clinician"], horizontal=True, key=f"as_mode_{code}",
+                        format_func={"self": "Patient (self-report)", "clinician": "Clinician"}.get)
+        responses = {}
+        cols = st.columns(3)
+        for i, item in enumerate(spec["items"]):
+            label = item["text"] or item["key"]
+            responses[item["key"]] = cols[i % 3].number_input(
+                f"{label} ({item['min']}–{item['max']})", min_value=item["min"], max_value=item["max"], value=None,
+                step=1, key=f"as_{code}_{item['key']}")
+        if st.form_submit_button("Save assessment"):
+            answered = {k: int(v) for k, v in responses.items() if v is not None}
+            holder = {}
+
+            def save():
+                holder["id"] = records.add_assessment(sf, actor, case_id, code, when, answered, mode)
+
+            if _run(save, "Assessment saved."):
+                st.rerun()
+
+
+def review_form(sf, actor, case_id: int) -> None:
+    """Record a review: attended or missed, management changes or the reason for none."""
+    with st.form("add_review"):
+        c1, c2, c3 = st.columns(3)
+        when = c1.date_input("Review date", value=date.today(), max_value=date.today(), key="rv_date")
+        attendance = c2.selectbox("Attendance", list(ATTENDANCE), format_func=ATTENDANCE.get, key="rv_attendance")
+        mode = c3.selectbox("How", list(REVIEW_MODES), format_func=REVIEW_MODES.get, key="rv_mode")
+        changes = st.multiselect("Management changes made", CHANGE_TYPES, format_func=_words, key="rv_changes")
+        reasons = st.multiselect("No change: reason (appropriate restraint)", JUSTIFICATIONS, format_func=_words,
+                                 key="rv_reasons")
+        c4, c5 = st.columns(2)
+        adherence = c4.number_input("Adherence (%)", min_value=0, max_value=100, value=None, key="rv_adherence")
+        too_much = c5.radio("Patient finds the treatment too much?", ["Not asked", "No", "Yes"], horizontal=True,
+                            key="rv_too_much")
+        notes = st.text_area("Notes", key="rv_notes")
+        if st.form_submit_button("Save review"):
+            r = ReviewInput(review_date=when, attendance=attendance, mode=mode, management_changes=changes,
+                            inaction_justifications=reasons,
+                            adherence_pct=None if adherence is None else int(adherence),
+                            treatment_too_much={"Not asked": None, "No": False, "Yes": True}[too_much], notes=notes)
+            if _run(lambda: records.add_review(sf, actor, case_id, r), "Review saved."):
+                st.rerun()
