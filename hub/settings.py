@@ -43,12 +43,12 @@ def all_specs() -> dict[str, SettingSpec]:
     for t in thresholds.THRESHOLDS:
         specs[t.key] = SettingSpec(
             key=t.key,
-            label=t.description,
+            label=f"{t.description} ({t.unit})" if t.unit else t.description,
             default=t.default,
-            minimum=t.minimum,
-            maximum=t.maximum,
-            integer=isinstance(t.default, int) and not isinstance(t.default, bool),
-            source=f"{t.source_label}: {t.source}" if getattr(t, "source", None) else t.source_label,
+            minimum=t.min,
+            maximum=t.max,
+            integer=t.integer,
+            source=f"{t.source_label}: {t.source_text}" if t.source_text else t.source_label,
             group="Clinical thresholds",
         )
     return specs
@@ -65,7 +65,7 @@ def load(session: Session) -> dict[str, float | int]:
 
 def get(session: Session, key: str):
     """One setting's value (stored or default)."""
-    spec = all_specs()[key]
+    spec = next((s for s in SECURITY_SPECS if s.key == key), None) or all_specs()[key]
     row = session.get(Setting, key)
     return spec.default if row is None or row.value is None else row.value
 

@@ -10,12 +10,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head
-from db.models import Practice, User, UserRole
+from db.models import Practice
 from hub.access import Actor
-from hub.auth import hash_password
-
-TEST_PASSWORD = "correct-horse-battery"
-_HASH = hash_password(TEST_PASSWORD)
+from tests_support import add_user
 
 
 def _require(var: str) -> bool:
@@ -90,15 +87,6 @@ class World:
     specialist: Actor
     chair: Actor
     admin: Actor
-
-
-def add_user(s, username: str, name: str, roles: list[str], practice_id=None, discipline=None) -> Actor:
-    """Insert a user with TEST_PASSWORD and return its Actor."""
-    u = User(username=username, name=name, password_hash=_HASH, practice_id=practice_id, discipline=discipline,
-             roles=[UserRole(role=r) for r in roles])
-    s.add(u)
-    s.flush()
-    return Actor(u.id, username, name, frozenset(roles), practice_id, discipline)
 
 
 @pytest.fixture

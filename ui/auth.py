@@ -33,6 +33,12 @@ def _clear_session(authenticator) -> None:
         st.session_state[key] = None
 
 
+def _end_session(authenticator, message: str) -> None:
+    _clear_session(authenticator)
+    st.session_state["auth_notice"] = message
+    st.rerun()
+
+
 def gate(sf) -> Actor | None:
     """Show the login form until a valid user is logged in; return the Actor (None: stop the page)."""
     embedded = not database_url().startswith("postgresql")
@@ -44,6 +50,9 @@ def gate(sf) -> Actor | None:
     creds, max_attempts = hub_auth.credentials(sf)
     with sf() as s:
         expiry_days = float(settings.get(s, "security.cookie_expiry_days"))
+    notice = st.session_state.pop("auth_notice", None)
+    if notice:
+        st.warning(notice)
     known = {u: d["failed_login_attempts"] for u, d in creds["usernames"].items()}
     authenticator = stauth.Authenticate(creds, COOKIE_NAME, secret, expiry_days, auto_hash=False,
                                         login_sleep_time=0)
@@ -77,17 +86,15 @@ def gate(sf) -> Actor | None:
             token_issued = _issue_time(token, expiry_days)
         actor = hub_auth.actor_for(sf, username, token_issued if via_cookie else None)
         if actor is None:
-            _clear_session(authenticator)
-            st.warning("Your session has ended (account changed, locked or deactivated). Please log in again.")
-            return None
+            _end_session(authenticator, "Your session has ended (account changed, locked or deactivated). "
+                                        "Please log in again.")
         hub_auth.record_login(sf, username, via_cookie=via_cookie)
         st.session_state["actor"] = actor
         st.rerun()  # render the navigation for this user's roles
     actor = hub_auth.actor_for(sf, username)
     if actor is None:
-        _clear_session(authenticator)
-        st.warning("Your account is no longer active. Please contact an administrator.")
-        return None
+        _end_session(authenticator, "Your session has ended: your account was changed, locked or deactivated. "
+                                    "Log in again or contact an administrator.")
     st.session_state["actor"] = actor
     with st.sidebar:
         st.text(f"Logged in as {actor.name}")

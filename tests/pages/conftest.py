@@ -1,0 +1,83 @@
+"""AppTest harness: a temporary SQLite hub per test with one user per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from db.engine import make_engine, make_session_factory, upgrade_to_head
+from db.models import Practice
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+# AppTest resets PagesManager.uses_pages_directory before every run and, because a folder named
+# pages/ exists, would then run the last page's script directly (Streamlit's v1 multipage mode),
+# skipping app.py and its login gate. The real server runs app.py first, whose st.navigation
+# switches v1 mode off; keep it off under AppTest too.
+_original_init = PagesManager.__init__
+
+
+def _init_v2_only(self, *args, **kwargs):
+    _original_init(self, *args, **kwargs)
+    PagesManager.uses_pages_directory = False
+
+
+PagesManager.__init__ = _init_v2_only
+
+
+@dataclass
+class Hub:
+    """A temporary hub database and its users."""
+
+    sf: object
+    practice_a: int
+    practice_b: int
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch) -> Hub:
+    """Empty migrated SQLite hub (no demo) with pcp.a, pcp.b, physio, chair and admin."""
+    from tests_support import add_user
+
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("HUB_DEMO", "0")
+    monkeypatch.setenv("HUB_COOKIE_SECRET", "t" * 48)
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    sf = make_session_factory(engine)
+    with sf.begin() as s:
+        a, b = Practice(code="A", name="Practice A"), Practice(code="B", name="Practice B")
+        s.add_all([a, b])
+        s.flush()
+        add_user(s, "pcp.a", "Dr A", ["pcp"], practice_id=a.id)
+        add_user(s, "pcp.b", "Dr B", ["pcp"], practice_id=b.id)
+        add_user(s, "physio", "Physio P", ["specialist"], discipline="physiotherapy")
+        add_user(s, "chair", "Chair C", ["chair", "specialist"], discipline="pain_medicine")
+        add_user(s, "admin", "Admin", ["admin"])
+        ids = (a.id, b.id)
+    yield Hub(sf, *ids)
+    engine.dispose()
+
+
+def new_app() -> AppTest:
+    """A fresh AppTest of app.py."""
+    return AppTest.from_file(APP, default_timeout=30)
+
+
+def login(username: str, password: str | None = None) -> AppTest:
+    """An AppTest logged in as the user (after the post-login rerun)."""
+    from tests_support import TEST_PASSWORD
+
+    at = new_app()
+    at.run()
+    inputs = {t.label: t for t in at.text_input}
+    inputs["Username"].input(username)
+    inputs["Password"].input(password or TEST_PASSWORD)
+    next(b for b in at.button if b.label == "Log in").click()
+    at.run()
+    return at

@@ -1,0 +1,247 @@
+"""AppTest for every page: login gate, role-based navigation, forms that write what they say."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import login, new_app
+from db.models import AuditEvent, Case, Patient, User
+from hub import cases
+from hub.access import Actor
+from hub.cases import CaseInput, NewPatient
+from hub.vocab import RED_FLAGS
+
+PAGES = ["pages/queue.py", "pages/submit.py", "pages/case.py", "pages/admin.py", "pages/about.py"]
+
+
+def titles(at) -> list[str]:
+    return [t.value for t in at.title]
+
+
+def count(sf, model) -> int:
+    with sf() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def actor(sf, username) -> Actor:
+    from hub.auth import actor_for
+
+    return actor_for(sf, username)
+
+
+def seed_case(hub, submit=True, nhs="9434765919") -> int:
+    inp = CaseInput(new_patient=NewPatient(nhs_number=nhs, given_name="Ann", family_name="Lee", birth_year=1960,
+                                           sex="female"),
+                    condition="knee_oa", pain_classification="secondary", clinical_question="What next for Ann?",
+                    red_flags={k: False for k in RED_FLAGS}, baseline_pain=7)
+    return cases.save_case(hub.sf, actor(hub.sf, "pcp.a"), inp, submit=submit).case_id
+
+
+def test_without_login_only_the_login_form(hub):
+    seed_case(hub)
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert titles(at) == []
+    for page in PAGES:
+        at.switch_page(page)
+        at.run()
+        assert titles(at) == [], page
+        assert "Ann" not in str([m.value for m in at.markdown])
+
+
+def test_wrong_password_is_refused_and_counted(hub):
+    at = login("pcp.a", "not-the-password")
+    assert any("incorrect" in e.value for e in at.error)
+    assert titles(at) == []
+    with hub.sf() as s:
+        assert s.scalar(select(User.failed_login_attempts).where(User.username == "pcp.a")) == 1
+
+
+def test_account_locks_after_max_failed_logins(hub):
+    from hub import settings
+
+    settings.update(hub.sf, actor(hub.sf, "admin"), "security.max_login_attempts", 2)
+    for _ in range(2):
+        login("physio", "wrong-password-x")
+    with hub.sf() as s:
+        assert s.scalar(select(User.locked).where(User.username == "physio")) is True
+    at = login("physio")  # right password, but locked
+    assert titles(at) == []
+    assert any("locked" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("username,allowed", [
+    ("pcp.a", {"Case queue", "Submit a case to the hub", "Case", "About MSK Pain Hub"}),
+    ("physio", {"Case queue", "Case", "About MSK Pain Hub"}),
+    ("chair", {"Case queue", "Case", "About MSK Pain Hub"}),
+    ("admin", {"Users and settings", "About MSK Pain Hub"}),
+])
+def test_each_role_sees_only_its_pages(hub, username, allowed):
+    at = login(username)
+    assert not at.exception
+    seen = set()
+    for page in PAGES:
+        try:
+            at.switch_page(page)
+        except ValueError:  # not registered in this user's navigation
+            continue
+        at.run()
+        assert not at.exception, page
+        seen.add(titles(at)[0])
+    assert seen == allowed
+
+
+def _fill_new_case(at, nhs="943 476 5919", question="Pain unchanged after physio — what next?"):
+    at.radio(key="sub_mode").set_value("New patient").run()
+    at.text_input(key="sub_nhs").input(nhs)
+    at.text_input(key="sub_given").input("Ann")
+    at.text_input(key="sub_family").input("Lee")
+    at.number_input(key="sub_birth").set_value(1960)
+    at.selectbox(key="sub_sex").set_value("female")
+    at.selectbox(key="sub_condition").set_value("knee_oa")
+    at.selectbox(key="sub_pain_class").set_value("secondary")
+    at.text_area(key="sub_question").input(question)
+    for code in RED_FLAGS:
+        at.radio(key=f"sub_rf_{code}").set_value("No")
+    at.number_input(key="sub_baseline").set_value(7.0)
+    at.text_area(key="sub_goals").input("Walk my dog again")
+    return at
+
+
+def test_submission_writes_the_case_and_opens_it(hub):
+    at = login("pcp.a")
+    at.switch_page("pages/submit.py").run()
+    _fill_new_case(at)
+    at.button(key="sub_submit").click().run()
+    assert not at.exception
+    with hub.sf() as s:
+        case = s.scalars(select(Case)).one()
+        assert (case.status, case.condition, case.clinical_question, case.goals_text) == (
+            "submitted", "knee_oa", "Pain unchanged after physio — what next?", "Walk my dog again")
+        assert s.scalars(select(Patient)).one().nhs_number == "9434765919"
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "case.submit")) == 1
+    assert titles(at)[0].startswith(f"Case {case.id}")
+
+
+@pytest.mark.parametrize("nhs,question,field_text", [
+    ("943 476 5918", "What next?", "check digit"),
+    ("943 476 5919", "", "clinical question"),
+])
+def test_invalid_submission_shows_error_writes_nothing_keeps_input(hub, nhs, question, field_text):
+    at = login("pcp.a")
+    at.switch_page("pages/submit.py").run()
+    _fill_new_case(at, nhs=nhs, question=question)
+    at.button(key="sub_submit").click().run()
+    assert not at.exception
+    assert any(field_text in e.value for e in at.error)
+    assert count(hub.sf, Case) == 0 and count(hub.sf, Patient) == 0
+    assert at.text_input(key="sub_nhs").value == nhs
+    assert at.text_area(key="sub_goals").value == "Walk my dog again"
+
+
+def test_red_flag_shows_urgent_pathway(hub):
+    at = login("pcp.a")
+    at.switch_page("pages/submit.py").run()
+    _fill_new_case(at)
+    at.radio(key="sub_rf_cauda_equina").set_value("Yes")
+    at.button(key="sub_submit").click().run()
+    assert any("urgent" in e.value for e in at.error)
+    assert count(hub.sf, Case) == 0
+
+
+def test_draft_then_submit(hub):
+    at = login("pcp.a")
+    at.switch_page("pages/submit.py").run()
+    _fill_new_case(at, question="")
+    at.button(key="sub_save").click().run()
+    assert any("Draft case" in s.value for s in at.success)
+    with hub.sf() as s:
+        assert s.scalars(select(Case.status)).one() == "draft"
+
+
+def test_queue_shows_scope_and_opens_case(hub):
+    case_id = seed_case(hub)
+    at = login("physio")
+    assert "Case queue" in titles(at)
+    assert list(at.dataframe[0].value["Case"]) == [case_id]
+    at.selectbox(key="q_open").set_value(case_id)
+    next(b for b in at.button if b.label == "Open case").click().run()
+    assert titles(at)[0] == f"Case {case_id}: Ann Lee"
+    other = login("pcp.b")
+    assert any("No cases" in i.value for i in other.info)
+
+
+def test_case_page_scope_and_comment(hub):
+    case_id = seed_case(hub)
+    at = login("physio")
+    at.switch_page("pages/case.py")
+    at.query_params["case_id"] = str(case_id)
+    at.run()
+    assert titles(at)[0] == f"Case {case_id}: Ann Lee"
+    at.text_area(key="comment_body").input("<script>alert(1)</script> Try a walking group?")
+    next(b for b in at.button if b.label == "Post comment").click().run()
+    assert "<script>alert(1)</script> Try a walking group?" in [t.value for t in at.text]
+    outsider = login("pcp.b")
+    outsider.switch_page("pages/case.py")
+    outsider.query_params["case_id"] = str(case_id)
+    outsider.run()
+    assert any("not in your scope" in e.value for e in outsider.error)
+    assert "Ann" not in " ".join(titles(outsider))
+
+
+def test_pcp_records_assessment_on_case_page(hub):
+    case_id = seed_case(hub)
+    at = login("pcp.a")
+    at.switch_page("pages/case.py")
+    at.query_params["case_id"] = str(case_id)
+    at.run()
+    at.selectbox(key="as_instrument").set_value("peg").run()
+    for i, v in enumerate([5, 4, 4], 1):
+        at.number_input(key=f"as_peg_PEG_Q{i}").set_value(v)
+    next(b for b in at.button if b.label == "Save assessment").click().run()
+    assert not at.exception
+    assert any("Assessment saved" in s.value for s in at.success)
+    with hub.sf() as s:
+        assert round(s.scalar(select(Case.latest_pain)), 2) == 4.33
+
+
+def test_admin_creates_user_and_deactivation_ends_session(hub):
+    at = login("admin")
+    assert titles(at)[0] == "Users and settings"
+    at.text_input(key="nu_username").input("gp.new")
+    at.text_input(key="nu_name").input("Dr New")
+    at.text_input(key="nu_password").input("a-long-password")
+    at.multiselect(key="nu_roles").set_value(["pcp"])
+    at.selectbox(key="nu_practice").set_value(hub.practice_a)
+    next(b for b in at.button if b.label == "Create user").click().run()
+    assert any("gp.new created" in s.value for s in at.success)
+    gp = login("gp.new", "a-long-password")
+    assert "Case queue" in titles(gp)
+    from hub import users
+
+    with hub.sf() as s:
+        uid = s.scalar(select(User.id).where(User.username == "gp.new"))
+    users.set_active(hub.sf, actor(hub.sf, "admin"), uid, False)
+    gp.run()
+    assert titles(gp) == []
+    assert [t.label for t in gp.text_input] == ["Username", "Password"]
+
+
+def test_admin_setting_validation(hub):
+    at = login("admin")
+    at.selectbox(key="adm_setting").set_value("security.max_login_attempts").run()
+    form_input = next(t for t in at.text_input if t.label.startswith("Value"))
+    form_input.input("0")
+    next(b for b in at.button if b.label == "Save setting").click().run()
+    assert any("between" in e.value for e in at.error)
+
+
+def test_about_states_specification_status(hub):
+    at = login("physio")
+    at.switch_page("pages/about.py").run()
+    assert any("needs clinical sign-off" in w.value for w in at.warning)
