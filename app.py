@@ -6,15 +6,15 @@ import streamlit as st
 
 from ui import auth, runtime
 
-st.set_page_config(page_title="MSK Pain Hub", page_icon="🩺", layout="wide")
+st.set_page_config(page_title="MSK Pain Hub", page_icon=":material/healing:", layout="wide")
 
 # Pages and the roles that may use them (services check permissions again themselves).
 PAGES = [
-    ("pages/queue.py", "Case queue", "📋", {"pcp", "specialist", "chair"}),
-    ("pages/submit.py", "Submit a case", "📝", {"pcp"}),
-    ("pages/case.py", "Case", "🗂️", {"pcp", "specialist", "chair"}),
-    ("pages/admin.py", "Users and settings", "🔧", {"admin"}),
-    ("pages/about.py", "About", "ℹ️", {"pcp", "specialist", "chair", "admin"}),
+    ("pages/queue.py", "Case queue", ":material/view_list:", {"pcp", "specialist", "chair"}),
+    ("pages/submit.py", "Submit a case", ":material/edit_note:", {"pcp"}),
+    ("pages/case.py", "Case", ":material/folder_open:", {"pcp", "specialist", "chair"}),
+    ("pages/admin.py", "Users and settings", ":material/admin_panel_settings:", {"admin"}),
+    ("pages/about.py", "About", ":material/info:", {"pcp", "specialist", "chair", "admin"}),
 ]
 
 
@@ -23,6 +23,7 @@ def _page(path: str, title: str, icon: str) -> st.Page:
 
 
 actor = st.session_state.get("actor") if st.session_state.get("authentication_status") else None
+navigation_known = actor is not None
 if actor is None:
     # Not known yet (new session, or a deep link on reload): register every page, hidden, so the
     # URL's page survives the login check (see TECH-NOTES: navigation before the authenticator).
@@ -35,4 +36,11 @@ sf = runtime.session_factory()
 actor = auth.gate(sf)
 if actor is None:
     st.stop()
+if not navigation_known:
+    # Just logged in with the form: the navigation for these roles appears on the next run.
+    auth.refresh_navigation_soon()
+    allowed_paths = {p.split("/")[-1].removesuffix(".py") for p, _, _, roles in PAGES if roles & actor.roles}
+    if pg.url_path not in allowed_paths and not (pg.url_path == "" and "queue" in allowed_paths):
+        st.info("Opening your pages…")
+        st.stop()
 pg.run()

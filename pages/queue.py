@@ -64,7 +64,12 @@ if p2.button("Next ▶", disabled=result.page >= result.pages):
     st.session_state["q_page"] = result.page + 1
     st.rerun()
 
-# An accessible way to open a case (keyboard users, screen readers, browser tests): the grid is a canvas.
+# Accessible ways to open a case (keyboard users, screen readers, browser tests): the grid is a canvas.
+with st.expander("Open a case by link", expanded=False):
+    cols = st.columns(3)
+    for i, r in enumerate(result.rows.itertuples()):
+        cols[i % 3].page_link("pages/case.py", label=f"Case {r.case_id} · {r.patient} · {r.condition}",
+                              query_params={"case_id": int(r.case_id)})
 options = {int(r.case_id): f"Case {r.case_id} · {r.patient} · {r.condition} · {r.status}"
            for r in result.rows.itertuples()}
 with st.form("open_case_form"):

@@ -33,6 +33,15 @@ def _clear_session(authenticator) -> None:
         st.session_state[key] = None
 
 
+@st.fragment(run_every=0.7)
+def refresh_navigation_soon() -> None:
+    """Rerun the whole app once, shortly after a form login, to show the user's navigation."""
+    if st.session_state.get("nav_refresh_armed"):
+        st.session_state["nav_refresh_armed"] = False
+        st.rerun(scope="app")
+    st.session_state["nav_refresh_armed"] = True
+
+
 def _end_session(authenticator, message: str) -> None:
     _clear_session(authenticator)
     st.session_state["auth_notice"] = message
@@ -90,7 +99,11 @@ def gate(sf) -> Actor | None:
                                         "Please log in again.")
         hub_auth.record_login(sf, username, via_cookie=via_cookie)
         st.session_state["actor"] = actor
-        st.rerun()  # render the navigation for this user's roles
+        if via_cookie:
+            st.rerun()  # nothing to wait for: render the navigation for this user's roles now
+        # After a form login the cookie component must mount before the page reruns, or the
+        # re-login cookie is never written: the navigation is refreshed a moment later instead.
+        return actor
     actor = hub_auth.actor_for(sf, username)
     if actor is None:
         _end_session(authenticator, "Your session has ended: your account was changed, locked or deactivated. "

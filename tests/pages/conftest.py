@@ -69,7 +69,7 @@ def new_app() -> AppTest:
     return AppTest.from_file(APP, default_timeout=30)
 
 
-def login(username: str, password: str | None = None) -> AppTest:
+def login(username: str, password: str | None = None, settle: bool = True) -> AppTest:
     """An AppTest logged in as the user (after the post-login rerun)."""
     from tests_support import TEST_PASSWORD
 
@@ -80,4 +80,6 @@ def login(username: str, password: str | None = None) -> AppTest:
     inputs["Password"].input(password or TEST_PASSWORD)
     next(b for b in at.button if b.label == "Log in").click()
     at.run()
+    if settle:
+        at.run()  # in the browser a timed fragment reruns the app once to show the user's navigation
     return at

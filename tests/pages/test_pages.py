@@ -55,7 +55,7 @@ def test_without_login_only_the_login_form(hub):
 
 
 def test_wrong_password_is_refused_and_counted(hub):
-    at = login("pcp.a", "not-the-password")
+    at = login("pcp.a", "not-the-password", settle=False)
     assert any("incorrect" in e.value for e in at.error)
     assert titles(at) == []
     with hub.sf() as s:
@@ -67,10 +67,10 @@ def test_account_locks_after_max_failed_logins(hub):
 
     settings.update(hub.sf, actor(hub.sf, "admin"), "security.max_login_attempts", 2)
     for _ in range(2):
-        login("physio", "wrong-password-x")
+        login("physio", "wrong-password-x", settle=False)
     with hub.sf() as s:
         assert s.scalar(select(User.locked).where(User.username == "physio")) is True
-    at = login("physio")  # right password, but locked
+    at = login("physio", settle=False)  # right password, but locked
     assert titles(at) == []
     assert any("locked" in e.value for e in at.error)
 

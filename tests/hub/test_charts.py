@@ -1,0 +1,85 @@
+"""Figure builders: one shared date axis, medicines labelled with dose, gaps drawn as gaps."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import pandas as pd
+
+from hub import charts
+
+TODAY = date(2026, 6, 30)
+
+
+def frames(wearable_days=None):
+    treatments = pd.DataFrame([
+        {"id": 1, "category": "medicine", "category_label": "Medicine", "label": "Oxycodone 80 mg/day oral",
+         "start": date(2026, 1, 1), "end": None},
+        {"id": 2, "category": "exercise", "category_label": "Exercise", "label": "Knee class",
+         "start": date(2026, 2, 1), "end": date(2026, 3, 15)},
+    ])
+    assessments = pd.DataFrame([
+        {"id": 1, "date": date(2026, 1, 5), "instrument": "nrs", "status": "completed", "total": 7.0},
+        {"id": 2, "date": date(2026, 3, 5), "instrument": "peg", "status": "completed", "total": 6.3},
+        {"id": 3, "date": date(2026, 3, 5), "instrument": "phq9", "status": "completed", "total": 12.0},
+        {"id": 4, "date": date(2026, 4, 5), "instrument": "peg", "status": "not_returned", "total": None},
+    ])
+    reviews = pd.DataFrame([
+        {"id": 1, "date": date(2026, 2, 1), "attendance": "attended"},
+        {"id": 2, "date": date(2026, 3, 1), "attendance": "dna"},
+    ])
+    days = wearable_days if wearable_days is not None else [
+        {"day": TODAY - timedelta(days=i), "steps": 4000 + i, "sleep_hours": 7.0}
+        for i in range(10) if i not in (3, 4)  # two days without any data
+    ]
+    wearables = pd.DataFrame(days, columns=["day", "steps", "active_minutes", "sleep_hours", "resting_hr", "source"])
+    return treatments, assessments, reviews, wearables
+
+
+def test_daily_series_marks_missing_days_as_gaps_not_zero():
+    _, _, _, w = frames()
+    s = charts.daily_series(w, "steps", TODAY - timedelta(days=9), TODAY)
+    assert len(s) == 10
+    assert math.isnan(s[pd.Timestamp(TODAY - timedelta(days=3))])
+    assert math.isnan(s[pd.Timestamp(TODAY - timedelta(days=4))])
+    assert (s.dropna() > 0).all()
+    assert 0 not in s.values
+
+
+def test_timeline_has_all_lanes_on_a_shared_axis():
+    fig = charts.case_timeline(*frames(), today=TODAY)
+    names = {t.name for t in fig.data}
+    assert {"Medicine", "Exercise / physiotherapy", "Pain NRS (0-10)", "PEG (0-10)", "PHQ-9 (0-27)",
+            "Review attended", "Missed appointment (DNA)", "PROM not returned", "Steps", "Sleep hours"} <= names
+    # every subplot x-axis follows the first (shared date axis)
+    xaxes = [k for k in fig.layout if k.startswith("xaxis")]
+    assert len(xaxes) == 5
+    anchors = {fig.layout[k].matches for k in xaxes}
+    assert len(anchors - {None}) == 1  # all follow the same axis
+    assert sum(1 for k in xaxes if fig.layout[k].matches is None) == 1
+
+
+def test_medicines_are_labelled_with_dose_and_ongoing_bars_run_to_today():
+    fig = charts.case_timeline(*frames(), today=TODAY)
+    med = next(t for t in fig.data if t.name == "Medicine")
+    assert med.text[0] == "Oxycodone 80 mg/day oral"
+    assert med.x[0] == (TODAY - date(2026, 1, 1)).days * charts.MS_PER_DAY
+
+
+def test_wearable_gaps_are_none_in_the_trace():
+    fig = charts.case_timeline(*frames(), today=TODAY)
+    steps = next(t for t in fig.data if t.name == "Steps")
+    assert steps.connectgaps is False
+    ys = list(steps.y)
+    assert sum(1 for y in ys if y is None or (isinstance(y, float) and math.isnan(y))) == 2
+    assert 0 not in ys
+
+
+def test_empty_record_gives_a_figure_without_data():
+    empty = frames(wearable_days=[])
+    t = empty[0].iloc[0:0]
+    a = empty[1].iloc[0:0]
+    r = empty[2].iloc[0:0]
+    fig = charts.case_timeline(t, a, r, empty[3], today=TODAY)
+    assert len(fig.data) == 0
