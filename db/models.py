@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -155,6 +156,11 @@ class Case(Base):
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     priority_reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    safety_alert: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ome_total: Mapped[float | None] = mapped_column(Float)
+    primary_outcome: Mapped[str | None] = mapped_column(String(20))
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    flags_computed_on: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
@@ -180,6 +186,26 @@ class Case(Base):
         Index("ix_hub_case_queue_practice", "practice_id", "status", "submitted_at"),
         Index("ix_hub_case_queue_condition", "condition", "status", "submitted_at"),
         Index("ix_hub_case_queue_priority", "status", "priority", "submitted_at"),
+        Index("ix_hub_case_safety", "safety_alert", "status"),
+        CheckConstraint("ome_total IS NULL OR ome_total >= 0", name="ome_non_negative"),
+        CheckConstraint("primary_outcome IS NULL OR primary_outcome IN ('peg', 'nrs', 'mskhq', 'odi')",
+                        name="primary_outcome_known"),
+    )
+
+
+class CaseFlag(Base):
+    """One current flag of a case (derived; rewritten whenever the case's inputs change), indexed so
+    the queue can filter by flag type."""
+
+    __tablename__ = "case_flag"
+    case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("severity IN ('red', 'amber', 'info')", name="severity_known"),
+        Index("ix_case_flag_code", "code", "case_id"),
     )
 
 
@@ -202,6 +228,10 @@ class Treatment(Base):
     reason_stopped: Mapped[str | None] = mapped_column(String(20))
     adherence_pct: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Guideline check (CLINICAL.md 3.2): the rules hit when the medicine was added, and the reason
+    # the prescriber gave to override a do-not rule.
+    guideline_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
+    guideline_override: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -236,11 +266,16 @@ class Assessment(Base):
     total: Mapped[float | None] = mapped_column(Float)
     band: Mapped[str | None] = mapped_column(String(30))
     safety_alert: Mapped[bool] = mapped_column(Boolean, default=False)
+    # PHQ-9 item 9 alert stays on the case until someone records the action taken.
+    safety_action: Mapped[str | None] = mapped_column(Text)
+    safety_action_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    safety_action_at: Mapped[datetime | None] = mapped_column(DateTime)
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
         CheckConstraint("mode IN ('self', 'clinician')", name="mode_known"),
+        CheckConstraint("safety_action IS NULL OR length(trim(safety_action)) > 0", name="safety_action_not_blank"),
         CheckConstraint(f"status IN {sql_in(ASSESSMENT_STATUSES)}", name="status_known"),
         CheckConstraint("status <> 'completed' OR total IS NOT NULL", name="completed_has_total"),
         CheckConstraint("total IS NULL OR total >= 0", name="total_non_negative"),

@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
-from db.models import Case, Comment, Patient, Practice, User, utcnow
-from hub import audit, workflow
+from db.models import Case, CaseFlag, Comment, Patient, Practice, User, utcnow
+from hub import audit, flags, workflow
 from hub.access import Actor, can_comment, can_edit_case, can_see_case, case_scope, require_role
 from hub.clinical.identifiers import format_nhs_number, normalise_nhs_number, validate_nhs_number
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
@@ -203,12 +203,16 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
             changes = audit.diff(before, _case_values(case))
             if changes:
                 audit.record(s, actor, "case.update", "case", case.id, changes)
+        case.patient = patient
         for t in inp.treatments:
-            row = insert_treatment(s, actor, patient.id, t)
-            audit.record(s, actor, "treatment.create", "treatment", row.id, {"case_id": case.id, "name": row.name})
+            t.already_taking = True  # history at referral: the guideline check advises, it does not block
+            row = insert_treatment(s, actor, patient.id, t, case)
+            audit.record(s, actor, "treatment.create", "treatment", row.id,
+                         {"case_id": case.id, "name": row.name, "guideline_hits": [h["rule_id"] for h in row.guideline_hits]})
         if submit:
             audit.record(s, actor, "case.submit", "case", case.id, workflow.move(case, "submitted"))
         s.flush()
+        flags.recompute_cases(s, [case.id])
         return SavedCase(case.id, case.version, case.status)
 
 
@@ -272,6 +276,7 @@ def practice_patients(session_factory, actor: Actor, search: str = "", limit: in
 
 
 QUEUE_SORTS = {
+    "priority": "Priority (safety, flags, risk, waiting)",
     "waiting": "Longest waiting first",
     "newest": "Most recently submitted first",
     "pain": "Highest latest pain first",
@@ -293,13 +298,13 @@ class QueuePage:
         return max(1, -(-self.total // self.page_size))
 
 
-QUEUE_COLUMNS = ["case_id", "patient", "age", "practice", "condition", "status", "days_waiting",
-                 "latest_pain", "flags"]
+QUEUE_COLUMNS = ["case_id", "priority", "patient", "age", "practice", "condition", "status", "days_waiting",
+                 "latest_pain", "flags", "why"]
 
 
 def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, conditions: list[str] | None = None,
-          practice_ids: list[int] | None = None, sort: str = "waiting", page: int = 1, page_size: int = 25,
-          today: date | None = None) -> QueuePage:
+          practice_ids: list[int] | None = None, flag_codes: list[str] | None = None, sort: str = "priority",
+          page: int = 1, page_size: int = 25, today: date | None = None) -> QueuePage:
     """The case queue in the actor's scope: filtered, sorted and paged in SQL."""
     if not actor.is_clinical:
         raise PermissionDenied("The case queue is for clinical roles.")
@@ -313,7 +318,10 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
         where.append(Case.condition.in_(conditions))
     if practice_ids:
         where.append(Case.practice_id.in_(practice_ids))
+    if flag_codes:
+        where.append(Case.id.in_(select(CaseFlag.case_id).where(CaseFlag.code.in_(flag_codes))))
     order = {
+        "priority": [Case.priority.desc(), Case.submitted_at.asc(), Case.id.asc()],
         "waiting": [Case.submitted_at.is_(None), Case.submitted_at.asc(), Case.id.asc()],
         "newest": [Case.submitted_at.is_(None), Case.submitted_at.desc(), Case.id.desc()],
         "pain": [Case.latest_pain.is_(None), Case.latest_pain.desc(), Case.submitted_at.asc(), Case.id.asc()],
@@ -325,7 +333,7 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
         q = (
             select(Case.id, Patient.given_name, Patient.family_name, Patient.birth_year, Practice.name,
                    Case.condition, Case.status, Case.submitted_at, Case.latest_pain, Case.latest_pain_instrument,
-                   Case.flags)
+                   Case.flags, Case.priority, Case.priority_reasons)
             .join(Patient, Patient.id == Case.patient_id)
             .join(Practice, Practice.id == Case.practice_id)
             .where(*where)
@@ -337,6 +345,7 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
         for r in s.execute(q):
             records.append({
                 "case_id": r.id,
+                "priority": round(float(r.priority or 0)),
                 "patient": f"{r.given_name[:1]}{r.family_name[:1]}".upper(),
                 "age": today.year - r.birth_year,
                 "practice": r.name,
@@ -344,9 +353,25 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
                 "status": CASE_STATUSES.get(r.status, r.status),
                 "days_waiting": (today - r.submitted_at.date()).days if r.submitted_at else None,
                 "latest_pain": None if r.latest_pain is None else round(float(r.latest_pain), 1),
-                "flags": ", ".join(f.get("label", f.get("code", "")) for f in (r.flags or [])),
+                "flags": ", ".join(f.get("label", f.get("code", "")) for f in (r.flags or [])
+                                   if f.get("severity") != "info"),
+                "why": "; ".join(r.priority_reasons or []),
             })
     return QueuePage(pd.DataFrame.from_records(records, columns=QUEUE_COLUMNS), int(total or 0), page, page_size)
+
+
+def open_safety_alerts(session_factory, actor: Actor, limit: int = 20) -> list[dict]:
+    """Cases in the actor's scope with an open PHQ-9 item 9 safety alert (shown above the queue)."""
+    if not actor.is_clinical:
+        raise PermissionDenied("The case queue is for clinical roles.")
+    with session_factory() as s:
+        q = (select(Case.id, Patient.given_name, Patient.family_name, Practice.name, Case.flags)
+             .join(Patient, Patient.id == Case.patient_id).join(Practice, Practice.id == Case.practice_id)
+             .where(case_scope(actor, Case), Case.safety_alert.is_(True), Case.status != "closed")
+             .order_by(Case.id).limit(limit))
+        return [{"case_id": r.id, "patient": f"{r.given_name[:1]}{r.family_name[:1]}".upper(), "practice": r.name,
+                 "reason": next((f["reason"] for f in (r.flags or []) if f.get("code") == "safety_phq9"), "")}
+                for r in s.execute(q)]
 
 
 # ----------------------------------------------------------------------------- case header
@@ -378,6 +403,10 @@ class CaseHeader:
     concerns_text: str
     red_flags: dict[str, bool]
     flags: list[dict]
+    priority: float
+    priority_reasons: list[str]
+    ome_total: float | None
+    response: dict | None
     version: int
     can_edit: bool
     can_comment: bool
@@ -406,7 +435,9 @@ def case_header(session_factory, actor: Actor, case_id: int, today: date | None 
             duration_months=c.duration_months, clinical_question=c.clinical_question, status=c.status,
             status_label=CASE_STATUSES[c.status], submitted_at=c.submitted_at, baseline_pain=c.baseline_pain,
             risk_tool=c.risk_tool, risk_band=c.risk_band, goals_text=c.goals_text, concerns_text=c.concerns_text,
-            red_flags=dict(c.red_flags or {}), flags=list(c.flags or []), version=c.version,
+            red_flags=dict(c.red_flags or {}), flags=list(c.flags or []), priority=float(c.priority or 0),
+            priority_reasons=list(c.priority_reasons or []), ome_total=c.ome_total, response=c.response,
+            version=c.version,
             can_edit=can_edit_case(actor, c.practice_id), can_comment=can_comment(actor, c.practice_id, c.status),
         )
 

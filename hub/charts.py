@@ -41,14 +41,15 @@ def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
 
 
 def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: pd.DataFrame,
-                  wearables: pd.DataFrame, today: date | None = None) -> go.Figure:
-    """The case's one timeline on a shared date axis: treatments, pain, other PROMs, reviews,
-    wearable steps and sleep (gaps drawn as gaps)."""
+                  wearables: pd.DataFrame, today: date | None = None, ome: list[tuple[date, float]] | None = None,
+                  response: dict | None = None, ome_amber: float = 90, ome_red: float = 120) -> go.Figure:
+    """The case's one timeline on a shared date axis: treatments, pain (with baseline, important-change
+    band and target), other PROMs, reviews, total opioid OME, wearable steps and sleep (gaps as gaps)."""
     today = today or date.today()
-    fig = make_subplots(rows=5, cols=1, shared_xaxes=True, vertical_spacing=0.03,
-                        row_heights=[0.30, 0.20, 0.18, 0.16, 0.16],
-                        subplot_titles=("Treatments and reviews", "Pain", "Other PROMs", "Steps per day",
-                                        "Sleep (hours)"))
+    fig = make_subplots(rows=6, cols=1, shared_xaxes=True, vertical_spacing=0.03,
+                        row_heights=[0.26, 0.18, 0.15, 0.13, 0.14, 0.14],
+                        subplot_titles=("Treatments and reviews", "Pain", "Other PROMs", "Opioid dose (mg OME/day)",
+                                        "Steps per day", "Sleep (hours)"))
     # Row 1: treatments as bars from start to stop (ongoing ones to today), by category.
     seen: set[str] = set()
     for r in _treatment_rows(treatments, today):
@@ -93,20 +94,45 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         fig.add_trace(go.Scatter(x=pd.to_datetime(missing["date"]), y=[0] * len(missing), mode="markers",
                                  name="PROM not returned", marker={"symbol": "x-open", "size": 9, "color": "#d62728"},
                                  hovertemplate="PROM not returned %{x|%d %b %Y}<extra></extra>"), row=3, col=1)
-    # Rows 4-5: wearables, one point per day; a day without data is NaN so the line breaks there.
+    _response_band(fig, response)
+    # Row 4: total OME as a step line with the amber and red thresholds.
+    if ome:
+        xs = [pd.Timestamp(d) for d, _ in ome] + [pd.Timestamp(today)]
+        ys = [v for _, v in ome] + [ome[-1][1]]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line_shape="hv", name="Total OME (mg/day)",
+                                 line={"color": "#8c564b"}), row=4, col=1)
+        for level, colour in ((ome_amber, "#ff7f0e"), (ome_red, "#d62728")):
+            fig.add_hline(y=level, line_dash="dot", line_color=colour, row=4, col=1)
+    # Rows 5-6: wearables, one point per day; a day without data is NaN so the line breaks there.
     if not wearables.empty:
         start = min(pd.to_datetime(wearables["day"]).min().date(), today)
         steps = daily_series(wearables, "steps", start, today)
         sleep = daily_series(wearables, "sleep_hours", start, today)
         fig.add_trace(go.Scatter(x=steps.index, y=steps.values, mode="lines", connectgaps=False,
-                                 name="Steps", line={"width": 1, "color": "#17becf"}), row=4, col=1)
+                                 name="Steps", line={"width": 1, "color": "#17becf"}), row=5, col=1)
         fig.add_trace(go.Scatter(x=sleep.index, y=sleep.values, mode="lines", connectgaps=False,
-                                 name="Sleep hours", line={"width": 1, "color": "#9467bd"}), row=5, col=1)
+                                 name="Sleep hours", line={"width": 1, "color": "#9467bd"}), row=6, col=1)
     fig.update_yaxes(range=[0, 10], row=2, col=1)
-    fig.update_layout(barmode="overlay", height=900, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    fig.update_layout(barmode="overlay", height=1000, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       legend={"orientation": "h", "y": -0.05}, hovermode="closest")
     fig.update_xaxes(type="date")
     return fig
+
+
+def _response_band(fig: go.Figure, response: dict | None) -> None:
+    """Draw the primary outcome's baseline, clinically important change band and target."""
+    if not response or response.get("baseline") is None:
+        return
+    row = 2 if response.get("instrument") in PAIN_LABELS else 3
+    band = response.get("mic_band")
+    if band:
+        fig.add_hrect(y0=min(band), y1=max(band), fillcolor="#cccccc", opacity=0.25, line_width=0, row=row, col=1,
+                      annotation_text="within important change", annotation_position="top left")
+    fig.add_hline(y=response["baseline"], line_dash="dash", line_color="#555555", row=row, col=1,
+                  annotation_text=f"baseline {response['baseline']:g}", annotation_position="bottom right")
+    if response.get("target") is not None:
+        fig.add_hline(y=response["target"], line_dash="dot", line_color="#2ca02c", row=row, col=1,
+                      annotation_text=f"target {response['target']:g}", annotation_position="bottom left")
 
 
 def window(today: date, months: int = 18) -> tuple[date, date]:

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select, update
 
-from db.models import Assessment, Case, Review, Treatment, WearableDay
-from hub import audit
+from db.models import Assessment, Case, Review, Treatment, WearableDay, utcnow
+from hub import audit, flags
 from hub.access import Actor, can_edit_case, can_see_case
 from hub.errors import NotFound, PermissionDenied, ValidationError
 from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES, TREATMENT_STATUSES
@@ -36,6 +36,8 @@ class TreatmentInput:
     reason_stopped: str | None = None
     adherence_pct: int | None = None
     notes: str = ""
+    already_taking: bool = False
+    guideline_override: str | None = None
 
 
 def validate_treatment(t: TreatmentInput, today: date | None = None) -> dict[str, str]:
@@ -86,9 +88,43 @@ def treatment_label(category: str, name: str, drug: str | None, route: str | Non
     return f"{drug_name} ({ROUTES.get(route or '', route or '').lower()})"
 
 
-def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput) -> Treatment:
-    """Add a validated treatment to the session (the caller audits and commits)."""
+def guideline_check(t: TreatmentInput, condition: str, pain_classification: str, age: int | None) -> list[dict]:
+    """The pathway rules (NG193 / NG59 / NG226) that a medicine hits for this case, as plain dicts."""
+    if t.category not in ("medicine", "injection") or not (t.drug or t.name or "").strip():
+        return []
+    from hub.clinical import pathway
+
+    try:
+        hits = pathway.check_medicine((t.drug or t.name).strip().lower(), condition, pain_classification, age=age,
+                                      already_taking=t.already_taking)
+    except ValueError:
+        return []
+    return [{"rule": h.rule, "guideline": h.guideline, "drug_class": h.drug_class, "note": h.note,
+             "source": h.source, "blocks": h.blocks, "rule_id": h.rule_id} for h in hits]
+
+
+def guideline_message(hits: list[dict]) -> str:
+    """What a blocking guideline rule says, in one line for the form."""
+    blocking = [h for h in hits if h["blocks"]]
+    return "; ".join(f"{h['guideline']} says {h['rule'].replace('_', ' ')} "
+                     f"({(h['drug_class'] or '').replace('_', ' ')}): {h['note']} Source: {h['source']}"
+                     for h in blocking)
+
+
+def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput,
+                     case: Case | None = None) -> Treatment:
+    """Add a validated, guideline-checked treatment to the session (the caller audits and commits)."""
     errors = validate_treatment(t)
+    hits: list[dict] = []
+    if case is not None:
+        age = date.today().year - case.patient.birth_year if case.patient else None
+        hits = guideline_check(t, case.condition, case.pain_classification, age)
+        override = (t.guideline_override or "").strip()
+        # Recording what the patient already takes is not prescribing: the rules are shown, not enforced.
+        if not t.already_taking and any(h["blocks"] for h in hits) and len(override) < 10:
+            errors["guideline_override"] = (
+                f"Guideline check: {guideline_message(hits)}. To add it anyway, give the reason for overriding "
+                "the rule (at least 10 characters).")
     if errors:
         raise ValidationError(errors)
     drug = (t.drug or "").strip().lower() or None
@@ -99,6 +135,7 @@ def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput) -> Tre
         dose_text=(t.dose_text or "").strip(), start_date=t.start_date, end_date=t.end_date,
         status="stopped" if t.end_date and t.end_date <= date.today() else "active",
         reason_stopped=t.reason_stopped, adherence_pct=t.adherence_pct, notes=(t.notes or "").strip(),
+        guideline_hits=hits, guideline_override=(t.guideline_override or "").strip() or None,
         created_by=actor.user_id,
     )
     s.add(row)
@@ -119,10 +156,13 @@ def add_treatment(session_factory, actor: Actor, case_id: int, t: TreatmentInput
     """A PCP adds a treatment to the case's patient."""
     with session_factory.begin() as s:
         case = _case_for_write(s, actor, case_id)
-        row = insert_treatment(s, actor, case.patient_id, t)
+        row = insert_treatment(s, actor, case.patient_id, t, case)
         audit.record(s, actor, "treatment.create", "treatment", row.id,
                      {"case_id": case_id, "name": row.name, "category": row.category, "drug": row.drug,
-                      "daily_dose_mg": row.daily_dose_mg, "patch_mcg_per_h": row.patch_mcg_per_h})
+                      "daily_dose_mg": row.daily_dose_mg, "patch_mcg_per_h": row.patch_mcg_per_h,
+                      "guideline_hits": [h["rule_id"] for h in row.guideline_hits],
+                      "guideline_override": row.guideline_override})
+        flags.recompute_patient(s, case.patient_id)
         return row.id
 
 
@@ -147,6 +187,7 @@ def stop_treatment(session_factory, actor: Actor, case_id: int, treatment_id: in
         row.status, row.end_date, row.reason_stopped = "stopped", end_date, reason
         audit.record(s, actor, "treatment.stop", "treatment", row.id,
                      audit.diff(before, {"status": "stopped", "end_date": end_date, "reason_stopped": reason}))
+        flags.recompute_patient(s, case.patient_id)
 
 
 # ----------------------------------------------------------------------------- assessments
@@ -220,7 +261,41 @@ def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str,
         audit.record(s, actor, "assessment.create", "assessment", row.id,
                      {"case_id": case_id, "instrument": instrument, "total": row.total, "band": row.band,
                       "safety_alert": row.safety_alert})
+        flags.recompute_patient(s, case.patient_id)
         return row.id
+
+
+def record_safety_action(session_factory, actor: Actor, case_id: int, assessment_id: int, action: str) -> None:
+    """A clinician records the action taken on a PHQ-9 item 9 safety alert; the alert then clears."""
+    text = (action or "").strip()
+    if len(text) < 10:
+        raise ValidationError({"safety_action": "Describe the action taken (e.g. 'Phoned patient same day, "
+                                                "safety plan agreed, crisis team informed')."})
+    if not actor.is_clinical:
+        raise PermissionDenied("Only a clinician can record the action taken on a safety alert.")
+    with session_factory.begin() as s:
+        case = s.get(Case, case_id)
+        if case is None or not can_see_case(actor, case.practice_id, case.status):
+            raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
+        row = s.get(Assessment, assessment_id)
+        if row is None or row.patient_id != case.patient_id or not row.safety_alert:
+            raise NotFound("No such safety alert on this case.")
+        if row.safety_action:
+            raise ValidationError({"safety_action": "An action is already recorded for this alert."})
+        row.safety_action, row.safety_action_by, row.safety_action_at = text, actor.user_id, utcnow()
+        audit.record(s, actor, "safety.action", "assessment", row.id, {"case_id": case_id, "action": text})
+        flags.recompute_patient(s, case.patient_id)
+
+
+def open_safety_alerts(session_factory, actor: Actor, case_id: int) -> list[dict]:
+    """PHQ-9 item 9 alerts on the case's patient that have no action recorded yet."""
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        if case is None or not can_see_case(actor, case.practice_id, case.status):
+            raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
+        q = select(Assessment).where(Assessment.patient_id == case.patient_id, Assessment.safety_alert.is_(True),
+                                     Assessment.safety_action.is_(None)).order_by(Assessment.administered_on)
+        return [{"id": a.id, "on": a.administered_on, "total": a.total} for a in s.scalars(q)]
 
 
 def refresh_latest_pain(s, patient_id: int) -> None:
@@ -287,7 +362,9 @@ def add_review(session_factory, actor: Actor, case_id: int, r: ReviewInput) -> i
         s.flush()
         audit.record(s, actor, "review.create", "review", row.id,
                      {"case_id": case_id, "review_date": r.review_date, "attendance": r.attendance,
-                      "management_changes": r.management_changes})
+                      "management_changes": r.management_changes,
+                      "inaction_justifications": r.inaction_justifications})
+        flags.recompute_patient(s, case.patient_id)
         return row.id
 
 
@@ -302,6 +379,7 @@ class TimelineData:
     assessments: pd.DataFrame
     reviews: pd.DataFrame
     wearables: pd.DataFrame
+    ome: list[tuple[date, float]] = field(default_factory=list)
 
 
 def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
@@ -319,7 +397,7 @@ def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
              "drug": t.drug, "route": t.route, "daily_dose_mg": t.daily_dose_mg,
              "patch_mcg_per_h": t.patch_mcg_per_h, "start": t.start_date, "end": t.end_date,
              "status": TREATMENT_STATUSES[t.status], "reason_stopped": STOP_REASONS.get(t.reason_stopped or "", ""),
-             "adherence_pct": t.adherence_pct}
+             "adherence_pct": t.adherence_pct, "guideline_override": t.guideline_override or ""}
             for t in s.scalars(select(Treatment).where(Treatment.patient_id == pid)
                                .order_by(Treatment.start_date, Treatment.id))
         ]
@@ -343,10 +421,16 @@ def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
                    WearableDay.resting_hr, WearableDay.source)
             .where(WearableDay.patient_id == pid).order_by(WearableDay.day)
         ).all()
+    from hub.clinical.case_review import TreatmentRec, ome_over_time
+
+    courses = [TreatmentRec(t["category"], t["start"], t["end"], t["drug"], t["route"], t["daily_dose_mg"],
+                            t["patch_mcg_per_h"]) for t in tr if t["status"] != TREATMENT_STATUSES["planned"]]
+    first = min((t["start"] for t in tr), default=date.today())
     return TimelineData(
+        ome=ome_over_time(courses, first, date.today()),
         treatments=pd.DataFrame(tr, columns=["id", "category", "category_label", "label", "drug", "route",
                                              "daily_dose_mg", "patch_mcg_per_h", "start", "end", "status",
-                                             "reason_stopped", "adherence_pct"]),
+                                             "reason_stopped", "adherence_pct", "guideline_override"]),
         assessments=pd.DataFrame(asm, columns=["id", "date", "instrument", "status", "total", "band",
                                                "safety_alert", "mode"]),
         reviews=pd.DataFrame(rv, columns=["id", "date", "attendance", "attendance_label", "mode",

@@ -33,13 +33,28 @@ SECURITY_SPECS: tuple[SettingSpec, ...] = (
 )
 
 
+def _priority_specs() -> tuple[SettingSpec, ...]:
+    from hub.clinical.case_review import PRIORITY_WEIGHTS
+
+    labels = {
+        "priority.safety_alert": "Queue priority points for an open PHQ-9 item 9 safety alert",
+        "priority.red_flag": "Queue priority points per red flag (e.g. opioid dose >= red threshold)",
+        "priority.amber_flag": "Queue priority points per amber flag (inertia, disengagement, opioid amber)",
+        "priority.risk_high": "Queue priority points for a high STarT risk band",
+        "priority.risk_medium": "Queue priority points for a medium STarT risk band",
+        "priority.per_week_waiting": "Queue priority points per week waiting since submission",
+        "priority.max_waiting_weeks": "Most weeks of waiting that count towards priority",
+    }
+    return tuple(SettingSpec(k, labels[k], int(v) if float(v).is_integer() else v, 0, 1000,
+                             integer=float(v).is_integer(), group="Queue priority") for k, v in PRIORITY_WEIGHTS.items())
+
+
 def all_specs() -> dict[str, SettingSpec]:
-    """Every known setting by key (security, then clinical thresholds when available)."""
+    """Every known setting by key: security, queue priority weights, clinical thresholds."""
+    from hub.clinical import thresholds
+
     specs = {s.key: s for s in SECURITY_SPECS}
-    try:
-        from hub.clinical import thresholds
-    except ImportError:  # pragma: no cover - clinical package always ships
-        return specs
+    specs.update({s.key: s for s in _priority_specs()})
     for t in thresholds.THRESHOLDS:
         specs[t.key] = SettingSpec(
             key=t.key,
@@ -104,6 +119,12 @@ def update(session_factory, actor: Actor, key: str, raw) -> float | int:
             row.updated_at = utcnow()
             row.updated_by = actor.user_id
         audit.record(s, actor, "setting.update", "setting", key, {"value": [old, value]})
+    if not key.startswith("security."):
+        # Thresholds and weights change flags and priority of every case: refresh in the background.
+        from hub import flags
+
+        flags.mark_stale(session_factory)
+        flags.refresh_if_stale(session_factory)
     return value
 
 

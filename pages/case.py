@@ -6,9 +6,9 @@ from datetime import date
 
 import streamlit as st
 
-from hub import cases, charts, records
+from hub import cases, charts, records, settings
 from hub.errors import HubError
-from ui import record_forms, runtime
+from ui import case_panels, record_forms, runtime
 from ui.common import md_escape, show_error
 
 sf = runtime.session_factory()
@@ -56,10 +56,9 @@ with c2:
     if header.risk_band:
         st.markdown(f"**Risk:** {md_escape(header.risk_band)} ({md_escape(header.risk_tool or '')})")
 
-for flag in header.flags:
-    level = flag.get("severity", "warning")
-    text = f"{flag.get('label', flag.get('code'))}: {flag.get('reason', '')}"
-    (st.error if level == "red" else st.warning)(md_escape(text))
+case_panels.safety_actions(sf, actor, case_id)
+case_panels.flags_panel(header)
+case_panels.response_panel(header)
 
 if header.goals_text or header.concerns_text:
     with st.expander("The patient's goals and concerns (their words)"):
@@ -68,13 +67,16 @@ if header.goals_text or header.concerns_text:
         st.markdown("**Concerns and beliefs**")
         st.text(header.concerns_text or "—")
 
+thresholds = {row["key"]: row["value"] for row in settings.listing(sf)}
 tabs = st.tabs(["Timeline", "Treatments", "Assessments", "Reviews", "Discussion"])
 with tabs[0]:
     if data.treatments.empty and data.assessments.empty and data.wearables.empty:
         st.info("No treatments, assessments or wearable data recorded yet.")
     else:
         st.plotly_chart(charts.case_timeline(data.treatments, data.assessments, data.reviews, data.wearables,
-                                             date.today()), width="stretch")
+                                             date.today(), ome=data.ome, response=header.response,
+                                             ome_amber=thresholds.get("opioid.amber_ome", 90),
+                                             ome_red=thresholds.get("opioid.red_ome", 120)), width="stretch")
 with tabs[1]:
     st.dataframe(data.treatments.drop(columns=["id", "category"]), hide_index=True, width="stretch")
     if header.can_edit:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hub import cases
+from hub.clinical.case_review import FLAG_LABELS
 from hub.users import list_practices
 from hub.vocab import CASE_STATUSES, CONDITIONS
 from ui import runtime
@@ -15,12 +16,22 @@ actor = runtime.actor()
 
 st.title("Case queue")
 if actor.is_hub_member:
-    st.caption("All cases submitted to the hub. Oldest first unless you choose another order.")
+    st.caption("All cases submitted to the hub, highest priority first unless you choose another order. "
+               "Priority adds points for safety alerts, flags, risk band and waiting time (weights in settings).")
 else:
     st.caption("Your practice's cases, drafts included.")
 
+alerts = cases.open_safety_alerts(sf, actor)
+if alerts:
+    with st.container(border=True):
+        st.error(f"{len(alerts)} case(s) with an open safety alert (PHQ-9 item 9): same-day clinician review, "
+                 "then record the action taken on the case.")
+        for a in alerts:
+            st.page_link("pages/case.py", label=f"Case {a['case_id']} · {a['patient']} · {a['practice']} · {a['reason']}",
+                         query_params={"case_id": a["case_id"]}, icon=":material/warning:")
+
 default_statuses = ["submitted", "triaged", "scheduled"] if actor.is_hub_member else []
-c1, c2, c3, c4 = st.columns([3, 3, 3, 2])
+c1, c2, c3, c4, c5 = st.columns([3, 3, 3, 3, 2])
 statuses = c1.multiselect("Status", list(CASE_STATUSES), default=default_statuses,
                           format_func=CASE_STATUSES.get, key="q_status")
 conditions = c2.multiselect("Condition", list(CONDITIONS), format_func=CONDITIONS.get, key="q_condition")
@@ -28,16 +39,18 @@ practice_ids: list[int] = []
 if actor.is_hub_member:
     practices = dict(list_practices(sf))
     practice_ids = c3.multiselect("Practice", list(practices), format_func=practices.get, key="q_practice")
-sort = c4.selectbox("Order", list(cases.QUEUE_SORTS), format_func=cases.QUEUE_SORTS.get, key="q_sort")
+flag_options = [k for k in FLAG_LABELS if k != "appropriate_restraint"]
+flag_codes = c4.multiselect("Flag", flag_options, format_func=FLAG_LABELS.get, key="q_flags")
+sort = c5.selectbox("Order", list(cases.QUEUE_SORTS), format_func=cases.QUEUE_SORTS.get, key="q_sort")
 
-filters = (tuple(statuses), tuple(conditions), tuple(practice_ids), sort)
+filters = (tuple(statuses), tuple(conditions), tuple(practice_ids), tuple(flag_codes), sort)
 if st.session_state.get("q_filters") != filters:
     st.session_state["q_filters"] = filters
     st.session_state["q_page"] = 1
 
 try:
     result = cases.queue(sf, actor, statuses=statuses, conditions=conditions, practice_ids=practice_ids,
-                         sort=sort, page=st.session_state.get("q_page", 1), page_size=25)
+                         flag_codes=flag_codes, sort=sort, page=st.session_state.get("q_page", 1), page_size=25)
 except Exception as exc:  # hub errors become messages
     show_error(exc)
     st.stop()
@@ -48,7 +61,7 @@ if result.total == 0:
     st.stop()
 
 table = result.rows.rename(columns={
-    "case_id": "Case", "patient": "Patient", "age": "Age", "practice": "Practice", "condition": "Condition",
+    "case_id": "Case", "priority": "Priority", "why": "Why this priority", "patient": "Patient", "age": "Age", "practice": "Practice", "condition": "Condition",
     "status": "Status", "days_waiting": "Days waiting", "latest_pain": "Latest pain (0-10)", "flags": "Flags"})
 event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                      key="q_table")

@@ -7,15 +7,14 @@ from datetime import date
 import streamlit as st
 
 from hub import records
+from hub.clinical.signals import CHANGE_EVENT_TYPES, JUST_CODES
 from hub.errors import HubError, ValidationError
 from hub.records import ReviewInput, TreatmentInput
 from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES
 from ui.common import show_error
 
-CHANGE_TYPES = ["drug_start", "drug_stop", "dose_change", "taper_start", "referral", "new_nonpharm_intervention",
-                "psych_intervention", "goal_revision", "adherence_intervention"]
-JUSTIFICATIONS = ["patient_declined", "recent_change_within_onset_window", "awaiting_investigation_or_specialist",
-                  "adherence_support_given", "close_to_target", "competing_priority", "shared_decision_to_maintain"]
+CHANGE_TYPES = list(CHANGE_EVENT_TYPES)
+JUSTIFICATIONS = list(JUST_CODES)
 
 
 def _words(code: str) -> str:
@@ -49,11 +48,15 @@ def treatment_form(sf, actor, case_id: int) -> None:
         end = c8.date_input("Stopped (leave empty if current)", value=None, key="tr_end")
         reason = c9.selectbox("Reason stopped", list(STOP_REASONS), format_func=STOP_REASONS.get, index=None,
                               key="tr_reason")
+        already = st.checkbox("Already taking (recording history, not starting it now)", key="tr_already")
+        override = st.text_input("Reason for overriding a guideline rule (only when the check asks for one)",
+                                 key="tr_override")
         if st.form_submit_button("Add treatment"):
             t = TreatmentInput(category=category, name=name, drug=name if category == "medicine" else None,
                                route=route, daily_dose_mg=dose or None, patch_mcg_per_h=patch or None,
                                start_date=start, end_date=end, reason_stopped=reason,
-                               adherence_pct=None if adherence is None else int(adherence))
+                               adherence_pct=None if adherence is None else int(adherence), already_taking=already,
+                               guideline_override=override or None)
             if _run(lambda: records.add_treatment(sf, actor, case_id, t), "Treatment added."):
                 st.rerun()
 

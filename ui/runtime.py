@@ -14,9 +14,20 @@ def _prepared(url: str):
     return prepare(url)
 
 
+@st.cache_resource(ttl=600, show_spinner=False)
+def _daily_refresh(url: str) -> bool:
+    from hub import flags
+
+    return flags.refresh_if_stale(_prepared(url)[1])
+
+
 def session_factory():
-    """The session factory for the configured database (migrated, demo-seeded when embedded)."""
-    return _prepared(database_url())[1]
+    """The session factory for the configured database (migrated, demo-seeded when embedded); checks at
+    most every 10 minutes whether today's refresh of date-dependent flags has run (it runs in the background)."""
+    url = database_url()
+    sf = _prepared(url)[1]
+    _daily_refresh(url)
+    return sf
 
 
 def actor():

@@ -206,7 +206,7 @@ def test_record_writes_update_timeline_and_latest_pain(world):
     cid = saved.case_id
     records.add_treatment(world.sf, world.pcp_a, cid, TreatmentInput(
         category="medicine", name="fentanyl", drug="fentanyl", route="transdermal", patch_mcg_per_h=25,
-        start_date=date.today() - timedelta(days=30)))
+        start_date=date.today() - timedelta(days=30), already_taking=True))
     records.add_assessment(world.sf, world.pcp_a, cid, "peg", date.today(), {"PEG_Q1": 5, "PEG_Q2": 4, "PEG_Q3": 4})
     records.add_assessment(world.sf, world.pcp_a, cid, "PHQ-9", date.today(),
                            {f"PHQ9_Q{i}": v for i, v in enumerate([0, 0, 0, 0, 0, 0, 0, 0, 1], 1)})
@@ -246,3 +246,34 @@ def test_invalid_treatment_and_review_messages(world):
         records.add_review(world.sf, world.pcp_a, saved.case_id, ReviewInput(
             review_date=date.today() + timedelta(days=1), attendance="dna", management_changes=["dose_change"]))
     assert {"review_date", "attendance"} <= set(exc.value.errors)
+
+
+def test_guideline_do_not_rule_needs_an_override_reason(world):
+    saved = cases.save_case(world.sf, world.pcp_a, new_case(), submit=True)  # knee OA, secondary pain
+    t = TreatmentInput(category="medicine", name="oxycodone", drug="oxycodone", route="oral", daily_dose_mg=20,
+                       start_date=date.today())
+    with pytest.raises(ValidationError) as exc:
+        records.add_treatment(world.sf, world.pcp_a, saved.case_id, t)
+    message = exc.value.errors["guideline_override"]
+    assert "NG226" in message and "do not offer" in message
+    assert records.timeline(world.sf, world.pcp_a, saved.case_id).treatments.empty
+    t.guideline_override = "Palliative phase agreed with the patient and pain team"
+    tid = records.add_treatment(world.sf, world.pcp_a, saved.case_id, t)
+    with world.sf() as s:
+        row = s.get(Treatment, tid)
+        assert row.guideline_override.startswith("Palliative")
+        assert any(h["blocks"] and h["guideline"] == "NG226" for h in row.guideline_hits)
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "treatment.create")).one()
+        assert event.changes["guideline_override"].startswith("Palliative")
+
+
+def test_primary_pain_new_opioid_blocked_but_existing_one_recorded(world):
+    inp = new_case(condition="widespread_pain", pain_classification="primary")
+    saved = cases.save_case(world.sf, world.pcp_a, inp, submit=True)
+    new = TreatmentInput(category="medicine", name="tramadol", drug="tramadol", route="oral", daily_dose_mg=200,
+                         start_date=date.today())
+    with pytest.raises(ValidationError) as exc:
+        records.add_treatment(world.sf, world.pcp_a, saved.case_id, new)
+    assert "NG193" in exc.value.errors["guideline_override"]
+    new.already_taking = True
+    records.add_treatment(world.sf, world.pcp_a, saved.case_id, new)

@@ -54,7 +54,7 @@ def test_timeline_has_all_lanes_on_a_shared_axis():
             "Review attended", "Missed appointment (DNA)", "PROM not returned", "Steps", "Sleep hours"} <= names
     # every subplot x-axis follows the first (shared date axis)
     xaxes = [k for k in fig.layout if k.startswith("xaxis")]
-    assert len(xaxes) == 5
+    assert len(xaxes) == 6
     anchors = {fig.layout[k].matches for k in xaxes}
     assert len(anchors - {None}) == 1  # all follow the same axis
     assert sum(1 for k in xaxes if fig.layout[k].matches is None) == 1
@@ -83,3 +83,15 @@ def test_empty_record_gives_a_figure_without_data():
     r = empty[2].iloc[0:0]
     fig = charts.case_timeline(t, a, r, empty[3], today=TODAY)
     assert len(fig.data) == 0
+
+
+def test_ome_row_and_response_band():
+    ome = [(date(2026, 1, 1), 60.0), (date(2026, 3, 1), 150.0)]
+    response = {"instrument": "peg", "baseline": 7.0, "mic_band": [4.9, 7.0], "target": 4.9}
+    fig = charts.case_timeline(*frames(), today=TODAY, ome=ome, response=response)
+    trace = next(t for t in fig.data if t.name == "Total OME (mg/day)")
+    assert list(trace.y) == [60.0, 150.0, 150.0] and trace.line.shape == "hv"
+    lines = {round(sh.y0, 2) for sh in fig.layout.shapes if sh.type == "line"}
+    assert {90, 120, 7.0, 4.9} <= lines  # thresholds, baseline and target
+    rects = [sh for sh in fig.layout.shapes if sh.type == "rect"]
+    assert len(rects) == 1 and (rects[0].y0, rects[0].y1) == (4.9, 7.0)

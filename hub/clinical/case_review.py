@@ -1,0 +1,425 @@
+"""The hub's view of one case: its flags (safety, opioid, inertia, disengagement) with reasons,
+the response of the primary outcome, and an explained queue priority. Pure: plain records in,
+frozen results out; the service layer (hub.flags) loads the records and stores the result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from hub.clinical import opioids, outcomes, signals
+from hub.clinical.signals import fmt_day
+
+# Instruments that can be a case's primary outcome, in the order a default is chosen.
+PRIMARY_OUTCOMES = ("peg", "nrs", "mskhq", "odi")
+DEFAULT_MIC = {"peg": None, "nrs": None, "mskhq": outcomes.MSKHQ_MIC, "odi": outcomes.ODI_MIC_POINTS}
+
+# Queue priority weights (DESIGN DEFAULT; stored in settings as priority.*).
+PRIORITY_WEIGHTS: dict[str, float] = {
+    "priority.safety_alert": 100.0,
+    "priority.red_flag": 30.0,
+    "priority.amber_flag": 12.0,
+    "priority.risk_high": 20.0,
+    "priority.risk_medium": 8.0,
+    "priority.per_week_waiting": 2.0,
+    "priority.max_waiting_weeks": 26.0,
+}
+
+FLAG_LABELS = {
+    "safety_phq9": "Safety alert",
+    "opioid_red": "Opioid dose (red)",
+    "opioid_amber": "Opioid dose (amber)",
+    "opioid_unconvertible": "Opioid not converted",
+    "co_prescription": "Opioid co-prescription",
+    "inertia": "Therapeutic inertia",
+    "missed_appointments": "Missed appointments",
+    "prom_non_completion": "PROMs not returned",
+    "adherence_drop": "Adherence falling",
+    "prom_plateau": "PROM plateau",
+    "treatment_burden": "Treatment too much",
+    "appropriate_restraint": "Appropriate restraint",
+}
+FLAG_GROUPS = {
+    "safety": ("safety_phq9",),
+    "opioid": ("opioid_red", "opioid_amber", "opioid_unconvertible", "co_prescription"),
+    "inertia": ("inertia",),
+    "disengagement": ("missed_appointments", "prom_non_completion", "adherence_drop", "prom_plateau",
+                      "treatment_burden"),
+}
+
+
+@dataclass(frozen=True)
+class AssessmentRec:
+    """One administered (or not returned) instrument."""
+
+    on: date
+    instrument: str
+    total: float | None
+    completed: bool = True
+    safety_alert: bool = False
+    safety_action: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewRec:
+    """One review contact."""
+
+    on: date
+    attendance: str  # attended / dna / cancelled
+    management_changes: tuple[str, ...] = ()
+    inaction_justifications: tuple[str, ...] = ()
+    adherence_pct: int | None = None
+    treatment_too_much: bool | None = None
+
+
+@dataclass(frozen=True)
+class TreatmentRec:
+    """One treatment course; medicines carry drug, route and dose."""
+
+    category: str
+    start: date
+    end: date | None = None
+    drug: str | None = None
+    route: str | None = None
+    daily_dose_mg: float | None = None
+    patch_mcg_per_h: float | None = None
+
+    def active_on(self, day: date) -> bool:
+        """True if the course runs on that day."""
+        return self.start <= day and (self.end is None or self.end >= day)
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """Everything the evaluation needs about one case, as plain values."""
+
+    today: date
+    condition: str
+    pain_classification: str
+    risk_band: str | None = None
+    submitted_on: date | None = None
+    baseline_pain: float | None = None
+    primary_outcome: str | None = None
+    assessments: tuple[AssessmentRec, ...] = ()
+    reviews: tuple[ReviewRec, ...] = ()
+    treatments: tuple[TreatmentRec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A flag on a case with the reason a clinician reads in two seconds."""
+
+    code: str
+    severity: str  # 'red' | 'amber' | 'info'
+    reason: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Short name for the queue column."""
+        return FLAG_LABELS.get(self.code, self.code)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form stored on the case."""
+        return {"code": self.code, "label": self.label, "severity": self.severity, "reason": self.reason,
+                "evidence": dict(self.evidence)}
+
+
+@dataclass(frozen=True)
+class Response:
+    """Change of the primary outcome since baseline."""
+
+    instrument: str
+    baseline: float | None
+    baseline_on: date | None
+    latest: float | None
+    latest_on: date | None
+    category: str | None
+    important: bool | None
+    text: str
+    mic_band: tuple[float, float] | None = None
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class CaseEvaluation:
+    """Result of evaluating a case: flags, response and the explained priority."""
+
+    flags: tuple[Flag, ...]
+    response: Response | None
+    ome_total: float
+    priority: float
+    priority_reasons: tuple[str, ...]
+
+    @property
+    def safety_alert(self) -> bool:
+        """True while a PHQ-9 item 9 alert has no recorded action."""
+        return any(f.code == "safety_phq9" for f in self.flags)
+
+
+def _setting(settings: Mapping[str, Any], key: str, default: Any) -> Any:
+    value = settings.get(key, default)
+    return default if value is None else value
+
+
+def choose_primary_outcome(record: CaseRecord) -> str | None:
+    """The case's primary outcome: the one chosen at MDT, else the first of PEG, NRS, MSK-HQ, ODI with data."""
+    if record.primary_outcome:
+        return record.primary_outcome
+    have = {a.instrument for a in record.assessments if a.completed and a.total is not None}
+    for code in PRIMARY_OUTCOMES:
+        if code in have:
+            return code
+    return "nrs" if record.baseline_pain is not None else None
+
+
+def _series(record: CaseRecord, instrument: str) -> list[tuple[date, float]]:
+    pts = sorted((a.on, float(a.total)) for a in record.assessments
+                 if a.instrument == instrument and a.completed and a.total is not None and a.on <= record.today)
+    return pts
+
+
+def _baseline(record: CaseRecord, instrument: str, pts: list[tuple[date, float]]) -> tuple[date | None, float | None]:
+    """Baseline = the latest value on or before submission, else the first value; NRS falls back to the
+    pain score given at submission."""
+    if record.submitted_on is not None:
+        before = [p for p in pts if p[0] <= record.submitted_on]
+        if before:
+            return before[-1]
+    if pts:
+        return pts[0]
+    if instrument == "nrs" and record.baseline_pain is not None:
+        return record.submitted_on, float(record.baseline_pain)
+    return None, None
+
+
+def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = None) -> Response | None:
+    """Classify the primary outcome's change since baseline (CLINICAL.md section 2)."""
+    settings = settings or {}
+    instrument = choose_primary_outcome(record)
+    if instrument is None:
+        return None
+    pts = _series(record, instrument)
+    base_on, base = _baseline(record, instrument, pts)
+    latest_on, latest = (pts[-1] if pts else (None, None))
+    band = target = None
+    if base is not None:
+        if instrument in ("peg", "nrs"):
+            pct = float(_setting(settings, "pain.moderate_pct", 30.0))
+            target = round(base * (1 - pct / 100), 2)
+            band = (target, base)
+        elif instrument == "mskhq":
+            mic = float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC))
+            band, target = (base, base + mic), base + mic
+        elif instrument == "odi":
+            mic = float(_setting(settings, "odi.mic_points", outcomes.ODI_MIC_POINTS))
+            band, target = (base - mic, base), base - mic
+    if base is None or latest is None or latest_on == base_on:
+        return Response(instrument, base, base_on, latest, latest_on, None, None,
+                        "No follow-up value since baseline yet", band, target)
+    c = outcomes.classify_change(instrument, base, latest)
+    text = (f"{instrument.upper()} {base:g} ({fmt_day(base_on, record.today) if base_on else 'baseline'}) → "
+            f"{latest:g} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
+    return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text, band, target)
+
+
+def _target_met(record: CaseRecord, instrument: str | None, on: date, settings: Mapping[str, Any]) -> bool | None:
+    if instrument is None:
+        return None
+    pts = [p for p in _series(record, instrument) if p[0] <= on]
+    base_on, base = _baseline(record, instrument, _series(record, instrument))
+    if not pts or base is None or pts[-1][0] == base_on:
+        return None
+    return outcomes.is_responder(instrument, base, pts[-1][1],
+                                 pain_pct=float(_setting(settings, "pain.moderate_pct", 30.0)),
+                                 mskhq_mic=float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC)))
+
+
+def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list[Flag], float]:
+    active = [t for t in record.treatments if t.category == "medicine" and t.drug and t.active_on(record.today)]
+    rx = []
+    for t in active:
+        if not opioids.is_opioid(t.drug):
+            continue
+        item = {"drug": t.drug, "route": t.route or "oral"}
+        if t.patch_mcg_per_h:
+            item["patch_mcg_per_h"] = t.patch_mcg_per_h
+        elif t.daily_dose_mg:
+            item["daily_dose_mg"] = t.daily_dose_mg
+        else:
+            item["daily_dose_mg"] = None
+        rx.append(item)
+    flags: list[Flag] = []
+    total = 0.0
+    convertible = [r for r in rx if r.get("daily_dose_mg") or r.get("patch_mcg_per_h")]
+    undosed = [r for r in rx if r not in convertible]
+    if convertible:
+        result = opioids.daily_ome(convertible)
+        total = float(result.total)
+        amber = float(_setting(settings, "opioid.amber_ome", 90.0))
+        red = float(_setting(settings, "opioid.red_ome", 120.0))
+        level = opioids.opioid_flag(total, amber=amber, red=red)
+        parts = ", ".join(f"{i.label} = {i.ome:g}" for i in result.items)
+        if level != "none":
+            limit = red if level == "red" else amber
+            flags.append(Flag(f"opioid_{level}", "red" if level == "red" else "amber",
+                              f"{total:g} mg OME/day (≥ {limit:g}): {parts}", {"ome": total}))
+        for u in result.unconvertible:
+            flags.append(Flag("opioid_unconvertible", "amber",
+                              f"{u.drug} {u.route}: no conversion factor ({u.reason}); total OME excludes it",
+                              {"drug": u.drug}))
+    for r in undosed:
+        flags.append(Flag("opioid_unconvertible", "amber", f"{r['drug']}: no daily dose recorded, so OME cannot be "
+                          "counted", {"drug": r["drug"]}))
+    for c in opioids.co_prescription_flags([t.drug for t in active]):
+        flags.append(Flag("co_prescription", "amber", c.reason, {"drugs": [*c.opioids, *c.others]}))
+    return flags, total
+
+
+def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None) -> CaseEvaluation:
+    """All flags of a case with reasons, the primary-outcome response and the queue priority."""
+    settings = settings or {}
+    today = record.today
+    flags: list[Flag] = []
+
+    # Safety first: PHQ-9 item 9 > 0 stays until someone records the action taken.
+    for a in sorted(record.assessments, key=lambda a: a.on):
+        if a.safety_alert and not a.safety_action:
+            flags.append(Flag("safety_phq9", "red",
+                              f"PHQ-9 item 9 answered above 0 on {fmt_day(a.on, today)}: same-day clinician review; "
+                              "record the action taken", {"on": a.on.isoformat()}))
+
+    opioid_flags, ome_total = _opioid_flags(record, settings)
+    flags += opioid_flags
+
+    # Therapeutic inertia over attended reviews, with appropriate restraint shown as such.
+    instrument = choose_primary_outcome(record)
+    attended = sorted((r for r in record.reviews if r.attendance == "attended" and r.on <= today), key=lambda r: r.on)
+    sig_reviews = [signals.Review(date=r.on, target_met=_target_met(record, instrument, r.on, settings),
+                                  management_changes=tuple(r.management_changes),
+                                  inaction_justifications=tuple(r.inaction_justifications))
+                   for r in attended]
+    if sig_reviews:
+        ti = signals.therapeutic_inertia_flag(
+            sig_reviews, today, min_consecutive=int(_setting(settings, "inertia.min_consecutive", 2)),
+            max_weeks=float(_setting(settings, "inertia.max_weeks", 12)))
+        if ti.flag:
+            flags.append(Flag("inertia", "amber", ti.reason, {"ti_score": ti.ti_score, "rule": ti.rule}))
+        elif attended[-1].inaction_justifications and sig_reviews[-1].target_met is False:
+            codes = ", ".join(j.replace("_", " ") for j in attended[-1].inaction_justifications)
+            flags.append(Flag("appropriate_restraint", "info",
+                              f"No change on {fmt_day(attended[-1].on, today)} by decision: {codes}",
+                              {"ti_score": ti.ti_score}))
+
+    # Treatment fatigue / disengagement.
+    contacts = [(r.on, r.attendance == "attended") for r in record.reviews if r.attendance in ("attended", "dna")]
+    dna = signals.missed_appointments_signal(
+        contacts, today, min_dna=int(_setting(settings, "disengagement.dna_min_count", 2)),
+        window_months=int(_setting(settings, "disengagement.dna_window_months", 6)),
+        last_n=int(_setting(settings, "disengagement.dna_last_n", 4)),
+        min_fraction=float(_setting(settings, "disengagement.dna_min_fraction", 0.5)))
+    if dna.flag:
+        flags.append(Flag("missed_appointments", "amber", dna.reason))
+    proms = [(a.on, a.completed) for a in record.assessments]
+    nonret = signals.prom_non_completion_signal(
+        proms, today, min_consecutive=int(_setting(settings, "disengagement.prom_nonreturn_min_consecutive", 2)))
+    if nonret.flag:
+        flags.append(Flag("prom_non_completion", "amber", nonret.reason))
+    adherence = [r for r in sorted(record.reviews, key=lambda r: r.on) if r.adherence_pct is not None]
+    if len(adherence) >= 2:
+        drop = signals.adherence_drop_signal(adherence[-2].adherence_pct, adherence[-1].adherence_pct,
+                                             min_drop=float(_setting(settings, "disengagement.adherence_min_drop", 0.5)))
+        if drop.flag:
+            flags.append(Flag("adherence_drop", "amber", f"{drop.reason} ({fmt_day(adherence[-2].on, today)} → "
+                              f"{fmt_day(adherence[-1].on, today)})"))
+    if instrument is not None:
+        pts = _series(record, instrument)
+        base_on, base = _baseline(record, instrument, pts)
+        mic = _mic(instrument, base, settings)
+        if mic and len(pts) >= 2:
+            plateau = signals.prom_plateau_signal(
+                pts[-6:], mic, min_points=int(_setting(settings, "disengagement.plateau_min_points", 3)),
+                min_weeks=float(_setting(settings, "disengagement.plateau_min_weeks", 12)),
+                slope_weeks=float(_setting(settings, "disengagement.plateau_slope_weeks", 12)))
+            if plateau.flag:
+                flags.append(Flag("prom_plateau", "amber", f"{instrument.upper()} {plateau.reason[0].lower()}"
+                                  f"{plateau.reason[1:]}"))
+    latest_review = max(record.reviews, key=lambda r: r.on, default=None)
+    if latest_review is not None and latest_review.treatment_too_much:
+        flags.append(Flag("treatment_burden", "amber",
+                          f"Patient said the treatment is too much for them on {fmt_day(latest_review.on, today)}"))
+
+    response = primary_response(record, settings)
+    priority, reasons = explain_priority(flags, record, settings)
+    return CaseEvaluation(tuple(flags), response, ome_total, priority, tuple(reasons))
+
+
+def _mic(instrument: str, baseline: float | None, settings: Mapping[str, Any]) -> float | None:
+    if instrument in ("peg", "nrs"):
+        if not baseline:
+            return None
+        return baseline * float(_setting(settings, "pain.moderate_pct", 30.0)) / 100
+    if instrument == "mskhq":
+        return float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC))
+    if instrument == "odi":
+        return float(_setting(settings, "odi.mic_points", outcomes.ODI_MIC_POINTS))
+    return None
+
+
+def explain_priority(flags: Sequence[Flag], record: CaseRecord,
+                     settings: Mapping[str, Any] | None = None) -> tuple[float, list[str]]:
+    """Transparent queue priority: weighted safety alerts, flags, risk band and waiting time, with the why."""
+    settings = settings or {}
+    w = {k: float(_setting(settings, k, v)) for k, v in PRIORITY_WEIGHTS.items()}
+    score, reasons = 0.0, []
+    if any(f.code == "safety_phq9" for f in flags):
+        score += w["priority.safety_alert"]
+        reasons.append(f"Safety alert +{w['priority.safety_alert']:g}")
+    for f in flags:
+        if f.code == "safety_phq9" or f.severity == "info":
+            continue
+        weight = w["priority.red_flag"] if f.severity == "red" else w["priority.amber_flag"]
+        score += weight
+        reasons.append(f"{f.label} +{weight:g}")
+    if record.risk_band == "high":
+        score += w["priority.risk_high"]
+        reasons.append(f"High risk band +{w['priority.risk_high']:g}")
+    elif record.risk_band == "medium":
+        score += w["priority.risk_medium"]
+        reasons.append(f"Medium risk band +{w['priority.risk_medium']:g}")
+    if record.submitted_on is not None:
+        weeks = max(0, (record.today - record.submitted_on).days) // 7
+        counted = min(weeks, int(w["priority.max_waiting_weeks"]))
+        if counted:
+            points = counted * w["priority.per_week_waiting"]
+            score += points
+            reasons.append(f"Waiting {weeks} week{'s' if weeks != 1 else ''} +{points:g}")
+    return round(score, 1), reasons
+
+
+def ome_over_time(treatments: Sequence[TreatmentRec], start: date, end: date) -> list[tuple[date, float]]:
+    """Total daily OME as a step series: one point at start and at every change of the opioid courses."""
+    courses = [t for t in treatments if t.category == "medicine" and t.drug and opioids.is_opioid(t.drug)]
+    if not courses:
+        return []
+    from datetime import timedelta
+
+    days = {start, end}
+    for t in courses:
+        for d in (t.start, (t.end + timedelta(days=1)) if t.end else None):
+            if d is not None and start <= d <= end:
+                days.add(d)
+    series = []
+    for d in sorted(days):
+        rx = []
+        for t in courses:
+            if not t.active_on(d):
+                continue
+            if t.patch_mcg_per_h:
+                rx.append({"drug": t.drug, "route": t.route or "transdermal", "patch_mcg_per_h": t.patch_mcg_per_h})
+            elif t.daily_dose_mg:
+                rx.append({"drug": t.drug, "route": t.route or "oral", "daily_dose_mg": t.daily_dose_mg})
+        series.append((d, float(opioids.daily_ome(rx).total) if rx else 0.0))
+    return series

@@ -1,0 +1,178 @@
+"""Flags and queue priority stored on each case, recomputed whenever an input changes (assessment,
+treatment, review, setting) and refreshed daily for rules that depend on today's date."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from db.models import Assessment, Case, CaseFlag, Review, Setting, Treatment, utcnow
+from hub import settings as hub_settings
+from hub.clinical.case_review import (
+    AssessmentRec,
+    CaseEvaluation,
+    CaseRecord,
+    ReviewRec,
+    TreatmentRec,
+    evaluate_case,
+)
+
+REFRESH_KEY = "system.flags_refreshed_on"
+CHUNK = 2000
+
+
+def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
+    """Load the plain records of several cases with one query per table."""
+    patient_ids = sorted({c.patient_id for c in cases})
+    asm, rev, trt = defaultdict(list), defaultdict(list), defaultdict(list)
+    for a in s.execute(select(Assessment.patient_id, Assessment.administered_on, Assessment.instrument,
+                              Assessment.total, Assessment.status, Assessment.safety_alert, Assessment.safety_action)
+                       .where(Assessment.patient_id.in_(patient_ids))):
+        asm[a.patient_id].append(AssessmentRec(a.administered_on, a.instrument, a.total, a.status == "completed",
+                                               bool(a.safety_alert), a.safety_action))
+    for r in s.execute(select(Review.patient_id, Review.review_date, Review.attendance, Review.management_changes,
+                              Review.inaction_justifications, Review.adherence_pct, Review.treatment_too_much)
+                       .where(Review.patient_id.in_(patient_ids))):
+        rev[r.patient_id].append(ReviewRec(r.review_date, r.attendance, tuple(r.management_changes or ()),
+                                           tuple(r.inaction_justifications or ()), r.adherence_pct,
+                                           r.treatment_too_much))
+    for t in s.execute(select(Treatment.patient_id, Treatment.category, Treatment.start_date, Treatment.end_date,
+                              Treatment.drug, Treatment.route, Treatment.daily_dose_mg, Treatment.patch_mcg_per_h,
+                              Treatment.status)
+                       .where(Treatment.patient_id.in_(patient_ids), Treatment.status != "planned")):
+        trt[t.patient_id].append(TreatmentRec(t.category, t.start_date, t.end_date, t.drug, t.route,
+                                              t.daily_dose_mg, t.patch_mcg_per_h))
+    return {
+        c.id: CaseRecord(
+            today=today, condition=c.condition, pain_classification=c.pain_classification, risk_band=c.risk_band,
+            submitted_on=c.submitted_at.date() if c.submitted_at else None, baseline_pain=c.baseline_pain,
+            primary_outcome=c.primary_outcome, assessments=tuple(asm[c.patient_id]),
+            reviews=tuple(rev[c.patient_id]), treatments=tuple(trt[c.patient_id]))
+        for c in cases
+    }
+
+
+def _response_dict(ev: CaseEvaluation) -> dict | None:
+    r = ev.response
+    if r is None:
+        return None
+    return {"instrument": r.instrument, "baseline": r.baseline,
+            "baseline_on": r.baseline_on.isoformat() if r.baseline_on else None, "latest": r.latest,
+            "latest_on": r.latest_on.isoformat() if r.latest_on else None, "category": r.category,
+            "important": r.important, "text": r.text, "mic_band": list(r.mic_band) if r.mic_band else None,
+            "target": r.target}
+
+
+def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
+    """Write evaluations with core statements: derived state does not bump the case's edit version."""
+    if not results:
+        return
+    ids = list(results)
+    s.execute(
+        update(Case.__table__).where(Case.__table__.c.id == bindparam("b_id")).values(
+            flags=bindparam("b_flags"), priority=bindparam("b_priority"),
+            priority_reasons=bindparam("b_reasons"), safety_alert=bindparam("b_safety"),
+            ome_total=bindparam("b_ome"), response=bindparam("b_response"), flags_computed_on=bindparam("b_on")),
+        [{"b_id": cid, "b_flags": [f.as_dict() for f in ev.flags], "b_priority": ev.priority,
+          "b_reasons": list(ev.priority_reasons), "b_safety": ev.safety_alert, "b_ome": ev.ome_total,
+          "b_response": _response_dict(ev), "b_on": today} for cid, ev in results.items()],
+        execution_options={"synchronize_session": False},
+    )
+    s.execute(delete(CaseFlag).where(CaseFlag.case_id.in_(ids)))
+    rows = [{"case_id": cid, "code": f.code, "severity": f.severity, "reason": f.reason}
+            for cid, ev in results.items() for f in {f.code: f for f in ev.flags}.values()]
+    if rows:
+        s.execute(insert(CaseFlag), rows)
+
+
+def recompute_cases(s: Session, case_ids: Iterable[int], today: date | None = None) -> dict[int, CaseEvaluation]:
+    """Recompute and store flags and priority of these cases inside the caller's transaction."""
+    today = today or date.today()
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    values = hub_settings.load(s)
+    s.flush()
+    cases = s.execute(select(Case.id, Case.patient_id, Case.condition, Case.pain_classification, Case.risk_band,
+                             Case.submitted_at, Case.baseline_pain, Case.primary_outcome)
+                      .where(Case.id.in_(ids))).all()
+    records = _records_for(s, cases, today)
+    results = {cid: evaluate_case(rec, values) for cid, rec in records.items()}
+    _store(s, results, today)
+    return results
+
+
+def recompute_patient(s: Session, patient_id: int, today: date | None = None) -> None:
+    """Recompute every case of a patient (their record changed) inside the caller's transaction."""
+    ids = s.scalars(select(Case.id).where(Case.patient_id == patient_id)).all()
+    recompute_cases(s, ids, today)
+
+
+def recompute_all(session_factory, today: date | None = None) -> int:
+    """Recompute every case, in chunks of one transaction each; returns the number of cases."""
+    today = today or date.today()
+    done = 0
+    last_id = 0
+    while True:
+        with session_factory.begin() as s:
+            ids = s.scalars(select(Case.id).where(Case.id > last_id).order_by(Case.id).limit(CHUNK)).all()
+            if not ids:
+                break
+            recompute_cases(s, ids, today)
+            done += len(ids)
+            last_id = ids[-1]
+    with session_factory.begin() as s:
+        row = s.get(Setting, REFRESH_KEY)
+        if row is None:
+            s.add(Setting(key=REFRESH_KEY, value=today.isoformat()))
+        else:
+            row.value, row.updated_at = today.isoformat(), utcnow()
+    return done
+
+
+def mark_stale(session_factory) -> None:
+    """Forget the last refresh so the next refresh_if_stale recomputes every case."""
+    with session_factory.begin() as s:
+        s.execute(delete(Setting).where(Setting.key == REFRESH_KEY))
+
+
+def refreshed_on(session_factory) -> date | None:
+    """The day flags were last refreshed for every case."""
+    with session_factory() as s:
+        row = s.get(Setting, REFRESH_KEY)
+        return date.fromisoformat(row.value) if row and row.value else None
+
+
+_refresh_lock = threading.Lock()
+
+
+def refresh_if_stale(session_factory, today: date | None = None, background: bool = True) -> bool:
+    """Refresh date-dependent flags once a day (in a background thread by default); True if started."""
+    today = today or date.today()
+    last = refreshed_on(session_factory)
+    if last is not None and last >= today and background:
+        return False
+    # In the foreground wait for a refresh already running, then look again.
+    if not _refresh_lock.acquire(blocking=not background):
+        return False
+    last = refreshed_on(session_factory)
+    if last is not None and last >= today:
+        _refresh_lock.release()
+        return False
+
+    def run() -> None:
+        try:
+            recompute_all(session_factory, today)
+        finally:
+            _refresh_lock.release()
+
+    if background:
+        threading.Thread(target=run, name="flags-refresh", daemon=True).start()
+    else:
+        run()
+    return True

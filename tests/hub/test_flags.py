@@ -1,0 +1,90 @@
+"""Flags and priority stored on cases: the demo cohort shows every flag type; inputs recompute them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import AuditEvent, Case, CaseFlag
+from hub import cases, demo, flags, records, settings
+from hub.auth import actor_for
+from hub.clinical.case_review import FLAG_GROUPS
+
+TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture
+def demo_sf(sf):
+    demo.seed_demo(sf, today=TODAY)
+    flags.recompute_all(sf, TODAY)
+    return sf
+
+
+def test_demo_cohort_shows_every_flag_type_with_reasons(demo_sf):
+    with demo_sf() as s:
+        present = set(s.scalars(select(CaseFlag.code).distinct()))
+        for group, codes in FLAG_GROUPS.items():
+            assert present & set(codes), f"no {group} flag in the demo cohort"
+        assert "appropriate_restraint" in present
+        for f in s.scalars(select(CaseFlag)):
+            assert len(f.reason) > 15 and f.reason[0].isupper() or f.reason[0].isdigit(), f.reason
+        assert s.scalar(select(func.count()).select_from(Case).where(Case.safety_alert.is_(True))) >= 1
+        assert s.scalar(select(func.max(Case.ome_total))) >= 120
+
+
+def test_queue_orders_by_priority_with_reasons_and_filters_by_flag(demo_sf):
+    chair = actor_for(demo_sf, "chair")
+    page = cases.queue(demo_sf, chair, page_size=50, today=TODAY)
+    prios = list(page.rows.priority)
+    assert prios == sorted(prios, reverse=True)
+    assert page.rows.iloc[0].why.startswith("Safety alert")
+    inertia = cases.queue(demo_sf, chair, flag_codes=["inertia"], page_size=200, today=TODAY)
+    assert inertia.total > 0 and all("Therapeutic inertia" in f for f in inertia.rows["flags"])
+    alerts = cases.open_safety_alerts(demo_sf, chair)
+    assert alerts and "PHQ-9 item 9" in alerts[0]["reason"]
+
+
+def test_safety_alert_stays_until_action_recorded(demo_sf):
+    chair = actor_for(demo_sf, "chair")
+    case_id = cases.open_safety_alerts(demo_sf, chair)[0]["case_id"]
+    alert = records.open_safety_alerts(demo_sf, chair, case_id)[0]
+    records.record_safety_action(demo_sf, chair, case_id, alert["id"], "Phoned patient today; safety plan agreed")
+    header = cases.case_header(demo_sf, chair, case_id)
+    assert not any(f["code"] == "safety_phq9" for f in header.flags)
+    with demo_sf() as s:
+        assert s.get(Case, case_id).safety_alert is False
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "safety.action")) == 1
+
+
+def test_new_assessment_recomputes_flags_in_the_same_transaction(demo_sf):
+    with demo_sf() as s:
+        case = s.scalars(select(Case).where(Case.safety_alert.is_(False), Case.status == "submitted")
+                         .order_by(Case.id)).first()
+    pcp = next(actor_for(demo_sf, u["username"]) for u in demo.DEMO_USERS
+               if "pcp" in u["roles"] and actor_for(demo_sf, u["username"]).practice_id == case.practice_id)
+    records.add_assessment(demo_sf, pcp, case.id, "phq9", date.today(),
+                           {f"PHQ9_Q{i}": v for i, v in enumerate([1, 1, 1, 1, 1, 1, 1, 1, 2], 1)})
+    header = cases.case_header(demo_sf, pcp, case.id)
+    assert header.flags[0]["code"] == "safety_phq9"
+    assert header.priority >= 100
+
+
+def test_setting_change_recomputes_priority(demo_sf):
+    admin = actor_for(demo_sf, "admin")
+    chair = actor_for(demo_sf, "chair")
+    before = cases.queue(demo_sf, chair, flag_codes=["inertia"], page_size=1).rows.iloc[0]
+    settings.update(demo_sf, admin, "priority.amber_flag", 40)
+    flags.refresh_if_stale(demo_sf, background=False)  # the admin's change started it in the background
+    after = cases.case_header(demo_sf, chair, int(before.case_id))
+    assert after.priority > before.priority
+    assert any("+40" in r for r in after.priority_reasons)
+
+
+def test_derived_state_does_not_bump_the_edit_version(demo_sf):
+    with demo_sf() as s:
+        case_id, version = s.execute(select(Case.id, Case.version).order_by(Case.id)).first()
+    flags.recompute_all(demo_sf)
+    with demo_sf() as s:
+        assert s.get(Case, case_id).version == version

@@ -1,0 +1,56 @@
+"""Case page panels: flags with their reasons, safety alerts awaiting action, response to treatment."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from hub import records
+from hub.errors import HubError
+from ui.common import md_escape, show_error
+
+
+def flags_panel(header) -> None:
+    """The case's flags, worst first, each with the reason in words; appropriate restraint shown as such."""
+    order = {"red": 0, "amber": 1, "info": 2}
+    for flag in sorted(header.flags, key=lambda f: order.get(f.get("severity"), 3)):
+        text = f"**{md_escape(flag.get('label', flag.get('code')))}** — {md_escape(flag.get('reason', ''))}"
+        if flag.get("severity") == "red":
+            st.error(text, icon=":material/error:")
+        elif flag.get("severity") == "amber":
+            st.warning(text, icon=":material/flag:")
+        else:
+            st.info(text, icon=":material/check_circle:")
+    if header.priority_reasons:
+        st.caption(f"Queue priority {header.priority:g}: " + "; ".join(header.priority_reasons))
+
+
+def response_panel(header) -> None:
+    """Primary outcome change since baseline, and the current total opioid dose."""
+    cols = st.columns(2)
+    r = header.response
+    if r:
+        label = {"substantial": "Substantial improvement", "moderate": "Clinically important improvement",
+                 "improved": "Clinically important improvement", "minimal": "Minimal improvement",
+                 "no_important_change": "No important change", "worse": "Worse"}.get(r.get("category") or "", "")
+        cols[0].markdown(f"**Response ({md_escape(r['instrument'].upper())}, primary outcome):** "
+                         f"{md_escape(label or r.get('text', ''))}")
+        cols[0].caption(r.get("text", ""))
+    if header.ome_total:
+        cols[1].markdown(f"**Opioids now:** {header.ome_total:g} mg oral morphine equivalent per day")
+
+
+def safety_actions(sf, actor, case_id: int) -> None:
+    """Open PHQ-9 item 9 alerts with a form to record the action taken (the alert stays until then)."""
+    for alert in records.open_safety_alerts(sf, actor, case_id):
+        with st.form(f"safety_{alert['id']}"):
+            st.markdown(f"**Safety alert:** PHQ-9 of {alert['on']:%d %b %Y} has item 9 above 0. Same-day clinician "
+                        "review; record what was done.")
+            text = st.text_area("Action taken", key=f"safety_text_{alert['id']}")
+            if st.form_submit_button("Record action taken"):
+                try:
+                    records.record_safety_action(sf, actor, case_id, alert["id"], text)
+                except HubError as exc:
+                    show_error(exc)
+                else:
+                    st.session_state["case_notice"] = "Action recorded; the safety alert is closed."
+                    st.rerun()
