@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--reset", action="store_true", help="delete ALL data and re-seed the demo cohort")
     p_demo.add_argument("--seed", type=int, default=2026)
     sub.add_parser("migrate", help="upgrade the database schema to head")
+    sub.add_parser("refresh-flags", help="recompute flags and queue priority of every case")
     args = parser.parse_args(argv)
 
     from db.engine import database_url, make_engine, make_session_factory, upgrade_to_head
@@ -28,8 +29,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sf = make_session_factory(engine)
     started = time.perf_counter()
+    if args.command == "refresh-flags":
+        from hub import flags
+
+        n = flags.recompute_all(sf)
+        print(f"Flags recomputed for {n} cases in {time.perf_counter() - started:.1f} s")
+        return 0
     if args.reset:
-        counts = demo.reset_demo(engine)
+        counts = demo.reset_demo(engine, seed=args.seed)
     elif demo.is_empty(sf):
         counts = demo.seed_demo(sf, seed=args.seed)
     else:

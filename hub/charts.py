@@ -16,6 +16,7 @@ CATEGORY_COLOURS = {
     "manual_therapy": "#1f78b4", "weight_management": "#b2df8a", "other": "#999999",
 }
 PAIN_LABELS = {"nrs": "Pain NRS (0-10)", "peg": "PEG (0-10)"}
+PAIN_COLOURS = {"nrs": "#1f3b8c", "peg": "#c2185b"}
 OTHER_PROM_LABELS = {"mskhq": "MSK-HQ (0-56, higher better)", "phq9": "PHQ-9 (0-27)", "gad7": "GAD-7 (0-21)",
                      "odi": "ODI (%)", "pseq": "PSEQ (0-60, higher better)", "pcs": "PCS (0-52)",
                      "tsk11": "TSK-11 (11-44)", "bpi": "BPI interference"}
@@ -83,7 +84,7 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
             fig.add_trace(go.Scatter(x=pd.to_datetime(sub["date"]), y=sub["total"], mode="lines+markers",
-                                     name=label), row=2, col=1)
+                                     name=label, line={"color": PAIN_COLOURS[inst], "width": 2}), row=2, col=1)
     for inst, label in OTHER_PROM_LABELS.items():
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
@@ -103,6 +104,9 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
                                  line={"color": "#8c564b"}), row=4, col=1)
         for level, colour in ((ome_amber, "#ff7f0e"), (ome_red, "#d62728")):
             fig.add_hline(y=level, line_dash="dot", line_color=colour, row=4, col=1)
+    else:
+        fig.add_annotation(text="No opioids recorded", xref="x4 domain", yref="y4 domain", x=0.5, y=0.5,
+                           showarrow=False, font={"color": "#777777"})
     # Rows 5-6: wearables, one point per day; a day without data is NaN so the line breaks there.
     if not wearables.empty:
         start = min(pd.to_datetime(wearables["day"]).min().date(), today)
@@ -115,7 +119,8 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
     fig.update_yaxes(range=[0, 10], row=2, col=1)
     fig.update_layout(barmode="overlay", height=1000, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       legend={"orientation": "h", "y": -0.05}, hovermode="closest")
-    fig.update_xaxes(type="date")
+    start, end = window(today)
+    fig.update_xaxes(type="date", range=[pd.Timestamp(start), pd.Timestamp(end + timedelta(days=14))])
     return fig
 
 

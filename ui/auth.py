@@ -111,7 +111,7 @@ def gate(sf) -> Actor | None:
     st.session_state["actor"] = actor
     with st.sidebar:
         st.text(f"Logged in as {actor.name}")
-        authenticator.logout("Log out", location="sidebar", key="logout")
+        authenticator.logout("Log out", location="sidebar", key="hub_logout")
     if not st.session_state.get("authentication_status"):
         st.session_state["actor"] = None
         st.rerun()

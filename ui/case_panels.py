@@ -34,7 +34,8 @@ def response_panel(header) -> None:
                  "no_important_change": "No important change", "worse": "Worse"}.get(r.get("category") or "", "")
         cols[0].markdown(f"**Response ({md_escape(r['instrument'].upper())}, primary outcome):** "
                          f"{md_escape(label or r.get('text', ''))}")
-        cols[0].caption(r.get("text", ""))
+        if label:
+            cols[0].caption(r.get("text", ""))
     if header.ome_total:
         cols[1].markdown(f"**Opioids now:** {header.ome_total:g} mg oral morphine equivalent per day")
 

@@ -306,7 +306,11 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
             sig_reviews, today, min_consecutive=int(_setting(settings, "inertia.min_consecutive", 2)),
             max_weeks=float(_setting(settings, "inertia.max_weeks", 12)))
         if ti.flag:
-            flags.append(Flag("inertia", "amber", ti.reason, {"ti_score": ti.ti_score, "rule": ti.rule}))
+            reason = ti.reason
+            values = [v for d_, v in _series(record, instrument)] if instrument else []
+            if len(values) >= 2:
+                reason += f" ({instrument.upper()} {values[0]:.1f} → {values[-1]:.1f})"
+            flags.append(Flag("inertia", "amber", reason, {"ti_score": ti.ti_score, "rule": ti.rule}))
         elif attended[-1].inaction_justifications and sig_reviews[-1].target_met is False:
             codes = ", ".join(j.replace("_", " ") for j in attended[-1].inaction_justifications)
             flags.append(Flag("appropriate_restraint", "info",
@@ -322,7 +326,11 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
         min_fraction=float(_setting(settings, "disengagement.dna_min_fraction", 0.5)))
     if dna.flag:
         flags.append(Flag("missed_appointments", "amber", dna.reason))
-    proms = [(a.on, a.completed) for a in record.assessments]
+    # One PROM contact per date: returned if any questionnaire of that day came back.
+    by_day: dict[date, bool] = {}
+    for a in record.assessments:
+        by_day[a.on] = by_day.get(a.on, False) or a.completed
+    proms = sorted(by_day.items())
     nonret = signals.prom_non_completion_signal(
         proms, today, min_consecutive=int(_setting(settings, "disengagement.prom_nonreturn_min_consecutive", 2)))
     if nonret.flag:
@@ -344,8 +352,7 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
                 min_weeks=float(_setting(settings, "disengagement.plateau_min_weeks", 12)),
                 slope_weeks=float(_setting(settings, "disengagement.plateau_slope_weeks", 12)))
             if plateau.flag:
-                flags.append(Flag("prom_plateau", "amber", f"{instrument.upper()} {plateau.reason[0].lower()}"
-                                  f"{plateau.reason[1:]}"))
+                flags.append(Flag("prom_plateau", "amber", f"{instrument.upper()}: {plateau.reason}"))
     latest_review = max(record.reviews, key=lambda r: r.on, default=None)
     if latest_review is not None and latest_review.treatment_too_much:
         flags.append(Flag("treatment_burden", "amber",

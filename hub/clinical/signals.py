@@ -352,9 +352,9 @@ def prom_plateau_signal(
     slope = least_squares_slope_per_week(pts)
     limit = mic / slope_weeks
     if round(diff, 9) < mic and round(abs(slope), 9) <= limit:
-        return SignalResult(True, f"PROM plateau: {pts[0][1]:g} -> {pts[-1][1]:g} over {span:.0f} weeks "
+        return SignalResult(True, f"PROM plateau: {round(float(pts[0][1]), 1):g} -> {round(float(pts[-1][1]), 1):g} over {span:.0f} weeks "
                             f"(change {diff:.2g} < MIC {mic:g}; slope {slope:+.3f}/week)", "prom_plateau", slope)
-    return SignalResult(False, f"PROM moving: {pts[0][1]:g} -> {pts[-1][1]:g} over {span:.0f} weeks "
+    return SignalResult(False, f"PROM moving: {round(float(pts[0][1]), 1):g} -> {round(float(pts[-1][1]), 1):g} over {span:.0f} weeks "
                         f"(slope {slope:+.3f}/week)", "prom_plateau", slope)
 
 
