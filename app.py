@@ -13,6 +13,9 @@ PAGES = [
     ("pages/queue.py", "Case queue", ":material/view_list:", {"pcp", "specialist", "chair"}),
     ("pages/submit.py", "Submit a case", ":material/edit_note:", {"pcp"}),
     ("pages/case.py", "Case", ":material/folder_open:", {"pcp", "specialist", "chair"}),
+    ("pages/inbox.py", "Inbox", ":material/inbox:", {"pcp", "specialist", "chair"}),
+    ("pages/meetings.py", "Hub meetings", ":material/event:", {"specialist", "chair"}),
+    ("pages/meeting_room.py", "Meeting room", ":material/groups:", {"specialist", "chair"}),
     ("pages/admin.py", "Users and settings", ":material/admin_panel_settings:", {"admin"}),
     ("pages/about.py", "About", ":material/info:", {"pcp", "specialist", "chair", "admin"}),
 ]

@@ -25,12 +25,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base
 from hub.vocab import (
+    ACTION_STATUSES,
+    AGENDA_STATUSES,
     ASSESSMENT_STATUSES,
     ATTENDANCE,
     CASE_STATUSES,
     CONDITIONS,
     DISCIPLINES,
+    LETTER_STATUSES,
+    MEETING_STATUSES,
+    OWNER_ROLES,
     PAIN_CLASSIFICATIONS,
+    RECOMMENDATION_TYPES,
     REVIEW_MODES,
     RISK_BANDS,
     RISK_TOOLS,
@@ -369,3 +375,232 @@ class Setting(Base):
     value: Mapped[Any] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+# ----------------------------------------------------------------------------- hub meetings
+
+
+class Meeting(Base):
+    """A virtual MDT hub meeting with a chair, an agenda and attendance."""
+
+    __tablename__ = "meeting"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    video_link: Mapped[str] = mapped_column(String(500), default="")
+    chair_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    minutes_per_case: Mapped[int] = mapped_column(Integer, default=10)
+    quorum_disciplines: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    quorum_override_reason: Mapped[str | None] = mapped_column(Text)
+    finalised_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    chair: Mapped[User] = relationship(lazy="joined")
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint(f"status IN {sql_in(MEETING_STATUSES)}", name="status_known"),
+        CheckConstraint("minutes_per_case BETWEEN 1 AND 120", name="minutes_range"),
+        CheckConstraint("length(trim(title)) > 0", name="title_not_blank"),
+    )
+
+
+class Attendance(Base):
+    """Who attended a meeting, in which discipline."""
+
+    __tablename__ = "attendance"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    discipline: Mapped[str] = mapped_column(String(40))
+
+    user: Mapped[User] = relationship(lazy="joined")
+    __table_args__ = (
+        CheckConstraint(f"discipline IN {sql_in({**DISCIPLINES, 'general_practice': ''})}", name="discipline_known"),
+    )
+
+
+class AgendaItem(Base):
+    """A case on a meeting's agenda, in order, with its time slot and whether it was discussed."""
+
+    __tablename__ = "agenda_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer, default=10)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    carried_from_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
+
+    case: Mapped[Case] = relationship(lazy="joined")
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "case_id"),
+        CheckConstraint(f"status IN {sql_in(AGENDA_STATUSES)}", name="status_known"),
+        CheckConstraint("minutes BETWEEN 1 AND 120", name="minutes_range"),
+        Index("ix_agenda_item_meeting_position", "meeting_id", "position"),
+    )
+
+
+class DisciplineInput(Base):
+    """A discipline's preparation on a case before a meeting."""
+
+    __tablename__ = "discipline_input"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_item.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    discipline: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    author: Mapped[User] = relationship(lazy="joined")
+    __table_args__ = (
+        UniqueConstraint("agenda_item_id", "discipline"),
+        CheckConstraint(f"discipline IN {sql_in(DISCIPLINES)}", name="discipline_known"),
+        CheckConstraint("length(trim(text)) > 0", name="text_not_blank"),
+    )
+
+
+class Decision(Base):
+    """The MDT's structured discussion and decision on one agenda item (draft until finalised)."""
+
+    __tablename__ = "decision"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id"), index=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_item.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    formulation: Mapped[str] = mapped_column(Text, default="")
+    pathway_step: Mapped[str] = mapped_column(String(40), default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    flag_responses: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    what_matters: Mapped[str] = mapped_column(Text, default="")
+    beliefs_concerns: Mapped[str] = mapped_column(Text, default="")
+    options_discussed: Mapped[str] = mapped_column(Text, default="")
+    option_preferred: Mapped[str] = mapped_column(Text, default="")
+    options_declined: Mapped[str] = mapped_column(Text, default="")
+    discussed_with_patient: Mapped[bool | None] = mapped_column(Boolean)
+    mdt_options: Mapped[str] = mapped_column(Text, default="")
+    agreed_plan: Mapped[str] = mapped_column(Text, default="")
+    allergies: Mapped[str] = mapped_column(Text, default="")
+    safety_netting: Mapped[str] = mapped_column(Text, default="")
+    primary_outcome: Mapped[str | None] = mapped_column(String(20))
+    follow_up_date: Mapped[date | None] = mapped_column(Date)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finalised_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    finalised_at: Mapped[datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    recommendations: Mapped[list[Recommendation]] = relationship(
+        cascade="all, delete-orphan", order_by="Recommendation.position", lazy="selectin")
+    goals: Mapped[list[Goal]] = relationship(cascade="all, delete-orphan", order_by="Goal.position", lazy="selectin")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'final')", name="status_known"),
+        CheckConstraint("status = 'draft' OR follow_up_date IS NOT NULL", name="final_has_follow_up"),
+        CheckConstraint("primary_outcome IS NULL OR primary_outcome IN ('peg', 'nrs', 'mskhq', 'odi')",
+                        name="primary_outcome_known"),
+    )
+
+
+class Recommendation(Base):
+    """One typed recommendation of a decision, with an owner and a due date."""
+
+    __tablename__ = "recommendation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text)
+    drug: Mapped[str | None] = mapped_column(String(100))
+    owner_role: Mapped[str | None] = mapped_column(String(40))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    due_date: Mapped[date] = mapped_column(Date)
+    for_patient: Mapped[bool] = mapped_column(Boolean, default=False)
+    guideline_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    guideline_override: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN {sql_in(RECOMMENDATION_TYPES)}", name="kind_known"),
+        CheckConstraint(f"owner_role IS NULL OR owner_role IN {sql_in(OWNER_ROLES)}", name="owner_role_known"),
+        CheckConstraint("owner_role IS NOT NULL OR owner_user_id IS NOT NULL", name="has_owner"),
+        CheckConstraint("length(trim(description)) > 0", name="description_not_blank"),
+    )
+
+
+class Goal(Base):
+    """A SMART goal with Goal Attainment Scaling levels, set at a hub decision."""
+
+    __tablename__ = "goal"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    target_activity: Mapped[str] = mapped_column(Text)
+    support_needed: Mapped[str] = mapped_column(Text, default="")
+    performance_quantifier: Mapped[str] = mapped_column(Text)
+    set_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    importance: Mapped[int] = mapped_column(Integer, default=1)
+    difficulty: Mapped[int] = mapped_column(Integer, default=1)
+    levels: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    baseline_level: Mapped[int] = mapped_column(Integer, default=-1)
+    achieved_level: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("due_date > set_date", name="due_after_set"),
+        CheckConstraint("importance BETWEEN 0 AND 3 AND difficulty BETWEEN 0 AND 3", name="weights_range"),
+        CheckConstraint("baseline_level IN (-2, -1)", name="baseline_level_range"),
+        CheckConstraint("achieved_level IS NULL OR achieved_level BETWEEN -2 AND 2", name="achieved_level_range"),
+        CheckConstraint("length(trim(target_activity)) > 0 AND length(trim(performance_quantifier)) > 0",
+                        name="smart_parts_present"),
+    )
+
+
+class Action(Base):
+    """A task created when a decision is finalised: an owner, a due date, done or not."""
+
+    __tablename__ = "action"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), index=True)
+    recommendation_id: Mapped[int | None] = mapped_column(ForeignKey("recommendation.id"))
+    description: Mapped[str] = mapped_column(Text)
+    owner_role: Mapped[str | None] = mapped_column(String(40))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    completed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {sql_in(ACTION_STATUSES)}", name="status_known"),
+        CheckConstraint(f"owner_role IS NULL OR owner_role IN {sql_in(OWNER_ROLES)}", name="owner_role_known"),
+        CheckConstraint("owner_role IS NOT NULL OR owner_user_id IS NOT NULL", name="has_owner"),
+        CheckConstraint("status <> 'done' OR completed_at IS NOT NULL", name="done_has_time"),
+        Index("ix_action_open_due", "status", "due_date"),
+    )
+
+
+class Letter(Base):
+    """The outcome letter of a finalised decision (clinician and patient versions)."""
+
+    __tablename__ = "letter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(15), default="sent")
+    body_markdown: Mapped[str] = mapped_column(Text)
+    patient_markdown: Mapped[str] = mapped_column(Text)
+    sections: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {sql_in(LETTER_STATUSES)}", name="status_known"),
+        CheckConstraint("status <> 'acknowledged' OR acknowledged_at IS NOT NULL", name="ack_has_time"),
+    )

@@ -128,3 +128,43 @@ def label(vocabulary: dict[str, str], code: str | None) -> str:
 def sql_in(vocabulary: dict[str, str]) -> str:
     """The codes of a vocabulary as an SQL IN list for a CHECK constraint."""
     return "(" + ", ".join("'" + c + "'" for c in vocabulary) + ")"
+
+MEETING_STATUSES: dict[str, str] = {"planned": "Planned", "in_progress": "In progress", "finalised": "Finalised"}
+
+AGENDA_STATUSES: dict[str, str] = {
+    "pending": "To discuss",
+    "discussed": "Discussed",
+    "carried_forward": "Not discussed: carried forward",
+}
+
+RECOMMENDATION_TYPES: dict[str, str] = {
+    "start_medicine": "Start a medicine",
+    "stop_medicine": "Stop a medicine",
+    "taper_medicine": "Taper a medicine",
+    "continue_medicine": "Continue a medicine",
+    "refer": "Refer to a discipline",
+    "exercise_programme": "Exercise programme",
+    "psychological_therapy": "Psychological therapy",
+    "investigation": "Investigation",
+    "social_prescribing": "Social prescribing",
+    "education": "Education",
+    "other": "Other",
+}
+MEDICINE_RECOMMENDATIONS = ("start_medicine", "stop_medicine", "taper_medicine", "continue_medicine")
+
+# Who owns a recommendation or action when it is not a named person.
+OWNER_ROLES: dict[str, str] = {
+    "pcp": "Referring GP / PCP",
+    "patient": "Patient",
+    "hub": "Pain hub team",
+    **{d: label for d, label in DISCIPLINES.items()},
+}
+
+FLAG_RESPONSES: dict[str, str] = {
+    "change": "Change management",
+    "escalate": "Escalate",
+    "restraint": "Appropriate restraint (no change, with reason)",
+}
+
+ACTION_STATUSES: dict[str, str] = {"open": "Open", "done": "Done", "cancelled": "Cancelled"}
+LETTER_STATUSES: dict[str, str] = {"draft": "Draft", "sent": "Sent", "acknowledged": "Acknowledged"}

@@ -68,7 +68,7 @@ if header.goals_text or header.concerns_text:
         st.text(header.concerns_text or "—")
 
 thresholds = {row["key"]: row["value"] for row in settings.listing(sf)}
-tabs = st.tabs(["Timeline", "Treatments", "Assessments", "Reviews", "Discussion"])
+tabs = st.tabs(["Timeline", "Treatments", "Assessments", "Reviews", "Discussion", "Hub decisions"])
 with tabs[0]:
     if data.treatments.empty and data.assessments.empty and data.wearables.empty:
         st.info("No treatments, assessments or wearable data recorded yet.")
@@ -109,3 +109,5 @@ with tabs[4]:
                     st.rerun()
                 except HubError as exc:
                     show_error(exc)
+with tabs[5]:
+    case_panels.decisions_panel(sf, actor, case_id)

@@ -109,7 +109,15 @@ def login(browser, server: str, username: str, password: str = DEMO_PASSWORD):
     page.get_by_label("Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.get_by_text(f"Logged in as").wait_for()
+    page.get_by_text("Logged in as").wait_for()
+    # The re-login cookie is written by the authenticator's component in the browser: wait for it
+    # (and for the navigation that appears right after) before the test navigates away.
+    deadline = time.time() + 20
+    while not any(c["name"] == "msk_pain_hub_auth" for c in context.cookies()):
+        if time.time() > deadline:
+            raise AssertionError("the login cookie was never set")
+        page.wait_for_timeout(200)
+    page.get_by_role("link", name="About").wait_for()
     wait_idle(page)
     return context, page
 

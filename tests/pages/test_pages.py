@@ -14,7 +14,8 @@ from hub.access import Actor
 from hub.cases import CaseInput, NewPatient
 from hub.vocab import RED_FLAGS
 
-PAGES = ["pages/queue.py", "pages/submit.py", "pages/case.py", "pages/admin.py", "pages/about.py"]
+PAGES = ["pages/queue.py", "pages/submit.py", "pages/case.py", "pages/inbox.py", "pages/meetings.py",
+         "pages/meeting_room.py", "pages/admin.py", "pages/about.py"]
 
 
 def titles(at) -> list[str]:
@@ -76,9 +77,9 @@ def test_account_locks_after_max_failed_logins(hub):
 
 
 @pytest.mark.parametrize("username,allowed", [
-    ("pcp.a", {"Case queue", "Submit a case to the hub", "Case", "About MSK Pain Hub"}),
-    ("physio", {"Case queue", "Case", "About MSK Pain Hub"}),
-    ("chair", {"Case queue", "Case", "About MSK Pain Hub"}),
+    ("pcp.a", {"Case queue", "Submit a case to the hub", "Case", "Inbox", "About MSK Pain Hub"}),
+    ("physio", {"Case queue", "Case", "Inbox", "Hub meetings", "Meeting room", "About MSK Pain Hub"}),
+    ("chair", {"Case queue", "Case", "Inbox", "Hub meetings", "Meeting room", "About MSK Pain Hub"}),
     ("admin", {"Users and settings", "About MSK Pain Hub"}),
 ])
 def test_each_role_sees_only_its_pages(hub, username, allowed):

@@ -1,0 +1,155 @@
+"""Hub meetings: the chair creates a meeting (agenda proposed from the queue by priority), orders it,
+records attendance and finalises; specialists see their preparation list; minutes download."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from hub import decisions, letters, meetings
+from hub.errors import HubError
+from hub.vocab import DISCIPLINES
+from ui import runtime
+from ui.common import md_escape, show_error
+
+sf = runtime.session_factory()
+actor = runtime.actor()
+st.title("Hub meetings")
+notice = st.session_state.pop("mt_notice", None)
+if notice:
+    st.success(notice)
+
+
+def _do(fn, message: str) -> None:
+    try:
+        fn()
+    except HubError as exc:
+        show_error(exc)
+        return
+    st.session_state["mt_notice"] = message
+    st.rerun()
+
+
+if actor.has("specialist"):
+    with st.expander("My preparation list", expanded=not actor.has("chair")):
+        prep = meetings.preparation_list(sf, actor)
+        if not prep:
+            st.info("No cases on upcoming agendas.")
+        for row in prep:
+            with st.container(border=True):
+                st.markdown(f"**{md_escape(row['case'])}** · {md_escape(row['meeting'])}")
+                st.text(row["question"])
+                if row["missing"]:
+                    st.warning("Not ready: missing " + ", ".join(row["missing"]))
+                st.page_link("pages/case.py", label="Open the case", query_params={"case_id": row["case_id"]})
+                with st.form(f"prep_{row['item_id']}"):
+                    text = st.text_area(f"{DISCIPLINES.get(actor.discipline, '')} preparation", value=row["prepared"],
+                                        key=f"prep_text_{row['item_id']}")
+                    if st.form_submit_button("Save preparation"):
+                        _do(lambda: meetings.save_preparation(sf, actor, row["item_id"], text), "Preparation saved.")
+
+if actor.has("chair"):
+    with st.expander("New meeting", expanded=False):
+        with st.form("new_meeting"):
+            title = st.text_input("Title", value="Pain hub MDT", key="nm_title")
+            c1, c2, c3 = st.columns(3)
+            day = c1.date_input("Date", value=datetime.now().date() + timedelta(days=7), key="nm_date")
+            at = c2.time_input("Start", value=time(13, 0), key="nm_time")
+            length = c3.number_input("Length (minutes)", min_value=10, max_value=480, value=90, key="nm_length")
+            link = st.text_input("Video link (https://…)", key="nm_link")
+            c4, c5 = st.columns(2)
+            per_case = c4.number_input("Minutes per case", min_value=1, max_value=120, value=10, key="nm_per_case")
+            quorum = c5.multiselect("Quorum: disciplines that must attend", list(DISCIPLINES),
+                                    default=list(meetings.DEFAULT_QUORUM), format_func=DISCIPLINES.get, key="nm_quorum")
+            if st.form_submit_button("Create meeting and propose agenda"):
+                def create():
+                    st.session_state["mt_selected"] = meetings.create_meeting(
+                        sf, actor, title=title, starts_at=datetime.combine(day, at), video_link=link,
+                        minutes_per_case=int(per_case), duration_minutes=int(length), quorum_disciplines=quorum)
+                _do(create, "Meeting created; the agenda was proposed from the queue by priority.")
+
+listing = meetings.list_meetings(sf, actor)
+if not listing:
+    st.info("No meetings yet.")
+    st.stop()
+labels = {m["id"]: f"{m['starts_at']:%a %d %b %Y %H:%M} · {m['title']} · {m['status']} · {m['cases']} case(s)"
+          for m in listing}
+default = st.session_state.get("mt_selected")
+ids = list(labels)
+meeting_id = st.selectbox("Meeting", ids, index=ids.index(default) if default in ids else 0,
+                          format_func=labels.get, key="mt_meeting")
+view = meetings.meeting_view(sf, actor, meeting_id)
+st.caption(f"Chair: {view.chair} · {view.minutes_per_case} min per case · status: {view.status}")
+if view.video_link:
+    st.link_button("Join video call", view.video_link)
+
+is_chair = actor.has("chair") and view.status != "finalised"
+st.subheader("Agenda")
+if not view.agenda:
+    st.info("The agenda is empty.")
+for row in view.agenda:
+    with st.container(border=True):
+        c1, c2 = st.columns([5, 2])
+        carried = " · carried forward" if row.carried_from else ""
+        c1.markdown(f"**{row.position}. {md_escape(row.case_label)}** · priority {row.priority:g} · "
+                    f"{row.minutes} min · {row.status_label}{carried}")
+        c1.text(row.question)
+        if row.flags:
+            c1.caption(f"Flags: {row.flags}")
+        c1.caption("Ready" if not row.missing else "Missing: " + ", ".join(row.missing))
+        for disc, text in row.preparation.items():
+            c1.caption(f"{disc}: {text}")
+        if row.status == "pending":
+            c2.page_link("pages/meeting_room.py", label="Discuss in meeting room",
+                         query_params={"item": row.item_id}, icon=":material/groups:")
+        if is_chair and row.status == "pending":
+            b1, b2, b3 = c2.columns(3)
+            if b1.button("↑", key=f"up_{row.item_id}", help="Move up"):
+                _do(lambda: meetings.move_item(sf, actor, row.item_id, -1), "Agenda reordered.")
+            if b2.button("↓", key=f"down_{row.item_id}", help="Move down"):
+                _do(lambda: meetings.move_item(sf, actor, row.item_id, +1), "Agenda reordered.")
+            if b3.button("✕", key=f"rm_{row.item_id}", help="Remove from agenda"):
+                _do(lambda: meetings.remove_item(sf, actor, row.item_id), "Case removed from the agenda.")
+
+if is_chair:
+    with st.form("add_case"):
+        case_id = st.number_input("Add a case by number", min_value=1, step=1, value=None, key="mt_add_case")
+        if st.form_submit_button("Add to agenda") and case_id:
+            _do(lambda: meetings.add_case(sf, actor, meeting_id, int(case_id)), f"Case {int(case_id)} added.")
+
+    st.subheader("Attendance and quorum")
+    members = meetings.hub_members(sf)
+    present = {uid for uid, _, _ in view.attendance}
+    with st.form("attendance"):
+        chosen = st.multiselect("Attended", [m["id"] for m in members], default=[m["id"] for m in members
+                                                                                  if m["id"] in present],
+                                format_func=lambda i: next(f"{m['name']} ({DISCIPLINES.get(m['discipline'], '—')})"
+                                                           for m in members if m["id"] == i), key="mt_attended")
+        if st.form_submit_button("Save attendance"):
+            pairs = [(m["id"], m["discipline"] or "general_practice") for m in members if m["id"] in chosen]
+            _do(lambda: meetings.set_attendance(sf, actor, meeting_id, pairs), "Attendance saved.")
+
+q = view.quorum
+if q.met:
+    st.success("Quorum met.")
+else:
+    st.warning(f"Quorum not met: missing {', '.join(q.missing)}. " + " ".join(q.notes))
+
+if is_chair:
+    with st.form("finalise_meeting"):
+        reason = st.text_area("Reason for finalising without quorum (only if quorum is not met)", key="mt_reason")
+        st.caption("Finalising carries every case not discussed forward to the next meeting.")
+        if st.form_submit_button("Finalise meeting"):
+            _do(lambda: meetings.finalise_meeting(sf, actor, meeting_id, reason, view.version), "Meeting finalised.")
+
+st.subheader("Minutes")
+m = decisions.minutes(sf, actor, meeting_id)
+with st.expander("Show minutes"):
+    st.markdown(letters.minutes_markdown(m))
+c1, c2 = st.columns(2)
+c1.download_button("Download minutes (Markdown)", letters.minutes_markdown(m), file_name=f"minutes-{meeting_id}.md",
+                   mime="text/markdown")
+c2.download_button("Download minutes (PDF)", letters.minutes_pdf(m), file_name=f"minutes-{meeting_id}.pdf",
+                   mime="application/pdf")

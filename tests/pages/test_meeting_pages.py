@@ -1,0 +1,107 @@
+"""AppTest for the meeting pages: agenda, preparation, meeting room (save, conflict, finalise), inbox."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from conftest import login
+from hub import decisions, meetings
+from hub.auth import actor_for
+from test_pages import seed_case
+
+STARTS = datetime.combine(date.today() + timedelta(days=2), datetime.min.time()).replace(hour=13)
+
+
+def titles(at) -> list[str]:
+    return [t.value for t in at.title]
+
+
+def make_meeting(hub) -> tuple[int, int, int]:
+    case_id = seed_case(hub)
+    mid = meetings.create_meeting(hub.sf, actor_for(hub.sf, "chair"), title="Tuesday MDT", starts_at=STARTS)
+    item = meetings.meeting_view(hub.sf, actor_for(hub.sf, "chair"), mid).agenda[0].item_id
+    return case_id, mid, item
+
+
+def room(username: str, item: int):
+    at = login(username)
+    at.switch_page("pages/meeting_room.py")
+    at.query_params["item"] = str(item)
+    at.run()
+    return at
+
+
+def test_chair_creates_meeting_with_proposed_agenda(hub):
+    case_id = seed_case(hub)
+    at = login("chair")
+    at.switch_page("pages/meetings.py").run()
+    assert titles(at) == ["Hub meetings"]
+    next(b for b in at.button if b.label == "Create meeting and propose agenda").click().run()
+    assert not at.exception
+    assert any("agenda was proposed" in s.value for s in at.success)
+    assert any(f"Case {case_id}" in m.value for m in at.markdown)
+
+
+def test_specialist_saves_preparation(hub):
+    case_id, _, item = make_meeting(hub)
+    at = login("physio")
+    at.switch_page("pages/meetings.py").run()
+    at.text_area(key=f"prep_text_{item}").input("Strength deficit; graded exercise is safe")
+    next(b for b in at.button if b.label == "Save preparation").click().run()
+    assert any("Preparation saved" in s.value for s in at.success)
+    row = meetings.meeting_view(hub.sf, actor_for(hub.sf, "chair"), meetings.list_meetings(
+        hub.sf, actor_for(hub.sf, "chair"))[0]["id"]).agenda[0]
+    assert row.preparation["Physiotherapy"].startswith("Strength deficit")
+
+
+def test_meeting_room_conflict_keeps_input_and_never_overwrites(hub):
+    _, _, item = make_meeting(hub)
+    chair = room("chair", item)
+    physio = room("physio", item)
+    assert titles(chair)[0].startswith("Meeting room")
+    chair.text_area(key=f"mr{item}_formulation").input("Chair: knee OA with fear avoidance")
+    chair.button(key=f"mr{item}_save").click().run()
+    assert any("Discussion saved" in s.value for s in chair.success)
+    physio.text_area(key=f"mr{item}_formulation").input("Physio: deconditioning")
+    physio.button(key=f"mr{item}_save").click().run()
+    assert any("saved this discussion" in w.value and "Chair C" in w.value for w in physio.warning)
+    assert physio.text_area(key=f"mr{item}_formulation").value == "Physio: deconditioning"
+    assert decisions.load(hub.sf, actor_for(hub.sf, "chair"), item).form.formulation.startswith("Chair:")
+    physio.button(key=f"mr{item}_mine").click().run()
+    physio.button(key=f"mr{item}_save").click().run()
+    assert decisions.load(hub.sf, actor_for(hub.sf, "chair"), item).form.formulation == "Physio: deconditioning"
+
+
+def test_finalise_from_meeting_room_then_pcp_acknowledges_in_inbox(hub):
+    case_id, _, item = make_meeting(hub)
+    chair_actor = actor_for(hub.sf, "chair")
+    form = decisions.DecisionForm(
+        formulation="Knee OA", pathway_step="S4_ACTIVE_NON_PHARM", answer="Exercise first",
+        allergies="No known drug allergies", follow_up_date=STARTS.date() + timedelta(days=42),
+        recommendations=[decisions.RecommendationInput("education", "Explain exercise safety", owner_role="pcp",
+                                                       due_date=STARTS.date() + timedelta(days=7))])
+    decisions.save(hub.sf, chair_actor, item, form, 0)
+    at = room("chair", item)
+    at.button(key=f"mr{item}_final").click().run()
+    assert not at.exception
+    assert any("Decision final" in s.value for s in at.success), [e.value for e in at.error]
+    gp = login("pcp.a")
+    gp.switch_page("pages/inbox.py").run()
+    assert any("Outcome letters to acknowledge (1)" in h.value for h in gp.subheader)
+    next(b for b in gp.button if b.label == "Acknowledge").click().run()
+    assert any("Letter acknowledged" in s.value for s in gp.success)
+    next(b for b in gp.button if b.label == "Mark done").click().run()
+    assert any("Action completed" in s.value for s in gp.success)
+    box = decisions.inbox(hub.sf, actor_for(hub.sf, "pcp.a"))
+    assert box["letters"][0]["status"] == "acknowledged" and len(box["done"]) == 1
+
+
+def test_finalise_with_missing_fields_shows_errors_and_stays_draft(hub):
+    _, _, item = make_meeting(hub)
+    at = room("chair", item)
+    at.text_area(key=f"mr{item}_formulation").input("Only a formulation")
+    at.button(key=f"mr{item}_final").click().run()
+    assert any("Nothing was saved" in e.value or "record the" in e.value for e in at.error)
+    state = decisions.load(hub.sf, actor_for(hub.sf, "chair"), item)
+    assert state.status == "draft"
+    assert at.text_area(key=f"mr{item}_formulation").value == "Only a formulation"
