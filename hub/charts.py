@@ -43,7 +43,8 @@ def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
 
 def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: pd.DataFrame,
                   wearables: pd.DataFrame, today: date | None = None, ome: list[tuple[date, float]] | None = None,
-                  response: dict | None = None, ome_amber: float = 90, ome_red: float = 120) -> go.Figure:
+                  response: dict | None = None, ome_amber: float = 90, ome_red: float = 120,
+                  compact: bool = False) -> go.Figure:
     """The case's one timeline on a shared date axis: treatments, pain (with baseline, important-change
     band and target), other PROMs, reviews, total opioid OME, wearable steps and sleep (gaps as gaps)."""
     today = today or date.today()
@@ -119,6 +120,8 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
     fig.update_yaxes(range=[0, 10], row=2, col=1)
     fig.update_layout(barmode="overlay", height=1000, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       legend={"orientation": "h", "y": -0.05}, hovermode="closest")
+    if compact:  # narrow column (meeting room): no legend, hover names the series
+        fig.update_layout(showlegend=False, height=760)
     start, end = window(today)
     fig.update_xaxes(type="date", range=[pd.Timestamp(start), pd.Timestamp(end + timedelta(days=14))])
     return fig

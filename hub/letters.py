@@ -508,12 +508,25 @@ def _item_blocks(it: LetterItem) -> list[_Block]:
     return blocks
 
 
+def _levels(g: LetterGoal) -> dict[int, str]:
+    """GAS levels with text, keyed by int (string keys from JSON, e.g. "-2", are accepted)."""
+    out: dict[int, str] = {}
+    for k, v in (g.levels or {}).items():
+        try:
+            lvl = int(k)
+        except (TypeError, ValueError):
+            continue
+        if _flat(v):
+            out[lvl] = _flat(v)
+    return out
+
+
 def _goal_blocks(goals: list[LetterGoal]) -> list[_Block]:
     blocks: list[_Block] = []
     for i, g in enumerate(goals, 1):
         blocks.append(_blk("li", _b(f"Goal {i}:"), " " + _or(_flat(g.text))))
         blocks.append(_blk("li2", f"Review by: {format_date(g.due) or 'no date set'}"))
-        levels = {k: _flat(v) for k, v in (g.levels or {}).items() if _flat(v)}
+        levels = _levels(g)
         if not levels:
             blocks.append(_blk("li2", "GAS levels: not recorded"))
         for lvl in sorted(levels):
@@ -668,7 +681,7 @@ def _patient_blocks(d: LetterData) -> list[_Block]:
         b += _long("Your GP asked", d.clinical_question)
     b += _long("The team's answer", d.answer, "The team's answer has not been written yet.")
     cond = label(CONDITIONS, _flat(d.condition))
-    if cond and _flat(d.condition) != "other":
+    if cond and cond.lower() != "other":
         b.append(_blk("p", f"Your condition: {cond}."))
     pc = _flat(d.pain_classification)
     pc_code = pc if pc in PAIN_CLASSIFICATIONS else next(
@@ -692,7 +705,7 @@ def _patient_blocks(d: LetterData) -> list[_Block]:
             b.append(_blk("li", _b("Goal:"), " " + _or(_flat(g.text))))
             if g.due:
                 b.append(_blk("li2", f"We hope you can do this by {format_date(g.due)}."))
-            levels = {k: _flat(v) for k, v in (g.levels or {}).items() if _flat(v)}
+            levels = _levels(g)
             for lvl in sorted(levels):
                 b.append(_blk("li2", f"{GAS_LEVEL_PLAIN.get(lvl, 'Level')}: {levels[lvl]}"))
     b.append(_blk("h3", "Do you agree with this plan?"))

@@ -75,7 +75,8 @@ with left:
     if agenda_case.missing:
         st.warning("Readiness: missing " + ", ".join(agenda_case.missing))
     st.plotly_chart(charts.case_timeline(data.treatments, data.assessments, data.reviews, data.wearables,
-                                         date.today(), ome=data.ome, response=header.response), width="stretch")
+                                         date.today(), ome=data.ome, response=header.response, compact=True),
+                    width="stretch")
 with right:
     open_flags = [f for f in header.flags if f.get("severity") in ("red", "amber")]
     errors = ss.get(f"{prefix}errors", {})

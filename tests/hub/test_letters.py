@@ -302,6 +302,12 @@ def test_goals_with_gas_levels_and_due_dates_agreement_and_care_planning():
     assert "Re-discussion criteria: PEG not improved by 30%" in subs[L.CARE_PLANNING]
 
 
+def test_gas_levels_from_json_string_keys():
+    goal = LetterGoal("Swim 20 lengths", {"-2": "None", "0": "20 lengths", "2": "40 lengths"}, None)
+    body = section(build_letter(full_data(goals=[goal])), "Plan and requested actions").body
+    assert "GAS -2 (much less than expected): None" in body and "GAS +2" in body and "Review by: no date set" in body
+
+
 def test_plan_empty_subsections_say_none_recorded_and_agreement_unknown():
     letter = build_letter(full_data(recommendations=[WALK], goals=[], agreed_with_patient=None))
     subs = subsections(section(letter, "Plan and requested actions").body)
