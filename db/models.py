@@ -167,6 +167,9 @@ class Case(Base):
     primary_outcome: Mapped[str | None] = mapped_column(String(20))
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     flags_computed_on: Mapped[date | None] = mapped_column(Date)
+    # Automatic re-listing (follow-through): why and when the case came back to the queue.
+    relisted_reason: Mapped[str | None] = mapped_column(Text)
+    relisted_at: Mapped[datetime | None] = mapped_column(DateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
@@ -484,6 +487,8 @@ class Decision(Base):
     safety_netting: Mapped[str] = mapped_column(Text, default="")
     primary_outcome: Mapped[str | None] = mapped_column(String(20))
     follow_up_date: Mapped[date | None] = mapped_column(Date)
+    # Flag codes open when the decision was finalised: a flag not among them later is "new".
+    flags_at_decision: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finalised_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -546,6 +551,7 @@ class Goal(Base):
     levels: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
     baseline_level: Mapped[int] = mapped_column(Integer, default=-1)
     achieved_level: Mapped[int | None] = mapped_column(Integer)
+    recommendation_id: Mapped[int | None] = mapped_column(ForeignKey("recommendation.id", ondelete="SET NULL"))
 
     __table_args__ = (
         CheckConstraint("due_date > set_date", name="due_after_set"),
@@ -604,3 +610,17 @@ class Letter(Base):
         CheckConstraint(f"status IN {sql_in(LETTER_STATUSES)}", name="status_known"),
         CheckConstraint("status <> 'acknowledged' OR acknowledged_at IS NOT NULL", name="ack_has_time"),
     )
+
+
+class GoalAttainment(Base):
+    """A goal's GAS level recorded at a review (the history behind the case's T-score over time)."""
+
+    __tablename__ = "goal_attainment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goal.id", ondelete="CASCADE"), index=True)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id", ondelete="SET NULL"))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    level: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __table_args__ = (CheckConstraint("level BETWEEN -2 AND 2", name="level_range"),)

@@ -76,6 +76,7 @@ class GoalInput:
     difficulty: int = 1
     levels: dict[int, str] = field(default_factory=dict)
     baseline_level: int = -1
+    recommendation: int | None = None  # 1-based number of the recommendation meant to achieve it
 
 
 @dataclass
@@ -130,7 +131,8 @@ def _form_of(d: Decision) -> DecisionForm:
         recommendations=[RecommendationInput(r.kind, r.description, r.drug, r.owner_role, r.owner_user_id, r.due_date,
                                              r.for_patient, r.guideline_override) for r in d.recommendations],
         goals=[GoalInput(g.target_activity, g.support_needed, g.performance_quantifier, g.due_date, g.importance,
-                         g.difficulty, {int(k): v for k, v in (g.levels or {}).items()}, g.baseline_level)
+                         g.difficulty, {int(k): v for k, v in (g.levels or {}).items()}, g.baseline_level,
+                         next((i for i, r in enumerate(d.recommendations, 1) if r.id == g.recommendation_id), None))
                for g in d.goals])
 
 
@@ -197,6 +199,9 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
             e[f"goals[{i}]"] = f"Goal {i} is not SMART yet: missing {', '.join(missing)}."
         elif set(g.levels) != set(gas.GAS_LEVELS) or not all(str(v).strip() for v in g.levels.values()):
             e[f"goals[{i}]"] = f"Goal {i}: describe all five GAS levels (−2 to +2)."
+        if g.recommendation is not None and not 1 <= g.recommendation <= len(form.recommendations):
+            e[f"goals[{i}].recommendation"] = f"Goal {i}: link it to a recommendation number from 1 to " \
+                                              f"{len(form.recommendations)}."
     if final:
         for name, label in (("formulation", "formulation / working diagnosis"), ("answer", "answer to the question"),
                             ("allergies", "allergies and adverse reactions (write 'No known allergies' if none)"),
@@ -267,6 +272,8 @@ def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm,
                    for i, g in enumerate(form.goals)]
         d.updated_by, d.updated_at = actor.user_id, utcnow()
         s.flush()
+        for g_in, g_row in zip(form.goals, d.goals):
+            g_row.recommendation_id = d.recommendations[g_in.recommendation - 1].id if g_in.recommendation else None
         after = _snapshot(form)
         audit.record(s, actor, "decision.save", "decision", d.id, audit.diff(before, after) or {"saved": True})
         return d.version
@@ -320,6 +327,8 @@ def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_versio
                                              f"empty: {', '.join(letter.missing_mandatory)}."})
         now = utcnow()
         d.status, d.finalised_by, d.finalised_at = "final", actor.user_id, now
+        d.flags_at_decision = _open_flag_codes(case)
+        case.relisted_reason, case.relisted_at = None, None
         item.status = "discussed"
         for r in d.recommendations:
             owner_user = r.owner_user_id or (case.referrer_id if r.owner_role == "pcp" else None)
@@ -525,9 +534,9 @@ def minutes(session_factory, actor: Actor, meeting_id: int):
                 outcome = "Not discussed — carried forward" if row.status == "carried_forward" else row.status_label
                 acts = []
             cases.append(letters.MinutesCase(row.case_label, row.question, outcome, acts))
-    note = "Quorum met" if view.quorum.met else (
-        f"Quorum not met (missing {', '.join(view.quorum.missing)})"
-        + (f"; finalised because: {view.quorum_override_reason}" if view.quorum_override_reason else ""))
+    note = "" if view.quorum.met else (
+        f"Missing: {', '.join(view.quorum.missing)}"
+        + (f". Finalised because: {view.quorum_override_reason}" if view.quorum_override_reason else ""))
     return letters.MinutesData(title=view.title, meeting_date=view.starts_at.date(), chair_name=view.chair,
                                video_link=view.video_link,
                                attendees=[(n, DISCIPLINES.get(d, "General practice")) for _, n, d in view.attendance],

@@ -11,8 +11,23 @@ from datetime import date
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Assessment, Case, CaseFlag, Review, Setting, Treatment, utcnow
+from db.models import (
+    Action,
+    AgendaItem,
+    Assessment,
+    Case,
+    CaseFlag,
+    Decision,
+    GoalAttainment,
+    Meeting,
+    Review,
+    Setting,
+    Treatment,
+    utcnow,
+)
+from hub import audit, workflow
 from hub import settings as hub_settings
+from hub.clinical.followup import ActionState, FollowUpState, GoalState, relisting_reasons
 from hub.clinical.case_review import (
     AssessmentRec,
     CaseEvaluation,
@@ -23,6 +38,7 @@ from hub.clinical.case_review import (
 )
 
 REFRESH_KEY = "system.flags_refreshed_on"
+IMPORTANT_IMPROVEMENT = frozenset({"moderate", "substantial", "improved"})
 CHUNK = 2000
 
 
@@ -47,12 +63,20 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
                        .where(Treatment.patient_id.in_(patient_ids), Treatment.status != "planned")):
         trt[t.patient_id].append(TreatmentRec(t.category, t.start_date, t.end_date, t.drug, t.route,
                                               t.daily_dose_mg, t.patch_mcg_per_h))
+    # The decision's date is the meeting's date (finalising may happen later the same week).
+    decided = dict(s.execute(select(Decision.case_id, Meeting.starts_at)
+                             .join(AgendaItem, AgendaItem.id == Decision.agenda_item_id)
+                             .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+                             .where(Decision.case_id.in_([c.id for c in cases]), Decision.status == "final")
+                             .order_by(Decision.finalised_at)).all())
     return {
         c.id: CaseRecord(
             today=today, condition=c.condition, pain_classification=c.pain_classification, risk_band=c.risk_band,
             submitted_on=c.submitted_at.date() if c.submitted_at else None, baseline_pain=c.baseline_pain,
             primary_outcome=c.primary_outcome, assessments=tuple(asm[c.patient_id]),
-            reviews=tuple(rev[c.patient_id]), treatments=tuple(trt[c.patient_id]))
+            reviews=tuple(rev[c.patient_id]), treatments=tuple(trt[c.patient_id]), status=c.status,
+            relisted_reason=c.relisted_reason,
+            decided_on=decided[c.id].date() if decided.get(c.id) else None)
         for c in cases
     }
 
@@ -61,6 +85,13 @@ def _response_dict(ev: CaseEvaluation) -> dict | None:
     r = ev.response
     if r is None:
         return None
+    out = _one_response(r)
+    if ev.since_decision is not None:
+        out["since_decision"] = _one_response(ev.since_decision)
+    return out
+
+
+def _one_response(r) -> dict:
     return {"instrument": r.instrument, "baseline": r.baseline,
             "baseline_on": r.baseline_on.isoformat() if r.baseline_on else None, "latest": r.latest,
             "latest_on": r.latest_on.isoformat() if r.latest_on else None, "category": r.category,
@@ -98,13 +129,71 @@ def recompute_cases(s: Session, case_ids: Iterable[int], today: date | None = No
         return {}
     values = hub_settings.load(s)
     s.flush()
+    results = _evaluate(s, ids, today, values)
+    relisted = _relist(s, results, today, values)
+    if relisted:  # their status and reason changed: evaluate again so the queue shows why
+        results.update(_evaluate(s, relisted, today, values))
+    return results
+
+
+def _evaluate(s: Session, ids: list[int], today: date, values) -> dict[int, CaseEvaluation]:
     cases = s.execute(select(Case.id, Case.patient_id, Case.condition, Case.pain_classification, Case.risk_band,
-                             Case.submitted_at, Case.baseline_pain, Case.primary_outcome)
+                             Case.submitted_at, Case.baseline_pain, Case.primary_outcome, Case.status,
+                             Case.relisted_reason)
                       .where(Case.id.in_(ids))).all()
     records = _records_for(s, cases, today)
     results = {cid: evaluate_case(rec, values) for cid, rec in records.items()}
     _store(s, results, today)
     return results
+
+
+def _relist(s: Session, results: dict[int, CaseEvaluation], today: date, values) -> list[int]:
+    """Send returned cases back to the queue when a follow-through rule fires; returns their ids."""
+    returned = s.scalars(select(Case).where(Case.id.in_(list(results)), Case.status == "returned")).all()
+    relisted = []
+    for case in returned:
+        d = s.scalar(select(Decision).where(Decision.case_id == case.id, Decision.status == "final")
+                     .order_by(Decision.finalised_at.desc()).limit(1))
+        if d is None or d.finalised_at is None:
+            continue
+        decided_on = s.scalar(select(Meeting.starts_at).join(AgendaItem, AgendaItem.meeting_id == Meeting.id)
+                              .where(AgendaItem.id == d.agenda_item_id)).date()
+        actions = tuple(ActionState(a.description, a.due_date, a.status == "open")
+                        for a in s.scalars(select(Action).where(Action.decision_id == d.id)))
+        goals = []
+        for g in d.goals:
+            latest = s.scalar(select(GoalAttainment.level).where(GoalAttainment.goal_id == g.id)
+                              .order_by(GoalAttainment.assessed_on.desc(), GoalAttainment.id.desc()).limit(1))
+            goals.append(GoalState(f"{g.target_activity}, {g.performance_quantifier}", g.due_date,
+                                   latest if latest is not None else g.achieved_level))
+        review_on = None
+        if d.follow_up_date is not None:
+            review_on = s.scalar(select(Review.review_date).where(
+                Review.patient_id == case.patient_id, Review.attendance == "attended",
+                Review.review_date >= d.follow_up_date).order_by(Review.review_date).limit(1))
+        ev = results[case.id]
+        since = ev.since_decision
+        important = None
+        if since is not None and since.category is not None:
+            # 'important' alone also holds for an important deterioration: require an improvement category.
+            important = since.category in IMPORTANT_IMPROVEMENT
+        state = FollowUpState(
+            today=today, decided_on=decided_on, follow_up_date=d.follow_up_date, actions=actions, goals=tuple(goals),
+            flags_at_decision=frozenset(d.flags_at_decision or ()),
+            current_flags=tuple((f.code, f.label, f.reason) for f in ev.flags if f.severity != "info"),
+            follow_up_review_on=review_on, primary_instrument=since.instrument if since else None,
+            value_at_decision=since.baseline if since else None, value_latest=since.latest if since else None,
+            value_latest_on=since.latest_on if since else None, important_improvement=important)
+        reasons = relisting_reasons(state, overdue_days=int(values.get("relist.action_overdue_days", 14)))
+        if not reasons:
+            continue
+        change = workflow.move(case, "submitted")
+        case.relisted_reason = "Re-listed: " + "; ".join(reasons)
+        case.relisted_at = utcnow()
+        audit.record(s, None, "case.relist", "case", case.id, {**change, "reasons": reasons})
+        relisted.append(case.id)
+    s.flush()
+    return relisted
 
 
 def recompute_patient(s: Session, patient_id: int, today: date | None = None) -> None:

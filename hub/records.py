@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select, update
 
-from db.models import Assessment, Case, Review, Treatment, WearableDay, utcnow
+from db.models import Assessment, Case, Goal, GoalAttainment, Review, Treatment, WearableDay, utcnow
 from hub import audit, flags
 from hub.access import Actor, can_edit_case, can_see_case
 from hub.errors import NotFound, PermissionDenied, ValidationError
@@ -328,6 +328,7 @@ class ReviewInput:
     adherence_pct: int | None = None
     treatment_too_much: bool | None = None
     notes: str = ""
+    goal_levels: dict[int, int] = field(default_factory=dict)  # goal id -> GAS level (-2..+2) at this review
 
 
 def validate_review(r: ReviewInput) -> dict[str, str]:
@@ -343,6 +344,10 @@ def validate_review(r: ReviewInput) -> dict[str, str]:
         e["adherence_pct"] = "Adherence is a percentage from 0 to 100."
     if r.attendance != "attended" and (r.management_changes or r.inaction_justifications):
         e["attendance"] = "A missed or cancelled review cannot record management changes."
+    if any(level not in (-2, -1, 0, 1, 2) for level in r.goal_levels.values()):
+        e["goal_levels"] = "Goal attainment levels run from -2 to +2."
+    if r.attendance != "attended" and r.goal_levels:
+        e["goal_levels"] = "Goal attainment is rated at an attended review."
     return e
 
 
@@ -360,6 +365,14 @@ def add_review(session_factory, actor: Actor, case_id: int, r: ReviewInput) -> i
                      reviewer_id=actor.user_id)
         s.add(row)
         s.flush()
+        for goal_id, level in r.goal_levels.items():
+            goal = s.get(Goal, goal_id)
+            if goal is None or goal.case_id != case.id:
+                raise ValidationError({"goal_levels": "That goal does not belong to this case."})
+            s.add(GoalAttainment(goal_id=goal.id, review_id=row.id, assessed_on=r.review_date, level=level,
+                                 recorded_by=actor.user_id))
+            goal.achieved_level = level
+            audit.record(s, actor, "goal.attainment", "goal", goal.id, {"level": level, "review_id": row.id})
         audit.record(s, actor, "review.create", "review", row.id,
                      {"case_id": case_id, "review_date": r.review_date, "attendance": r.attendance,
                       "management_changes": r.management_changes,
@@ -439,3 +452,35 @@ def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
         wearables=pd.DataFrame([tuple(r) for r in wd],
                                columns=["day", "steps", "active_minutes", "sleep_hours", "resting_hr", "source"]),
     )
+
+
+def case_goals(session_factory, actor: Actor, case_id: int) -> dict[str, Any]:
+    """The case's goals (latest level, linked recommendation) and the GAS T-score at each rating date."""
+    from db.models import Decision, Recommendation
+    from hub.clinical.goals import gas_t_score
+
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        if case is None or not actor.is_clinical or not can_see_case(actor, case.practice_id, case.status):
+            raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
+        goals = s.scalars(select(Goal).join(Decision, Decision.id == Goal.decision_id)
+                          .where(Goal.case_id == case_id, Decision.status == "final").order_by(Goal.id)).all()
+        history = s.execute(select(GoalAttainment.goal_id, GoalAttainment.assessed_on, GoalAttainment.level)
+                            .where(GoalAttainment.goal_id.in_([g.id for g in goals]))
+                            .order_by(GoalAttainment.assessed_on, GoalAttainment.id)).all()
+        rows = []
+        for g in goals:
+            rec = s.get(Recommendation, g.recommendation_id) if g.recommendation_id else None
+            rows.append({"id": g.id, "goal": f"{g.target_activity}, {g.performance_quantifier}"
+                         + (f" ({g.support_needed})" if g.support_needed else ""),
+                         "due_date": g.due_date, "level": g.achieved_level,
+                         "expected": (g.levels or {}).get("0", ""), "levels": g.levels,
+                         "recommendation": rec.description if rec else ""})
+    # T-score at each rating date: every goal at its latest level so far (baseline level until rated).
+    current = {g.id: g.baseline_level for g in goals}
+    series = []
+    for goal_id, on, level in history:
+        current[goal_id] = level
+        series.append((on, round(gas_t_score(list(current.values())), 1)))
+    by_date = dict(series)
+    return {"goals": rows, "t_scores": sorted(by_date.items())}

@@ -27,6 +27,11 @@ class SettingSpec:
     group: str = "Security"
 
 
+FOLLOW_THROUGH_SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("relist.action_overdue_days", "Days an action may be overdue before the case is re-listed", 14, 0,
+                365, group="Follow-through"),
+)
+
 SECURITY_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("security.max_login_attempts", "Failed logins before an account is locked", 5, 1, 20),
     SettingSpec("security.cookie_expiry_days", "Days a login cookie stays valid", 0.5, 0.01, 7, integer=False),
@@ -55,6 +60,7 @@ def all_specs() -> dict[str, SettingSpec]:
 
     specs = {s.key: s for s in SECURITY_SPECS}
     specs.update({s.key: s for s in _priority_specs()})
+    specs.update({s.key: s for s in FOLLOW_THROUGH_SPECS})
     for t in thresholds.THRESHOLDS:
         specs[t.key] = SettingSpec(
             key=t.key,

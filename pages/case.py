@@ -59,6 +59,7 @@ with c2:
 case_panels.safety_actions(sf, actor, case_id)
 case_panels.flags_panel(header)
 case_panels.response_panel(header)
+case_panels.goals_panel(sf, actor, case_id)
 
 if header.goals_text or header.concerns_text:
     with st.expander("The patient's goals and concerns (their words)"):

@@ -36,6 +36,9 @@ def response_panel(header) -> None:
                          f"{md_escape(label or r.get('text', ''))}")
         if label:
             cols[0].caption(r.get("text", ""))
+        since = r.get("since_decision")
+        if since:
+            cols[0].markdown(f"**{md_escape(since.get('text', ''))}**")
     if header.ome_total:
         cols[1].markdown(f"**Opioids now:** {header.ome_total:g} mg oral morphine equivalent per day")
 
@@ -83,3 +86,23 @@ def decisions_panel(sf, actor, case_id: int) -> None:
     if actions:
         st.markdown("**Actions**")
         st.dataframe(pd.DataFrame(actions).drop(columns=["id"]), hide_index=True, width="stretch")
+
+
+def goals_panel(sf, actor, case_id: int) -> None:
+    """SMART goals from hub decisions with their latest GAS level and the case's T-score over time."""
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    data = records.case_goals(sf, actor, case_id)
+    if not data["goals"]:
+        return
+    st.markdown("**Goals (Goal Attainment Scaling)**")
+    st.dataframe(pd.DataFrame([{"Goal": g["goal"], "Expected (level 0)": g["expected"], "By": g["due_date"],
+                                "Latest level": g["level"], "To be achieved through": g["recommendation"]}
+                               for g in data["goals"]]), hide_index=True, width="stretch")
+    if data["t_scores"]:
+        xs, ys = zip(*data["t_scores"])
+        fig = go.Figure(go.Scatter(x=list(xs), y=list(ys), mode="lines+markers", name="GAS T-score"))
+        fig.add_hline(y=50, line_dash="dot", annotation_text="as expected (50)")
+        fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="GAS T-score over time")
+        st.plotly_chart(fig, width="stretch")

@@ -28,7 +28,7 @@ TEXTS = [
 ]
 REC_COLUMNS = ["kind", "description", "drug", "owner_role", "due_date", "for_patient", "guideline_override"]
 GOAL_COLUMNS = ["target_activity", "support_needed", "performance_quantifier", "due_date", "importance", "difficulty",
-                "level_-2", "level_-1", "level_0", "level_1", "level_2"]
+                "level_-2", "level_-1", "level_0", "level_1", "level_2", "recommendation"]
 
 
 def _none(x):
@@ -62,7 +62,8 @@ def fill_state(prefix: str, form: DecisionForm) -> None:
     ss[f"{prefix}goals_init"] = pd.DataFrame(
         [{"target_activity": g.target_activity, "support_needed": g.support_needed,
           "performance_quantifier": g.performance_quantifier, "due_date": g.due_date, "importance": g.importance,
-          "difficulty": g.difficulty, **{f"level_{k}": g.levels.get(k, "") for k in (-2, -1, 0, 1, 2)}}
+          "difficulty": g.difficulty, **{f"level_{k}": g.levels.get(k, "") for k in (-2, -1, 0, 1, 2)},
+          "recommendation": g.recommendation}
          for g in form.goals], columns=GOAL_COLUMNS)
     ss.pop(f"{prefix}recs", None)
     ss.pop(f"{prefix}goals", None)
@@ -124,6 +125,7 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
             "difficulty": st.column_config.NumberColumn("Difficulty 0-3", min_value=0, max_value=3, default=1),
             **{f"level_{k}": st.column_config.TextColumn(f"GAS {k:+d}" if k else "GAS 0 (expected)")
                for k in (-2, -1, 0, 1, 2)},
+            "recommendation": st.column_config.NumberColumn("Through recommendation #", min_value=1, step=1),
         })
     err("goals")
     c1, c2 = st.columns(2)
@@ -171,7 +173,8 @@ def read(prefix: str, open_flags: list[dict]) -> DecisionForm:
             due_date=pd.Timestamp(due).date() if due is not None else None,
             importance=int(_none(g.get("importance")) if _none(g.get("importance")) is not None else 2),
             difficulty=int(_none(g.get("difficulty")) if _none(g.get("difficulty")) is not None else 1),
-            levels={k: _none(g.get(f"level_{k}")) or "" for k in (-2, -1, 0, 1, 2)}))
+            levels={k: _none(g.get(f"level_{k}")) or "" for k in (-2, -1, 0, 1, 2)},
+            recommendation=int(_none(g.get("recommendation"))) if _none(g.get("recommendation")) is not None else None))
     return DecisionForm(
         **{name: ss.get(f"{prefix}{name}") or "" for name, _ in TEXTS},
         pathway_step=ss.get(f"{prefix}pathway_step") or "", flag_responses=flag_responses,

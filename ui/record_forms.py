@@ -94,7 +94,9 @@ def assessment_form(sf, actor, case_id: int) -> None:
 
 
 def review_form(sf, actor, case_id: int) -> None:
-    """Record a review: attended or missed, management changes or the reason for none."""
+    """Record a review: attended or missed, management changes or the reason for none, adherence,
+    treatment burden and each goal's attainment (GAS level). New PROMs go in 'Record an assessment'."""
+    goals = [g for g in records.case_goals(sf, actor, case_id)["goals"]]
     with st.form("add_review"):
         c1, c2, c3 = st.columns(3)
         when = c1.date_input("Review date", value=date.today(), max_value=date.today(), key="rv_date")
@@ -107,11 +109,20 @@ def review_form(sf, actor, case_id: int) -> None:
         adherence = c4.number_input("Adherence (%)", min_value=0, max_value=100, value=None, key="rv_adherence")
         too_much = c5.radio("Patient finds the treatment too much?", ["Not asked", "No", "Yes"], horizontal=True,
                             key="rv_too_much")
+        levels = {}
+        if goals:
+            st.markdown("**Goal attainment (GAS level)**")
+        for g in goals:
+            labels = {int(k): v for k, v in (g["levels"] or {}).items()}
+            levels[g["id"]] = st.selectbox(
+                g["goal"], [None, -2, -1, 0, 1, 2], key=f"rv_goal_{g['id']}",
+                format_func=lambda x, lab=labels: "Not rated" if x is None else f"{x:+d}: {lab.get(x, '')}")
         notes = st.text_area("Notes", key="rv_notes")
         if st.form_submit_button("Save review"):
             r = ReviewInput(review_date=when, attendance=attendance, mode=mode, management_changes=changes,
                             inaction_justifications=reasons,
                             adherence_pct=None if adherence is None else int(adherence),
-                            treatment_too_much={"Not asked": None, "No": False, "Yes": True}[too_much], notes=notes)
+                            treatment_too_much={"Not asked": None, "No": False, "Yes": True}[too_much], notes=notes,
+                            goal_levels={gid: lvl for gid, lvl in levels.items() if lvl is not None})
             if _run(lambda: records.add_review(sf, actor, case_id, r), "Review saved."):
                 st.rerun()

@@ -40,6 +40,7 @@ FLAG_LABELS = {
     "prom_plateau": "PROM plateau",
     "treatment_burden": "Treatment too much",
     "appropriate_restraint": "Appropriate restraint",
+    "relisted": "Re-listed",
 }
 FLAG_GROUPS = {
     "safety": ("safety_phq9",),
@@ -105,6 +106,9 @@ class CaseRecord:
     assessments: tuple[AssessmentRec, ...] = ()
     reviews: tuple[ReviewRec, ...] = ()
     treatments: tuple[TreatmentRec, ...] = ()
+    status: str | None = None
+    relisted_reason: str | None = None
+    decided_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,7 @@ class CaseEvaluation:
     ome_total: float
     priority: float
     priority_reasons: tuple[str, ...]
+    since_decision: Response | None = None
 
     @property
     def safety_alert(self) -> bool:
@@ -223,6 +228,27 @@ def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = No
     text = (f"{instrument.upper()} {base:g} ({fmt_day(base_on, record.today) if base_on else 'baseline'}) → "
             f"{latest:g} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
     return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text, band, target)
+
+
+def response_since(record: CaseRecord, since: date, settings: Mapping[str, Any] | None = None) -> Response | None:
+    """Change of the primary outcome since a date (the hub decision): value at or before it vs the latest."""
+    instrument = choose_primary_outcome(record)
+    if instrument is None:
+        return None
+    pts = _series(record, instrument)
+    before = [p for p in pts if p[0] <= since]
+    after = [p for p in pts if p[0] > since]
+    if not before:
+        return Response(instrument, None, None, None, None, None, None, "No value at the hub decision to compare with")
+    base_on, base = before[-1]
+    if not after:
+        return Response(instrument, base, base_on, None, None, None, None,
+                        f"No {instrument.upper()} since the hub decision yet")
+    latest_on, latest = after[-1]
+    c = outcomes.classify_change(instrument, base, latest)
+    text = (f"Since the hub decision: {instrument.upper()} {base:.1f} ({fmt_day(base_on, record.today)}) → "
+            f"{latest:.1f} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
+    return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text)
 
 
 def _target_met(record: CaseRecord, instrument: str | None, on: date, settings: Mapping[str, Any]) -> bool | None:
@@ -358,9 +384,12 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
         flags.append(Flag("treatment_burden", "amber",
                           f"Patient said the treatment is too much for them on {fmt_day(latest_review.on, today)}"))
 
+    if record.relisted_reason and record.status in ("submitted", "triaged", "scheduled"):
+        flags.insert(0, Flag("relisted", "amber", record.relisted_reason))
     response = primary_response(record, settings)
+    since = response_since(record, record.decided_on, settings) if record.decided_on else None
     priority, reasons = explain_priority(flags, record, settings)
-    return CaseEvaluation(tuple(flags), response, ome_total, priority, tuple(reasons))
+    return CaseEvaluation(tuple(flags), response, ome_total, priority, tuple(reasons), since)
 
 
 def _mic(instrument: str, baseline: float | None, settings: Mapping[str, Any]) -> float | None:
