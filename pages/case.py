@@ -36,9 +36,9 @@ except HubError as exc:
     show_error(exc)
     st.stop()
 
-st.title(f"Case {header.case_id}: {header.patient_name}")
-st.caption(f"NHS {header.nhs_number} · {header.age} years · {header.sex} · {header.practice} · "
-           f"referred by {header.referrer} · status: {header.status_label}")
+st.title(md_escape(f"Case {header.case_id}: {header.patient_name}"))
+st.caption(md_escape(f"NHS {header.nhs_number} · {header.age} years · {header.sex} · {header.practice} · "
+           f"referred by {header.referrer} · status: {header.status_label}"))
 notice = st.session_state.pop("case_notice", None)
 if notice:
     st.success(notice)

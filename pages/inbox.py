@@ -59,5 +59,5 @@ for title, rows, kind in (("Overdue", box["overdue"], "error"), ("Open", box["op
                     if st.form_submit_button("Mark done"):
                         _do(lambda: decisions.complete_action(sf, actor, a["id"], note), "Action completed.")
             elif a["note"]:
-                st.caption(f"Note: {a['note']}")
+                st.caption(md_escape(f"Note: {a['note']}"))
             st.page_link("pages/case.py", label="Open the case", query_params={"case_id": a["case_id"]})

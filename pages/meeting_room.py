@@ -39,10 +39,11 @@ if ss.get(f"{prefix}loaded") is None:  # first open: the form starts from what i
     ss[f"{prefix}errors"] = {}
 notice = ss.pop(f"{prefix}notice", None)
 
-st.title(f"Meeting room · {agenda_case.case_label}")
-st.caption(f"{view.title} · {view.starts_at:%d %b %Y %H:%M} · slot {agenda_case.minutes} min · "
-           f"decision: {state.status if state.version else 'not started'}"
-           + (f" · last saved by {state.updated_by} at {state.updated_at:%H:%M:%S}" if state.updated_by else ""))
+st.title(md_escape(f"Meeting room · {agenda_case.case_label}"))
+st.caption(md_escape(f"{view.title} · {view.starts_at:%d %b %Y %H:%M} · slot {agenda_case.minutes} min · "
+                     f"decision: {state.status if state.version else 'not started'}"
+                     + (f" · last saved by {state.updated_by} at {state.updated_at:%H:%M:%S}" if state.updated_by
+                        else "")))
 if notice:
     st.success(notice)
 conflict = ss.get(f"{prefix}conflict")
@@ -66,12 +67,12 @@ left, right = st.columns([2, 3])
 with left:
     st.markdown("**Question**")
     st.text(header.clinical_question)
-    st.caption(f"{header.patient_name}, {header.age} · {header.condition} ({header.pain_classification}) · "
-               f"referred by {header.referrer}, {header.practice}")
+    st.caption(md_escape(f"{header.patient_name}, {header.age} · {header.condition} ({header.pain_classification}) · "
+                         f"referred by {header.referrer}, {header.practice}"))
     case_panels.flags_panel(header)
     case_panels.response_panel(header)
     for disc, text in agenda_case.preparation.items():
-        st.caption(f"Preparation — {disc}: {text}")
+        st.caption(md_escape(f"Preparation — {disc}: {text}"))
     if agenda_case.missing:
         st.warning("Readiness: missing " + ", ".join(agenda_case.missing))
     st.plotly_chart(charts.case_timeline(data.treatments, data.assessments, data.reviews, data.wearables,

@@ -81,7 +81,7 @@ ids = list(labels)
 meeting_id = st.selectbox("Meeting", ids, index=ids.index(default) if default in ids else 0,
                           format_func=labels.get, key="mt_meeting")
 view = meetings.meeting_view(sf, actor, meeting_id)
-st.caption(f"Chair: {view.chair} · {view.minutes_per_case} min per case · status: {view.status}")
+st.caption(md_escape(f"Chair: {view.chair} · {view.minutes_per_case} min per case · status: {view.status}"))
 if view.video_link:
     st.link_button("Join video call", view.video_link)
 
@@ -100,7 +100,7 @@ for row in view.agenda:
             c1.caption(f"Flags: {row.flags}")
         c1.caption("Ready" if not row.missing else "Missing: " + ", ".join(row.missing))
         for disc, text in row.preparation.items():
-            c1.caption(f"{disc}: {text}")
+            c1.caption(md_escape(f"{disc}: {text}"))
         if row.status == "pending":
             c2.page_link("pages/meeting_room.py", label="Discuss in meeting room",
                          query_params={"item": row.item_id}, icon=":material/groups:")
