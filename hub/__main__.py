@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--seed", type=int, default=2026)
     sub.add_parser("migrate", help="upgrade the database schema to head")
     sub.add_parser("refresh-flags", help="recompute flags and queue priority of every case")
+    p_fhir = sub.add_parser("export-fhir", help="write a case as a FHIR R4 Bundle (JSON) to stdout or a file")
+    p_fhir.add_argument("case_id", type=int)
+    p_fhir.add_argument("--user", required=True, help="username of the clinician exporting (their scope applies)")
+    p_fhir.add_argument("--out", help="file to write (default: stdout)")
     args = parser.parse_args(argv)
 
     from db.engine import database_url, make_engine, make_session_factory, upgrade_to_head
@@ -29,6 +33,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sf = make_session_factory(engine)
     started = time.perf_counter()
+    if args.command == "export-fhir":
+        from hub import audit, fhir
+        from hub.auth import actor_for
+        from hub.errors import HubError
+
+        actor = actor_for(sf, args.user)
+        if actor is None:
+            print(f"No active user '{args.user}'.", file=sys.stderr)
+            return 2
+        try:
+            text = fhir.export_case_json(sf, actor, args.case_id)
+        except HubError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        with sf.begin() as s:
+            audit.record(s, actor, "fhir.export", "case", args.case_id, {"via": "cli", "out": args.out or "stdout"})
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as f:
+                f.write(text)
+            print(f"Wrote {args.out}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
     if args.command == "refresh-flags":
         from hub import flags
 

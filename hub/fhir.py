@@ -31,6 +31,7 @@ from db.models import (
     WearableDay,
 )
 from hub.access import Actor, can_see_case
+from hub.decisions import PATHWAY_STEPS
 from hub.errors import NotFound
 from hub.records import treatment_label
 from hub.vocab import (
@@ -198,7 +199,7 @@ def _condition(case: Case) -> dict[str, Any]:
     }
 
 
-def _medication_statement(t: Treatment, case: Case) -> dict[str, Any]:
+def _medication_statement(t: Treatment) -> dict[str, Any]:
     label = treatment_label(t.category, t.name, t.drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h)
     if t.patch_mcg_per_h:
         dose = f"{t.patch_mcg_per_h:g} microgram/h patch"
@@ -279,6 +280,10 @@ def _wearable_observation(w: WearableDay) -> dict[str, Any] | None:
     }
 
 
+def _gas(level: int) -> str:
+    return f"{level:+d}" if level else "0"
+
+
 def _goal_achievement(level: int, baseline: int, text: str) -> dict[str, Any]:
     if level >= 0:
         code, display = "achieved", "Achieved"
@@ -288,13 +293,13 @@ def _goal_achievement(level: int, baseline: int, text: str) -> dict[str, Any]:
         code, display = "no-change", "No Change"
     else:
         code, display = "worsening", "Worsening"
-    return _concept(f"GAS level {level:+d}" + (f": {text}" if text else ""), GOAL_ACHIEVEMENT, code, display)
+    return _concept(f"GAS level {_gas(level)}" + (f": {text}" if text else ""), GOAL_ACHIEVEMENT, code, display)
 
 
 # ----------------------------------------------------------------------------- export
 
 
-def _owner_refs(role: str | None, user_id: int | None, case: Case, has_care_team: bool) -> tuple[dict | None, str]:
+def _owner_refs(role: str | None, user_id: int | None, case: Case) -> tuple[dict | None, str]:
     """(reference, role label) of a recommendation or action owner: a user is a Practitioner, the patient is
     the Patient, the hub is the CareTeam; a discipline has no resource and stays a role label."""
     label = OWNER_ROLES.get(role or "", role or "")
@@ -304,7 +309,7 @@ def _owner_refs(role: str | None, user_id: int | None, case: Case, has_care_team
         return _ref("practitioner", case.referrer_id), label
     if role == "patient":
         return _ref("patient", case.patient_id), label
-    if role == "hub" and has_care_team:
+    if role == "hub":
         return _ref("careteam", case.id), label
     return None, label
 
@@ -337,7 +342,7 @@ def export_case(session_factory, actor: Actor, case_id: int) -> dict[str, Any]:
 
         for t in s.scalars(select(Treatment).where(Treatment.patient_id == pid, Treatment.category == "medicine")
                            .order_by(Treatment.start_date, Treatment.id)):
-            b.add("medicationstatement", t.id, _medication_statement(t, case))
+            b.add("medicationstatement", t.id, _medication_statement(t))
         for a in s.scalars(select(Assessment).where(Assessment.patient_id == pid, Assessment.status == "completed",
                                                     Assessment.total.is_not(None))
                            .order_by(Assessment.administered_on, Assessment.id)):
@@ -391,18 +396,19 @@ def _plan_entries(s, b: _Builder, case: Case, decisions: list[Decision], conditi
             users.add(d.finalised_by)
         author = _ref("practitioner", d.finalised_by) if d.finalised_by else None
         activities = []
+        later: list[tuple[str, int, dict[str, Any]]] = []  # goals and service requests, added after the plan
         for r in d.recommendations:
             rec_kind[r.id] = r.kind
             action = action_of_rec.get(r.id)
             status = action.status if action else "open"
-            owner_ref, owner_label = _owner_refs(r.owner_role, r.owner_user_id, case, True)
+            owner_ref, owner_label = _owner_refs(r.owner_role, r.owner_user_id, case)
             if r.owner_user_id:
                 users.add(r.owner_user_id)
             kind_label = RECOMMENDATION_TYPES.get(r.kind, r.kind)
             if r.kind in SERVICE_REQUEST_KINDS:
                 # A CarePlan activity holds a reference or an inline detail, never both (FHIR cpl-3).
                 activities.append({"reference": _ref("servicerequest", r.id, r.description)})
-                b.add("servicerequest", r.id, {
+                later.append(("servicerequest", r.id, {
                     "resourceType": "ServiceRequest",
                     "status": ACTION_TO_REQUEST_STATUS.get(status, "unknown"),
                     "intent": "plan",
@@ -418,7 +424,7 @@ def _plan_entries(s, b: _Builder, case: Case, decisions: list[Decision], conditi
                     "performerType": _concept(owner_label) if owner_label else None,
                     "reasonReference": [condition_ref],
                     "note": _notes(f"Guideline override: {r.guideline_override}" if r.guideline_override else ""),
-                })
+                }))
                 continue
             activities.append({"detail": {
                 "kind": "MedicationRequest" if r.kind in MEDICINE_RECOMMENDATIONS else "Task",
@@ -435,7 +441,7 @@ def _plan_entries(s, b: _Builder, case: Case, decisions: list[Decision], conditi
             levels = {int(k): v for k, v in (g.levels or {}).items()}
             smart = (f"{g.target_activity}{', ' + g.support_needed if g.support_needed else ''}, "
                      f"{g.performance_quantifier}, by {g.due_date:%d %b %Y}")
-            b.add("goal", g.id, {
+            later.append(("goal", g.id, {
                 "resourceType": "Goal",
                 "lifecycleStatus": "active" if plan_active else "completed",
                 "achievementStatus": (_goal_achievement(g.achieved_level, g.baseline_level,
@@ -447,10 +453,10 @@ def _plan_entries(s, b: _Builder, case: Case, decisions: list[Decision], conditi
                 "target": [{"dueDate": _date(g.due_date)}],
                 "addresses": [condition_ref],
                 "note": _notes("Goal Attainment Scaling levels: "
-                               + "; ".join(f"{k:+d}: {levels[k]}" for k in sorted(levels)) if levels else "",
-                               f"Baseline level {g.baseline_level:+d}; importance {g.importance}/3, "
+                               + "; ".join(f"{_gas(k)}: {levels[k]}" for k in sorted(levels)) if levels else "",
+                               f"Baseline level {_gas(g.baseline_level)}; importance {g.importance}/3, "
                                f"difficulty {g.difficulty}/3"),
-            })
+            }))
         b.add("careplan", d.id, {
             "resourceType": "CarePlan",
             "status": "active" if plan_active else "completed",
@@ -468,15 +474,18 @@ def _plan_entries(s, b: _Builder, case: Case, decisions: list[Decision], conditi
             "activity": activities,
             "note": _notes(f"Formulation: {d.formulation}" if d.formulation else "",
                            f"Answer to the clinical question: {d.answer}" if d.answer else "",
-                           f"Pathway step: {d.pathway_step}" if d.pathway_step else "",
+                           f"Pathway step: {PATHWAY_STEPS.get(d.pathway_step, d.pathway_step)}"
+                           if d.pathway_step else "",
                            f"Allergies: {d.allergies}" if d.allergies else "",
                            f"Safety netting: {d.safety_netting}" if d.safety_netting else "",
                            f"Follow-up review by {d.follow_up_date:%d %b %Y}" if d.follow_up_date else ""),
         })
+        for entity, key, res in sorted(later, key=lambda x: x[0] != "goal"):
+            b.add(entity, key, res)
 
     requester_of = {d.id: d.finalised_by for d in decisions}
     for a in actions:
-        owner_ref, owner_label = _owner_refs(a.owner_role, a.owner_user_id, case, True)
+        owner_ref, owner_label = _owner_refs(a.owner_role, a.owner_user_id, case)
         if a.owner_user_id:
             users.add(a.owner_user_id)
         kind = rec_kind.get(a.recommendation_id or -1)

@@ -112,3 +112,4 @@ with tabs[4]:
                     show_error(exc)
 with tabs[5]:
     case_panels.decisions_panel(sf, actor, case_id)
+    case_panels.fhir_download(sf, actor, case_id)

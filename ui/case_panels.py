@@ -106,3 +106,13 @@ def goals_panel(sf, actor, case_id: int) -> None:
         fig.add_hline(y=50, line_dash="dot", annotation_text="as expected (50)")
         fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="GAS T-score over time")
         st.plotly_chart(fig, width="stretch")
+
+
+def fhir_download(sf, actor, case_id: int) -> None:
+    """Download the case as a FHIR R4 Bundle; the export is audited when the button is clicked."""
+    from hub import fhir
+    from hub.audit_events import record_export
+
+    st.download_button("Download FHIR R4 Bundle (JSON)", fhir.export_case_json(sf, actor, case_id),
+                       file_name=f"case-{case_id}-fhir.json", mime="application/fhir+json", key="fhir_dl",
+                       on_click=record_export, args=(sf, actor, case_id))

@@ -25,3 +25,25 @@ def test_demo_seed_refuses_twice_and_reset_reseeds(tmp_path):
     assert reset.returncode == 0 and "hub_case" in reset.stdout
     flags = run(tmp_path, "refresh-flags")
     assert flags.returncode == 0 and "Flags recomputed for" in flags.stdout
+
+
+def test_export_fhir_needs_a_user_in_scope(tmp_path):
+    import json
+
+    assert run(tmp_path, "demo").returncode == 0
+    nobody = run(tmp_path, "export-fhir", "1", "--user", "nobody")
+    assert nobody.returncode == 2 and "No active user" in nobody.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cli.db") as con:
+        submitted = con.execute("SELECT id FROM hub_case WHERE status = 'submitted' LIMIT 1").fetchone()[0]
+        draft = con.execute("SELECT id FROM hub_case WHERE status = 'draft' LIMIT 1").fetchone()[0]
+    out = tmp_path / "b.json"
+    ok = run(tmp_path, "export-fhir", str(submitted), "--user", "chair", "--out", str(out))
+    assert ok.returncode == 0
+    bundle = json.loads(out.read_text())
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+    refused = run(tmp_path, "export-fhir", str(draft), "--user", "chair")
+    assert refused.returncode == 1 and "not" in refused.stderr.lower()
+    with sqlite3.connect(tmp_path / "cli.db") as con:
+        assert con.execute("SELECT count(*) FROM audit_event WHERE action = 'fhir.export'").fetchone()[0] == 1
