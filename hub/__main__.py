@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--seed", type=int, default=2026)
     sub.add_parser("migrate", help="upgrade the database schema to head")
     sub.add_parser("refresh-flags", help="recompute flags and queue priority of every case")
+    p_wear = sub.add_parser("import-wearables", help="import daily wearable data (CSV or Apple Health export)")
+    p_wear.add_argument("case_id", type=int)
+    p_wear.add_argument("file", help="a CSV (date,steps,active_minutes,sleep_hours,resting_hr) or export.xml/.zip")
+    p_wear.add_argument("--kind", choices=["csv", "apple_health"], help="default: from the file name")
+    p_wear.add_argument("--user", required=True, help="username of the PCP importing (their practice's cases only)")
     p_fhir = sub.add_parser("export-fhir", help="write a case as a FHIR R4 Bundle (JSON) to stdout or a file")
     p_fhir.add_argument("case_id", type=int)
     p_fhir.add_argument("--user", required=True, help="username of the clinician exporting (their scope applies)")
@@ -33,6 +38,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sf = make_session_factory(engine)
     started = time.perf_counter()
+    if args.command == "import-wearables":
+        from hub import wearables
+        from hub.auth import actor_for
+        from hub.errors import HubError
+
+        actor = actor_for(sf, args.user)
+        if actor is None:
+            print(f"No active user '{args.user}'.", file=sys.stderr)
+            return 2
+        kind = args.kind or ("csv" if args.file.lower().endswith(".csv") else "apple_health")
+
+        def progress(done: int, total: int | None) -> None:
+            if total:
+                print(f"\r{done * 100 // total:3d}% read", end="", file=sys.stderr, flush=True)
+
+        try:
+            report, errors = wearables.import_file(sf, actor, args.case_id, args.file, kind, progress=progress)
+        except HubError as exc:
+            print(f"\n{exc}", file=sys.stderr)
+            return 1
+        print("", file=sys.stderr)
+        for e in errors:
+            print(str(e), file=sys.stderr)
+        print(f"Added {report.added} day(s), updated {report.updated}, unchanged {report.unchanged}; "
+              f"{report.skipped_errors} row(s) skipped with errors")
+        return 0
     if args.command == "export-fhir":
         from hub import audit, fhir
         from hub.auth import actor_for

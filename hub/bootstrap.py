@@ -33,9 +33,8 @@ def prepare(url: str | None = None) -> tuple[Engine, object]:
 
 
 def after_seed(session_factory) -> None:
-    """Derived state computed once the demo is seeded (flags and priority, when available)."""
-    try:
-        from hub import flags
-    except ImportError:
-        return
+    """After the demo cohort: flags and priority, then past and upcoming hub meetings through the services."""
+    from hub import demo_meetings, flags
+
     flags.recompute_all(session_factory)
+    demo_meetings.seed_demo_meetings(session_factory)

@@ -251,6 +251,7 @@ def change_status(session_factory, actor: Actor, case_id: int, target: str) -> N
         if target == "draft":
             raise ValidationError({"status": "Only the referring PCP can withdraw a case to draft."})
         audit.record(s, actor, "case.status", "case", case.id, workflow.move(case, target))
+        flags.recompute_cases(s, [case.id])  # waiting time and re-listing depend on the status
 
 
 # ----------------------------------------------------------------------------- patients

@@ -327,8 +327,12 @@ def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_versio
                                              f"empty: {', '.join(letter.missing_mandatory)}."})
         now = utcnow()
         d.status, d.finalised_by, d.finalised_at = "final", actor.user_id, now
-        d.flags_at_decision = _open_flag_codes(case)
         case.relisted_reason, case.relisted_at = None, None
+        if d.primary_outcome:
+            case.primary_outcome = d.primary_outcome
+        # The flags the decision answered are those computed with its primary outcome, before the case
+        # returns to the PCP: only flags appearing after this count as new for re-listing.
+        d.flags_at_decision = sorted(flags.recompute_cases(s, [case.id])[case.id].flag_codes(("red", "amber")))
         item.status = "discussed"
         for r in d.recommendations:
             owner_user = r.owner_user_id or (case.referrer_id if r.owner_role == "pcp" else None)
@@ -343,8 +347,6 @@ def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_versio
             audit.record(s, actor, "case.status", "case", case.id, workflow.move(case, "discussed"))
         if case.status == "discussed":
             audit.record(s, actor, "case.status", "case", case.id, workflow.move(case, "returned"))
-        if d.primary_outcome:
-            case.primary_outcome = d.primary_outcome
         row = Letter(case_id=case.id, decision_id=d.id, status="sent", body_markdown=letter.markdown,
                      patient_markdown=letter.patient_markdown, sent_at=now,
                      sections=[{"title": x.title, "code": x.code, "conformance": x.conformance, "body": x.body}

@@ -398,8 +398,9 @@ def _weighted_sequence(rng: random.Random, weights: dict[str, float], n: int) ->
     return seq
 
 
-_CASE_STATUS_WEIGHTS = {"draft": 7, "submitted": 30, "triaged": 24, "scheduled": 12, "discussed": 8,
-                        "returned": 10, "closed": 9}
+# 'discussed' is transient (a decision is finalised in the same transaction that returns the case), so
+# the demo has none at rest; returned and closed cases get their past meetings in hub.demo_meetings.
+_CASE_STATUS_WEIGHTS = {"draft": 7, "submitted": 30, "triaged": 24, "scheduled": 12, "returned": 18, "closed": 9}
 
 
 def _plan_cohort(seed: int, n_patients: int, today: date) -> list[_Plan]:
@@ -1216,7 +1217,7 @@ def reset_demo(engine: Engine, *, seed: int = 2026, n_patients: int = 150, today
     return seed_demo(make_session_factory(engine), seed=seed, n_patients=n_patients, today=today)
 
 
-_BULK_STATUS = {"submitted": 40, "triaged": 30, "scheduled": 12, "discussed": 8, "returned": 6, "closed": 4}
+_BULK_STATUS = {"submitted": 40, "triaged": 30, "scheduled": 12, "returned": 14, "closed": 4}
 _BULK_QUESTIONS = tuple(q for qs in _QUESTIONS.values() for q in qs)
 
 

@@ -6,7 +6,11 @@ Everything is written through the hub services (hub.meetings, hub.decisions, hub
 users, so audit events, validation, actions and letters are the real ones. Texts are deterministic for a
 given seed and day. The demo's 'returned' and 'closed' cases (already discussed in the demo's story) are
 re-listed by the chair (returned/closed -> submitted, the workflow's re-listing transition) so that they
-can join a past agenda; after their decision the 'closed' ones are closed again.
+can join a past agenda, keeping their original submission time (see _relist_for_history); after their
+decision the 'closed' ones are closed again.
+
+The services stamp finalisation, letters, completions and acknowledgements with the current time, and
+recompute flags for the real date: seed with `today` = the real date for a consistent demo.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ PAST_WEEKS = (5, 3)
 UPCOMING_DAYS = 3
 UNDISCUSSED_PER_MEETING = 2
 MAX_OVERDUE_DAYS = 10
+CLOSED_DONE_SHARE = 0.8
+RETURNED_DONE_SHARE = 0.35
 DEFAULT_RELIST_OVERDUE_DAYS = 14
 QUORUM_OVERRIDE = ("Psychologist on annual leave; she reviewed the agenda in writing beforehand and the cases with "
                    "psychosocial flags were checked with her by email before the letters went out.")
@@ -297,7 +303,6 @@ def _trajectory(info: _CaseInfo, patterns: dict[str, list[re.Pattern]]) -> str:
 
 def _load(s, case_id: int, patterns: dict[str, list[re.Pattern]]) -> _CaseInfo:
     c = s.get(Case, case_id)
-    s.refresh(c)
     info = _CaseInfo(
         id=c.id, status=c.status, practice_id=c.practice_id, referrer_id=c.referrer_id, condition=c.condition,
         pain_class=c.pain_classification, question=c.clinical_question or "", goals_text=c.goals_text or "",
@@ -361,11 +366,12 @@ def _formulation(c: _CaseInfo) -> str:
     instr = (c.latest_instrument or "nrs").upper()
     first = f"{cls.capitalize()} ({cond})"
     story = {
-        "improving": f"that is improving with active treatment: {instr} {_fmt(c.baseline_pain)} -> {_fmt(c.latest_pain)}/10",
+        "improving": (f"that is improving with active treatment: {instr} {_fmt(c.baseline_pain)} -> "
+                      f"{_fmt(c.latest_pain)}/10"),
         "plateaued": (f"that has plateaued around {_fmt(c.latest_pain)}/10 ({instr}) despite several treatments; "
                       "fear-avoidance and low confidence in movement are maintaining disability"),
-        "worsening": (f"that is worsening ({instr} {_fmt(c.baseline_pain)} -> {_fmt(c.latest_pain)}/10) with poorer sleep "
-                      "and work strain; no red flags on the referral screen"),
+        "worsening": (f"that is worsening ({instr} {_fmt(c.baseline_pain)} -> {_fmt(c.latest_pain)}/10) with "
+                      "poorer sleep and work strain; no red flags on the referral screen"),
         "disengaging": ("with falling engagement (missed appointments, questionnaires not returned): the treatment "
                         "burden now outweighs the benefit the patient perceives"),
         "high_dose_opioid": (f"with an opioid load of {c.ome:g} mg OME/day and no functional gain; tolerance and "
@@ -884,6 +890,9 @@ def seed_demo_meetings(session_factory, *, today: date | None = None, seed: int 
         counts["carried_forward"] = s.scalar(select(func.count()).select_from(AgendaItem)
                                              .where(AgendaItem.status == "carried_forward"))
         counts["upcoming_agenda"] = len(up_items)
+        # Cases the follow-through rules sent back to the queue by themselves (none expected on a fresh demo).
+        counts["relisted_by_follow_through"] = s.scalar(select(func.count()).select_from(Case)
+                                                        .where(Case.id.in_(decided), Case.status == "submitted"))
     counts["meeting_ids"] = [m1, m2, up]
     return counts
 
@@ -918,17 +927,14 @@ def _follow_through(session_factory, actors: dict[str, Actor], today: date, seed
             seen_cases.add(a.case_id)
             if len(seen_cases) % 3 == 1:
                 keep_open.add(a.id)
-    closed_first = [a for a in acts if a.case_id in closed_ids]
-    others = [a for a in acts if a.case_id not in closed_ids]
-    rng.shuffle(closed_first)
-    rng.shuffle(others)
-    target = len(acts) // 2
+    # Closed cases have mostly been followed through; returned ones about a third: half overall.
     done = 0
-    for a in closed_first + others:
-        if done >= target:
-            break
+    for a in acts:
+        chance = CLOSED_DONE_SHARE if a.case_id in closed_ids else RETURNED_DONE_SHARE
+        if rng.random() >= chance or a.id in keep_open:
+            continue
         who = owner(a)
-        if a.id in keep_open or who is None:
+        if who is None:
             continue
         note = _COMPLETION_NOTES.get(rec_kind.get(a.recommendation_id, "other"), "Done.")
         decisions.complete_action(session_factory, who, a.id, note)

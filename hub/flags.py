@@ -63,6 +63,19 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
                        .where(Treatment.patient_id.in_(patient_ids), Treatment.status != "planned")):
         trt[t.patient_id].append(TreatmentRec(t.category, t.start_date, t.end_date, t.drug, t.route,
                                               t.daily_dose_mg, t.patch_mcg_per_h))
+    from datetime import timedelta
+
+    from sqlalchemy import case as sql_case, func
+
+    from db.models import WearableDay
+
+    start_recent, start_before = today - timedelta(days=27), today - timedelta(days=55)
+    worn = {r.patient_id: (r.recent, r.before) for r in s.execute(
+        select(WearableDay.patient_id,
+               func.count(func.distinct(sql_case((WearableDay.day >= start_recent, WearableDay.day)))).label("recent"),
+               func.count(func.distinct(sql_case((WearableDay.day < start_recent, WearableDay.day)))).label("before"))
+        .where(WearableDay.patient_id.in_(patient_ids), WearableDay.day >= start_before, WearableDay.day <= today)
+        .group_by(WearableDay.patient_id))}
     # The decision's date is the meeting's date (finalising may happen later the same week).
     decided = dict(s.execute(select(Decision.case_id, Meeting.starts_at)
                              .join(AgendaItem, AgendaItem.id == Decision.agenda_item_id)
@@ -76,7 +89,9 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
             primary_outcome=c.primary_outcome, assessments=tuple(asm[c.patient_id]),
             reviews=tuple(rev[c.patient_id]), treatments=tuple(trt[c.patient_id]), status=c.status,
             relisted_reason=c.relisted_reason,
-            decided_on=decided[c.id].date() if decided.get(c.id) else None)
+            decided_on=decided[c.id].date() if decided.get(c.id) else None,
+            wearable_days_recent=worn.get(c.patient_id, (None, None))[0],
+            wearable_days_before=worn.get(c.patient_id, (None, None))[1])
         for c in cases
     }
 

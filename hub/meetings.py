@@ -113,13 +113,18 @@ def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: date
             carried = s.execute(
                 select(AgendaItem.case_id, AgendaItem.meeting_id).join(Meeting, Meeting.id == AgendaItem.meeting_id)
                 .where(AgendaItem.status == "carried_forward", Meeting.status == "finalised")
-                .order_by(Meeting.starts_at, AgendaItem.position)).all()
+                .order_by(Meeting.starts_at.desc(), AgendaItem.position)).all()  # most recent carry wins
             for case_id, from_meeting in carried:
                 case = s.get(Case, case_id)
                 if case_id in taken or case.status not in ("submitted", "triaged", "scheduled"):
                     continue
                 _add_item(s, actor, m, case, carried_from=from_meeting)
                 taken.add(case_id)
+            # Cases marked scheduled but on no upcoming agenda belong to the next meeting too.
+            for case in s.scalars(select(Case).where(Case.status == "scheduled").order_by(Case.priority.desc(), Case.id)):
+                if case.id not in taken:
+                    _add_item(s, actor, m, case)
+                    taken.add(case.id)
             added = s.scalar(select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == m.id))
             if added < slots:
                 q = (select(Case).where(Case.status.in_(("submitted", "triaged")), Case.id.notin_(taken) if taken

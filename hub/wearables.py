@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import IO, Any
 from xml.etree import ElementTree as ET
 
@@ -31,8 +32,7 @@ from db.models import WearableDay
 from hub import audit, flags
 from hub.access import Actor
 from hub.errors import EditConflict, ValidationError
-# The record's own scope check: the case visible to the actor, and the actor a PCP of its practice.
-from hub.records import _case_for_write
+from hub.records import _case_for_write  # the record's scope check: a PCP of the case's practice
 from hub.vocab import WEARABLE_SOURCES
 
 # The daily metrics stored per day, and their valid ranges (the same as the wearable_day CHECKs).
@@ -102,7 +102,7 @@ class Day:
     @property
     def has_data(self) -> bool:
         """True if any metric has a value."""
-        return any(v is not None for v in self.values())
+        return any(v is not None for v in self.values().values())
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,10 @@ class ImportReport:
 
 
 def _read_text(source: Any) -> str:
-    """The text of a CSV given as text, bytes or a (text or binary) file object."""
+    """The text of a CSV given as text, bytes, a pathlib path or a (text or binary) file object."""
+    if isinstance(source, os.PathLike):
+        with open(source, "rb") as f:
+            return _read_text(f)
     data = source.read() if hasattr(source, "read") else source
     if isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
@@ -163,6 +166,9 @@ def _header_errors(header: list[str]) -> tuple[dict[str, int], list[str]]:
     """Column index by accepted name, and the problems of the header."""
     problems: list[str] = []
     columns: dict[str, int] = {}
+    if header and _ISO_DATE.fullmatch(header[0].strip()):
+        return columns, [f"the first line is data, not the header; add the header line "
+                         f"{','.join(CSV_COLUMNS)} (or the columns you have) at the top"]
     accepted = ", ".join(CSV_COLUMNS) + " (or sleep_minutes instead of sleep_hours)"
     for idx, raw in enumerate(header):
         name = re.sub(r"[\s\-]+", "_", raw.strip().lower())
@@ -170,17 +176,17 @@ def _header_errors(header: list[str]) -> tuple[dict[str, int], list[str]]:
         if unit:
             base = unit["name"].strip("_")
             if base.startswith("sleep"):
-                hint = "name it 'sleep_hours' for hours asleep or 'sleep_minutes' for minutes asleep"
+                hint = ("name it 'sleep_hours' with hours asleep, or 'sleep_minutes' with minutes asleep "
+                        "(no unit in the name)")
             elif base.startswith("step"):
-                hint = "name it 'steps' (a count of steps per day; distances are not read)"
+                hint = "name it 'steps' with the number of steps (a distance cannot be turned into steps)"
             elif base.startswith(("active", "exercise")):
-                hint = "name it 'active_minutes' (minutes per day)"
+                hint = "name it 'active_minutes' with the minutes of activity"
             elif "hr" in base or "heart" in base or "pulse" in base:
-                hint = "name it 'resting_hr' (beats per minute)"
+                hint = "name it 'resting_hr' with the resting heart rate in beats per minute"
             else:
                 hint = f"the columns read are {accepted}"
-            problems.append(f"column '{raw.strip()}' has a unit ('{unit['unit'].strip()}') that is not read; "
-                            f"{hint}, with the values in that unit.")
+            problems.append(f"column '{raw.strip()}' has a unit ('{unit['unit'].strip()}') that is not read; {hint}.")
             continue
         if not name:
             problems.append(f"column {idx + 1} of the header is empty; every column needs a name ({accepted}).")
@@ -190,10 +196,10 @@ def _header_errors(header: list[str]) -> tuple[dict[str, int], list[str]]:
             problems.append(f"column '{name}' appears twice in the header.")
         else:
             columns[name] = idx
+    if "date" not in columns:
+        problems.append(f"the header has no 'date' column; the first line must name the columns, e.g. "
+                        f"{','.join(CSV_COLUMNS)}")
     if not problems:
-        if "date" not in columns:
-            problems.append(f"the header has no 'date' column; the first line must name the columns, e.g. "
-                            f"{','.join(CSV_COLUMNS)}")
         if "sleep_hours" in columns and "sleep_minutes" in columns:
             problems.append("give sleep once: either 'sleep_hours' or 'sleep_minutes', not both.")
         if len(columns) == 1 and "date" in columns:
@@ -239,7 +245,10 @@ def _parse_date(raw: str, today: date) -> tuple[date | None, str | None]:
 
 
 def parse_csv(fileobj_or_text: Any) -> ParseResult:
-    """Parse the generic daily CSV (see CSV_FORMAT): good rows become Days, each bad row one RowError."""
+    """Parse the generic daily CSV (see CSV_FORMAT): good rows become Days, each bad row one RowError.
+
+    A str is the CSV text itself (pass a pathlib.Path or an open file to read a file).
+    """
     text = _read_text(fileobj_or_text)
     today = date.today()
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -321,7 +330,9 @@ _LABELS = {STEP_TYPE: "step", EXERCISE_TYPE: "exercise-time", RESTING_HR_TYPE: "
            SLEEP_TYPE: "sleep"}
 # Control characters XML 1.0 forbids; some exports contain them (e.g. \x0b in device names).
 _BAD_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+_DOCTYPE_OPENING = re.compile(rb"[\[>]")
 _DOCTYPE_SUBSET_END = re.compile(rb"\]\s*>")
+_ELEMENT_START = re.compile(rb"<[A-Za-z]")
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -353,14 +364,14 @@ class _ExportStream:
             buf += chunk
             start = buf.find(b"<!DOCTYPE")
             if start >= 0:
-                opening = re.compile(rb"[\[>]").search(buf, start)
+                opening = _DOCTYPE_OPENING.search(buf, start)
                 if opening is not None and opening.group() == b">":
                     return buf  # a DOCTYPE without an internal subset is harmless
                 end = _DOCTYPE_SUBSET_END.search(buf, opening.end()) if opening is not None else None
                 if end is not None:
                     removed = buf[start:end.end()]
                     return buf[:start] + b"\n" * removed.count(b"\n") + buf[end.end():]
-            elif re.search(rb"<[A-Za-z]", buf):
+            elif _ELEMENT_START.search(buf):
                 return buf  # the first element started: there is no DOCTYPE
             if not chunk or len(buf) > _HEAD_LIMIT:
                 return buf
@@ -555,15 +566,27 @@ class _AppleAggregator:
         for kind, n in sorted(self.bad_values.items()):
             errors.append(RowError(None, f"{n} {_LABELS[kind]} record(s) ({kind}) have a value that is not a "
                                          f"valid number or time span; they were not imported.", n))
-        for kind, n in sorted({**self.bad_dates, **bad_day_keys}.items()):
+        bad_dates = defaultdict(int, self.bad_dates)
+        for kind, n in bad_day_keys.items():
+            bad_dates[kind] += n
+        for kind, n in sorted(bad_dates.items()):
             errors.append(RowError(None, f"{n} {_LABELS[kind]} record(s) or day(s) ({kind}) have a date that is "
                                          f"not in the form 'YYYY-MM-DD hh:mm:ss +zzzz'; they were not imported.", n))
         return ParseResult(days, errors, METRICS)
 
 
 def parse_apple_health(fileobj: Any, progress: Callable[[int, int | None], None] | None = None) -> ParseResult:
-    """Stream an Apple Health export.xml (or export.zip) with iterparse into daily steps, exercise
-    minutes, hours asleep and mean resting heart rate; progress(bytes_read, total_bytes) about every MB."""
+    """Stream an Apple Health export.xml or export.zip (path, bytes or binary file) into one Day per local day.
+
+    Read with iterparse, clearing each element as it completes, so memory stays flat for exports of
+    hundreds of MB. Per day (the local date as written in the record): steps summed (unit "count"),
+    exercise minutes summed ("min"), resting heart rate averaged ("count/min"), and hours asleep --
+    the Asleep* sleep-analysis values, not InBed or Awake; time recorded by several sources counts
+    once; each sleep (asleep intervals less than SLEEP_SESSION_GAP apart) counts on the day it ends.
+    Records with another unit are left out, with one RowError per type and unit. A file that is not
+    well-formed XML gives no days at all (partial totals would be wrong). progress(bytes_read,
+    total_bytes or None) is called about every MB and once at the end.
+    """
     raw, total, opened = _open_apple_export(fileobj)
     stream = _ExportStream(raw, total, progress)
     agg = _AppleAggregator()
@@ -698,8 +721,7 @@ def import_file(session_factory, actor: Actor, case_id: int, path_or_fileobj: An
     if kind == "apple_health":
         result = parse_apple_health(path_or_fileobj, progress)
     elif isinstance(path_or_fileobj, (str, os.PathLike)):
-        with open(path_or_fileobj, "rb") as f:
-            result = parse_csv(f)
+        result = parse_csv(Path(path_or_fileobj))
     else:
         result = parse_csv(path_or_fileobj)
     if not result.days:
@@ -713,7 +735,13 @@ def import_file(session_factory, actor: Actor, case_id: int, path_or_fileobj: An
 
 
 def weekly_summary(wearables_df: pd.DataFrame, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-    """Per week (Monday start): mean steps, active minutes and sleep hours over days with data, and days with data."""
+    """Per week (Monday start): mean steps, active minutes and sleep hours over days with data, and days with data.
+
+    `wearables_df` is the timeline's frame (day, steps, active_minutes, sleep_hours, resting_hr,
+    source). A day with several sources takes the larger value, as the timeline's daily points do.
+    The weeks run from the week of `start` (default: the first day with data) to the week of `end`
+    (default: the last day with data); a week without data has NaN means and days_with_data 0.
+    """
     columns = ["week_start", "mean_steps", "mean_active_minutes", "mean_sleep_hours", "days_with_data"]
     means = {"steps": "mean_steps", "active_minutes": "mean_active_minutes", "sleep_hours": "mean_sleep_hours"}
     if wearables_df is None or wearables_df.empty:
@@ -723,16 +751,15 @@ def weekly_summary(wearables_df: pd.DataFrame, start: date | None = None, end: d
         for m in METRICS:
             df[m] = (pd.to_numeric(wearables_df[m], errors="coerce").astype("float64")
                      if m in wearables_df else float("nan"))
-        # Several sources on one day: the larger value, as the timeline's daily points do.
         daily = df.groupby("day")[list(METRICS)].max()
         daily = daily[daily.notna().any(axis=1)]
-    first = [pd.Timestamp(x) for x in (start, daily.index.min() if len(daily) else None) if x is not None]
-    last = [pd.Timestamp(x) for x in (end, daily.index.max() if len(daily) else None) if x is not None]
-    if not first or not last:
+    lo = pd.Timestamp(start) if start is not None else (daily.index.min() if len(daily) else None)
+    hi = pd.Timestamp(end) if end is not None else (daily.index.max() if len(daily) else None)
+    if lo is None or hi is None or lo > hi:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith("mean") else "object") for c in columns})
-    lo, hi = min(first), max(last)
+    daily = daily[(daily.index >= lo) & (daily.index <= hi)]
     weeks = pd.date_range(lo - pd.Timedelta(days=lo.weekday()), hi - pd.Timedelta(days=hi.weekday()), freq="7D")
-    week_of = daily.index - pd.to_timedelta(daily.index.weekday, unit="D")
+    week_of = daily.index - pd.to_timedelta(daily.index.day_of_week, unit="D")
     grouped = daily.groupby(week_of)
     out = grouped[list(means)].mean().rename(columns=means).reindex(weeks)
     out["days_with_data"] = grouped.size().reindex(weeks, fill_value=0).astype(int)

@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from hub import cases, charts, records, settings
+from hub import cases, charts, records, settings, wearables
 from hub.errors import HubError
 from ui import case_panels, record_forms, runtime
 from ui.common import md_escape, show_error
@@ -71,6 +71,12 @@ if header.goals_text or header.concerns_text:
 thresholds = {row["key"]: row["value"] for row in settings.listing(sf)}
 tabs = st.tabs(["Timeline", "Treatments", "Assessments", "Reviews", "Discussion", "Hub decisions"])
 with tabs[0]:
+    if not data.wearables.empty:
+        with st.expander("Wearable weekly summary"):
+            st.dataframe(wearables.weekly_summary(data.wearables).tail(12), hide_index=True, width="stretch")
+    if header.can_edit:
+        with st.expander("Import wearable data"):
+            record_forms.wearables_form(sf, actor, case_id)
     if data.treatments.empty and data.assessments.empty and data.wearables.empty:
         st.info("No treatments, assessments or wearable data recorded yet.")
     else:

@@ -9,13 +9,15 @@ import streamlit as st
 from hub import dashboard as dash
 from hub import dashboard_charts as charts
 from hub import settings
-from hub.errors import HubError
+from hub.errors import HubError, ValidationError
 from hub.users import list_practices
 from ui import runtime
 from ui.common import show_error
 
-sf = runtime.session_factory()
 actor = runtime.actor()
+if actor is None:  # only app.py's login gate sets the actor; never render without it
+    st.stop()
+sf = runtime.session_factory()
 today = date.today()
 
 st.title("Outcome dashboard")
@@ -37,6 +39,9 @@ end = c3.date_input("To", value=default_end, max_value=today, key="db_end", form
 
 try:
     board = dash.dashboard(sf, actor, practice_ids=practice_ids, start=start, end=end, today=today)
+except ValidationError as exc:  # a filter, not a form: nothing to save, just say what to change
+    st.error(" ".join(exc.errors.values()))
+    st.stop()
 except HubError as exc:
     show_error(exc)
     st.stop()
@@ -53,11 +58,12 @@ def _num(x: float | None, fmt: str = "{:g}") -> str:
 m = st.columns(5)
 m[0].metric("Median days to discussion", _num(board.discussion_median_days),
             help="Calendar days from submission to the first final hub decision, for decisions in the period.")
-m[0].caption(f"IQR {_num(board.discussion_q1_days)}–{_num(board.discussion_q3_days)} · n={board.discussion_n}")
-m[1].metric("Letters acknowledged ≤ 2 working days", _pct(board.letters_within_share),
+m[0].caption(f"IQR {_num(board.discussion_q1_days)}–{_num(board.discussion_q3_days)} · n={board.discussion_n}"
+             if board.discussion_n else "n=0")
+m[1].metric("Letters acknowledged", _pct(board.letters_within_share),
             help="Outcome letters sent in the period and acknowledged by the end of the 2nd working day "
                  "(Mon–Fri) after sending; unacknowledged letters count as not within.")
-m[1].caption(f"{board.letters_within} of {board.letters_n} letters")
+m[1].caption(f"{board.letters_within} of {board.letters_n} within 2 working days")
 m[2].metric("Action completion", _pct(board.actions_completion_rate),
             help="Done / (open + done) for actions due in the period; overdue = open and past due today.")
 m[2].caption(f"{board.actions_done} done · {board.actions_open} open · {board.actions_overdue} overdue")

@@ -126,3 +126,33 @@ def review_form(sf, actor, case_id: int) -> None:
                             goal_levels={gid: lvl for gid, lvl in levels.items() if lvl is not None})
             if _run(lambda: records.add_review(sf, actor, case_id, r), "Review saved."):
                 st.rerun()
+
+
+def wearables_form(sf, actor, case_id: int) -> None:
+    """Import daily wearable data from a generic CSV or an Apple Health export, with a progress bar."""
+    from hub import wearables
+
+    with st.expander("CSV format"):
+        st.text(wearables.CSV_FORMAT)
+    upload = st.file_uploader("Wearable file (CSV, Apple Health export.xml or export.zip)",
+                              type=["csv", "xml", "zip"], key="wd_file")
+    if upload is not None and st.button("Import wearable data", key="wd_import"):
+        kind = "csv" if upload.name.lower().endswith(".csv") else "apple_health"
+        bar = st.progress(0.0, text="Reading…")
+
+        def progress(done: int, total: int | None) -> None:
+            if total:
+                bar.progress(min(1.0, done / total), text=f"Reading… {done * 100 // total}%")
+
+        try:
+            report, errors = wearables.import_file(sf, actor, case_id, upload, kind, progress=progress)
+        except HubError as exc:
+            show_error(exc)
+            return
+        bar.progress(1.0, text="Done")
+        st.session_state["case_notice"] = (f"Wearable import: {report.added} day(s) added, {report.updated} updated, "
+                                           f"{report.unchanged} unchanged, {report.skipped_errors} row(s) skipped.")
+        st.session_state["wd_errors"] = [str(e) for e in errors]
+        st.rerun()
+    for e in st.session_state.get("wd_errors", []):
+        st.warning(e)

@@ -41,13 +41,14 @@ FLAG_LABELS = {
     "treatment_burden": "Treatment too much",
     "appropriate_restraint": "Appropriate restraint",
     "relisted": "Re-listed",
+    "wearable_drop": "Wearable use falling",
 }
 FLAG_GROUPS = {
     "safety": ("safety_phq9",),
     "opioid": ("opioid_red", "opioid_amber", "opioid_unconvertible", "co_prescription"),
     "inertia": ("inertia",),
     "disengagement": ("missed_appointments", "prom_non_completion", "adherence_drop", "prom_plateau",
-                      "treatment_burden"),
+                      "treatment_burden", "wearable_drop"),
 }
 
 
@@ -109,6 +110,8 @@ class CaseRecord:
     status: str | None = None
     relisted_reason: str | None = None
     decided_on: date | None = None
+    wearable_days_recent: int | None = None  # days with wearable data in the last 28 days
+    wearable_days_before: int | None = None  # ... and in the 28 days before those
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,10 @@ class CaseEvaluation:
     priority: float
     priority_reasons: tuple[str, ...]
     since_decision: Response | None = None
+
+    def flag_codes(self, severities: tuple[str, ...] = ("red", "amber", "info")) -> set[str]:
+        """Codes of the flags with these severities."""
+        return {f.code for f in self.flags if f.severity in severities}
 
     @property
     def safety_alert(self) -> bool:
@@ -372,13 +379,22 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
         pts = _series(record, instrument)
         base_on, base = _baseline(record, instrument, pts)
         mic = _mic(instrument, base, settings)
-        if mic and len(pts) >= 2:
+        since_baseline = [p for p in pts if base_on is None or p[0] >= base_on]
+        if mic and len(since_baseline) >= 2:
+            # Plateau of the primary outcome since the baseline the hub measures response from.
             plateau = signals.prom_plateau_signal(
-                pts[-6:], mic, min_points=int(_setting(settings, "disengagement.plateau_min_points", 3)),
+                since_baseline, mic, min_points=int(_setting(settings, "disengagement.plateau_min_points", 3)),
                 min_weeks=float(_setting(settings, "disengagement.plateau_min_weeks", 12)),
                 slope_weeks=float(_setting(settings, "disengagement.plateau_slope_weeks", 12)))
             if plateau.flag:
                 flags.append(Flag("prom_plateau", "amber", f"{instrument.upper()}: {plateau.reason}"))
+    recent, before = record.wearable_days_recent, record.wearable_days_before
+    if recent is not None and before and before >= 7:
+        drop = signals.adherence_drop_signal(before, recent,
+                                             min_drop=float(_setting(settings, "disengagement.adherence_min_drop", 0.5)))
+        if drop.flag:
+            flags.append(Flag("wearable_drop", "amber", f"Wearable worn on {recent} of the last 28 days, down from "
+                              f"{before} of the 28 days before"))
     latest_review = max(record.reviews, key=lambda r: r.on, default=None)
     if latest_review is not None and latest_review.treatment_too_much:
         flags.append(Flag("treatment_burden", "amber",

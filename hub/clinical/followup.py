@@ -11,7 +11,7 @@ from hub.clinical.signals import fmt_day
 
 ACTION_OVERDUE_DAYS = 14  # DESIGN DEFAULT: days past due before an open action re-lists the case
 RELIST_FLAG_CODES = frozenset({"safety_phq9", "inertia", "missed_appointments", "prom_non_completion",
-                               "adherence_drop", "prom_plateau", "treatment_burden"})
+                               "adherence_drop", "prom_plateau", "treatment_burden", "wearable_drop"})
 
 
 @dataclass(frozen=True)

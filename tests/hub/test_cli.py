@@ -47,3 +47,19 @@ def test_export_fhir_needs_a_user_in_scope(tmp_path):
     assert refused.returncode == 1 and "not" in refused.stderr.lower()
     with sqlite3.connect(tmp_path / "cli.db") as con:
         assert con.execute("SELECT count(*) FROM audit_event WHERE action = 'fhir.export'").fetchone()[0] == 1
+
+
+def test_import_wearables_is_idempotent_and_scoped(tmp_path):
+    import sqlite3
+
+    assert run(tmp_path, "demo").returncode == 0
+    with sqlite3.connect(tmp_path / "cli.db") as con:
+        case_id = con.execute("SELECT c.id FROM hub_case c JOIN practice p ON p.id = c.practice_id "
+                              "WHERE p.code = 'NORTH' AND c.status = 'submitted' LIMIT 1").fetchone()[0]
+    sample = str(ROOT / "tests" / "data" / "wearables_sample.csv")
+    first = run(tmp_path, "import-wearables", str(case_id), sample, "--user", "gp.north")
+    assert first.returncode == 0 and "Added 7 day(s)" in first.stdout
+    again = run(tmp_path, "import-wearables", str(case_id), sample, "--user", "gp.north")
+    assert "Added 0 day(s)" in again.stdout and "unchanged 7" in again.stdout
+    other = run(tmp_path, "import-wearables", str(case_id), sample, "--user", "gp.river")
+    assert other.returncode == 1 and "not in your scope" in other.stderr

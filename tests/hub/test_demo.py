@@ -331,7 +331,8 @@ def test_cases_statuses_questions_and_derived_pain(seeded):
         cases = list(s.scalars(select(Case)))
         pcp_of_practice = {u.practice_id: u.id for u in s.scalars(select(User).where(User.practice_id.is_not(None)))}
         n_patients = s.scalar(select(func.count()).select_from(Patient))
-    assert {c.status for c in cases} == set(CASE_STATUSES)
+    # 'discussed' is transient: finalising a decision returns the case in the same transaction.
+    assert {c.status for c in cases} == set(CASE_STATUSES) - {"discussed"}
     by_status = defaultdict(int)
     for c in cases:
         by_status[c.status] += 1

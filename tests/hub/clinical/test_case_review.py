@@ -136,3 +136,11 @@ def test_ome_over_time_steps_at_changes():
          TreatmentRec("exercise", date(2026, 1, 1)))
     series = ome_over_time(t, date(2026, 1, 1), date(2026, 3, 1))
     assert series == [(date(2026, 1, 1), 60.0), (date(2026, 2, 1), 120.0), (date(2026, 3, 1), 120.0)]
+
+
+def test_wearable_use_falling_is_a_disengagement_signal():
+    ev = evaluate_case(record(wearable_days_recent=9, wearable_days_before=26))
+    flag = next(f for f in ev.flags if f.code == "wearable_drop")
+    assert "9 of the last 28 days" in flag.reason and "26" in flag.reason
+    assert "wearable_drop" not in codes(evaluate_case(record(wearable_days_recent=20, wearable_days_before=26)))
+    assert "wearable_drop" not in codes(evaluate_case(record(wearable_days_recent=0, wearable_days_before=3)))
