@@ -16,6 +16,7 @@ PAGES = [
     ("pages/inbox.py", "Inbox", ":material/inbox:", {"pcp", "specialist", "chair"}),
     ("pages/meetings.py", "Hub meetings", ":material/event:", {"specialist", "chair"}),
     ("pages/meeting_room.py", "Meeting room", ":material/groups:", {"specialist", "chair"}),
+    ("pages/dashboard.py", "Outcome dashboard", ":material/monitoring:", {"pcp", "specialist", "chair"}),
     ("pages/admin.py", "Users and settings", ":material/admin_panel_settings:", {"admin"}),
     ("pages/about.py", "About", ":material/info:", {"pcp", "specialist", "chair", "admin"}),
 ]

@@ -8,6 +8,7 @@ import streamlit as st
 from hub import settings
 from ui import runtime
 
+runtime.actor()
 sf = runtime.session_factory()
 st.title("About MSK Pain Hub")
 st.warning("Clinical specification version 0.1: **needs clinical sign-off before use with patients.** "

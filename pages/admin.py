@@ -12,7 +12,7 @@ from ui import runtime
 from ui.common import show_error
 
 sf = runtime.session_factory()
-actor = runtime.actor()
+actor = runtime.actor("admin")
 st.title("Users and settings")
 notice = st.session_state.pop("admin_notice", None)
 if notice:

@@ -15,8 +15,6 @@ from ui import runtime
 from ui.common import show_error
 
 actor = runtime.actor()
-if actor is None:  # only app.py's login gate sets the actor; never render without it
-    st.stop()
 sf = runtime.session_factory()
 today = date.today()
 

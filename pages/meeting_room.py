@@ -13,7 +13,7 @@ from ui import case_panels, decision_form, runtime
 from ui.common import md_escape, show_error
 
 sf = runtime.session_factory()
-actor = runtime.actor()
+actor = runtime.actor("specialist", "chair")
 ss = st.session_state
 
 raw = st.query_params.get("item")

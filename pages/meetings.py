@@ -15,7 +15,7 @@ from ui import runtime
 from ui.common import md_escape, show_error
 
 sf = runtime.session_factory()
-actor = runtime.actor()
+actor = runtime.actor("specialist", "chair")
 st.title("Hub meetings")
 notice = st.session_state.pop("mt_notice", None)
 if notice:

@@ -17,7 +17,7 @@ from ui import runtime
 from ui.common import field_error, md_escape, open_case
 
 sf = runtime.session_factory()
-actor = runtime.actor()
+actor = runtime.actor("pcp")
 ss = st.session_state
 saved = ss.pop("sub_saved", None)
 if saved:

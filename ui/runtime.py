@@ -30,6 +30,15 @@ def session_factory():
     return sf
 
 
-def actor():
-    """The logged-in user's Actor (set by the login gate in app.py)."""
-    return st.session_state.get("actor")
+def actor(*roles: str):
+    """The logged-in user's Actor (set by the login gate in app.py). Stops the page when nobody is logged in
+    or the user lacks all of `roles`: a page script reached without app.py (Streamlit runs a deep link to a
+    file in pages/ directly until app.py has run once in the process) never renders for an anonymous user."""
+    current = st.session_state.get("actor") if st.session_state.get("authentication_status") else None
+    if current is None:
+        st.info("Please log in first: open the hub's home page (/) to see the login form.")
+        st.stop()
+    if roles and not any(current.has(r) for r in roles):
+        st.error("Your role does not give access to this page.")
+        st.stop()
+    return current

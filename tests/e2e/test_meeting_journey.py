@@ -97,9 +97,20 @@ def users(browser, hub, request):
     opened = []
 
     def log_in(username: str):
-        context, page = login(browser, hub.url, username)
-        opened.append((username, context, page))
-        return page
+        for attempt in (1, 2):
+            try:
+                context, page = login(browser, hub.url, username)
+            except AssertionError as exc:
+                # Known app race (reported): now and then the re-login cookie is never written after a form
+                # login (the navigation refresh reruns the app before the cookie component has run).
+                # This module reloads and deep-links pages, which needs the cookie: log in once more.
+                if "cookie" not in str(exc) or attempt == 2:
+                    raise
+                print(f"login of {username}: {exc}; retrying once")
+                browser.contexts[-1].close()
+                continue
+            opened.append((username, context, page))
+            return page
 
     failed_before = request.session.testsfailed
     yield log_in
@@ -226,8 +237,10 @@ def _add_recommendation(page, grid, kind: str, text: str, owner: str, due: date)
     page.keyboard.press("Tab")  # chooses it, commits, selects Recommendation
     _expect_selected(grid, 2, 0)
     wait_idle(page)
-    page.keyboard.type(text)  # typing starts the text editor
-    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # opens the text editor
+    editor = page.get_by_test_id("portal").locator("textarea")
+    editor.fill(text)
+    editor.press("Tab")
     _expect_selected(grid, 3, 0)  # Medicine (generic): none for an exercise programme
     wait_idle(page)
     page.keyboard.press("Tab")
@@ -239,7 +252,7 @@ def _add_recommendation(page, grid, kind: str, text: str, owner: str, due: date)
     _expect_selected(grid, 5, 0)  # Due
     wait_idle(page)
     page.keyboard.press("Enter")
-    editor = page.get_by_test_id("portal").locator("input[type='date']")
+    editor = page.get_by_test_id("portal").locator("input")
     editor.fill(due.isoformat())
     editor.press("Enter")
     wait_idle(page)
@@ -293,7 +306,9 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     # attendance: pain medicine, physiotherapy and psychology present
     attended = chair.get_by_label("Attended", exact=True)
     for name in ATTENDEES:
-        attended.fill(name.split(" (")[0])  # typing opens the list, filtered
+        attended.click()
+        attended.press("ArrowDown")  # opens the list
+        attended.fill(name.split(" (")[0])  # filters it
         chair.get_by_role("option", name=name, exact=True).click()
     chair.keyboard.press("Escape")
     attendance = chair.get_by_test_id("stMultiSelect").filter(has=attended)

@@ -15,7 +15,7 @@ from hub.cases import CaseInput, NewPatient
 from hub.vocab import RED_FLAGS
 
 PAGES = ["pages/queue.py", "pages/submit.py", "pages/case.py", "pages/inbox.py", "pages/meetings.py",
-         "pages/meeting_room.py", "pages/admin.py", "pages/about.py"]
+         "pages/meeting_room.py", "pages/dashboard.py", "pages/admin.py", "pages/about.py"]
 
 
 def titles(at) -> list[str]:
@@ -77,9 +77,11 @@ def test_account_locks_after_max_failed_logins(hub):
 
 
 @pytest.mark.parametrize("username,allowed", [
-    ("pcp.a", {"Case queue", "Submit a case to the hub", "Case", "Inbox", "About MSK Pain Hub"}),
-    ("physio", {"Case queue", "Case", "Inbox", "Hub meetings", "Meeting room", "About MSK Pain Hub"}),
-    ("chair", {"Case queue", "Case", "Inbox", "Hub meetings", "Meeting room", "About MSK Pain Hub"}),
+    ("pcp.a", {"Case queue", "Submit a case to the hub", "Case", "Inbox", "Outcome dashboard", "About MSK Pain Hub"}),
+    ("physio", {"Case queue", "Case", "Inbox", "Hub meetings", "Meeting room", "Outcome dashboard",
+                "About MSK Pain Hub"}),
+    ("chair", {"Case queue", "Case", "Inbox", "Hub meetings", "Meeting room", "Outcome dashboard",
+               "About MSK Pain Hub"}),
     ("admin", {"Users and settings", "About MSK Pain Hub"}),
 ])
 def test_each_role_sees_only_its_pages(hub, username, allowed):
@@ -246,3 +248,20 @@ def test_about_states_specification_status(hub):
     at = login("physio")
     at.switch_page("pages/about.py").run()
     assert any("needs clinical sign-off" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_script_run_without_app_py_shows_no_data(hub, page):
+    """Streamlit runs a deep link to pages/<x>.py directly until app.py has run once in the process:
+    each page must stop for an anonymous user on its own."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    seed_case(hub)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / page), default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert titles(at) == []
+    assert any("log in" in i.value for i in at.info)
+    assert not at.dataframe
