@@ -881,6 +881,8 @@ def seed_demo_meetings(session_factory, *, today: date | None = None, seed: int 
                                   _psych_note(_case_info(session_factory, case_id, patterns)))
         counts["preparation_notes"] += 1
 
+    _backdate_history(session_factory, seed, today)
+
     with session_factory() as s:
         counts["meetings"] = s.scalar(select(func.count()).select_from(Meeting))
         counts["finalised_meetings"] = s.scalar(select(func.count()).select_from(Meeting)
@@ -956,3 +958,30 @@ def _follow_through(session_factory, actors: dict[str, Actor], today: date, seed
             continue
         decisions.acknowledge_letter(session_factory, gp, letter_id)
         counts["letters_acknowledged"] += 1
+
+
+def _backdate_history(session_factory, seed: int, today: date) -> None:
+    """Give the synthetic history its own dates: decisions and letters on the meeting day, acknowledgements
+    and completed actions in the days after (the services stamp 'now'; the audit trail keeps the seeding
+    time, which is the truth about when these rows were written)."""
+    from db.models import Action, Decision, Letter
+
+    rng = random.Random(seed * 11 + 5)
+    now = datetime.combine(today, datetime.min.time()) + timedelta(hours=8)
+    with session_factory.begin() as s:
+        rows = s.execute(select(Decision, Meeting.starts_at).join(AgendaItem, AgendaItem.id == Decision.agenda_item_id)
+                         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+                         .where(Decision.status == "final").order_by(Decision.id)).all()
+        for d, starts in rows:
+            decided = starts + timedelta(minutes=50 + rng.randint(0, 60))
+            d.finalised_at = d.updated_at = decided
+            for letter in s.scalars(select(Letter).where(Letter.decision_id == d.id)):
+                letter.created_at = letter.sent_at = decided
+                if letter.acknowledged_at is not None:
+                    letter.acknowledged_at = min(now, decided + timedelta(days=rng.choice((0, 1, 1, 2, 3, 6)),
+                                                                          hours=rng.randint(1, 7)))
+            for a in s.scalars(select(Action).where(Action.decision_id == d.id)):
+                a.created_at = decided
+                if a.completed_at is not None:
+                    span = max(1, (a.due_date - decided.date()).days + rng.choice((-3, -1, 0, 2, 5)))
+                    a.completed_at = min(now, decided + timedelta(days=span, hours=rng.randint(1, 6)))
