@@ -58,12 +58,17 @@ def browser(playwright_api):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory, playwright_api):
+def server_db_url(tmp_path_factory) -> str:
+    """The SQLite URL of the database the e2e server uses (tests may prepare data in it)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'hub.db'}"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, playwright_api, server_db_url):
     """`streamlit run app.py` on a free port with a fresh SQLite demo database."""
     tmp = tmp_path_factory.mktemp("e2e")
     port = _free_port()
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp / 'hub.db'}", HUB_DEMO="1",
-               HUB_COOKIE_SECRET="e2e-" + "s" * 44)
+    env = dict(os.environ, DATABASE_URL=server_db_url, HUB_DEMO="1", HUB_COOKIE_SECRET="e2e-" + "s" * 44)
     log = open(tmp / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
