@@ -303,6 +303,19 @@ QUEUE_COLUMNS = ["case_id", "priority", "patient", "age", "practice", "condition
                  "latest_pain", "flags", "why"]
 
 
+def _queue_scope(actor: Actor, statuses: list[str] | None) -> list:
+    """The queue's scope and status filter as few, index-friendly conditions (one status IN list)."""
+    from hub.access import HUB_VISIBLE_STATUSES
+
+    if actor.is_hub_member and not actor.has("pcp"):
+        visible = [st for st in HUB_VISIBLE_STATUSES if not statuses or st in statuses]
+        return [Case.status.in_(visible)]
+    where = [case_scope(actor, Case)]
+    if statuses:
+        where.append(Case.status.in_(statuses))
+    return where
+
+
 def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, conditions: list[str] | None = None,
           practice_ids: list[int] | None = None, flag_codes: list[str] | None = None, sort: str = "priority",
           page: int = 1, page_size: int = 25, today: date | None = None) -> QueuePage:
@@ -312,35 +325,39 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
     today = today or date.today()
     page = max(1, int(page))
     page_size = max(1, min(200, int(page_size)))
-    where = [case_scope(actor, Case)]
-    if statuses:
-        where.append(Case.status.in_(statuses))
+    where = _queue_scope(actor, statuses)
     if conditions:
         where.append(Case.condition.in_(conditions))
     if practice_ids:
         where.append(Case.practice_id.in_(practice_ids))
     if flag_codes:
         where.append(Case.id.in_(select(CaseFlag.case_id).where(CaseFlag.code.in_(flag_codes))))
+    # Drafts (no submitted_at) can only appear for a PCP; without them every sort reads an index in order.
+    drafts_possible = actor.has("pcp") and (not statuses or "draft" in statuses)
+    submitted_asc = Case.submitted_at.asc().nulls_last() if drafts_possible else Case.submitted_at.asc()
+    submitted_desc = Case.submitted_at.desc().nulls_last() if drafts_possible else Case.submitted_at.desc()
     order = {
         "priority": [Case.priority.desc(), Case.submitted_at.asc(), Case.id.asc()],
-        "waiting": [Case.submitted_at.is_(None), Case.submitted_at.asc(), Case.id.asc()],
-        "newest": [Case.submitted_at.is_(None), Case.submitted_at.desc(), Case.id.desc()],
-        "pain": [Case.latest_pain.is_(None), Case.latest_pain.desc(), Case.submitted_at.asc(), Case.id.asc()],
+        "waiting": [submitted_asc, Case.id.asc()],
+        "newest": [submitted_desc, Case.id.desc()],
+        "pain": [Case.latest_pain.desc().nulls_last(), Case.submitted_at.asc(), Case.id.asc()],
     }.get(sort)
     if order is None:
         raise ValidationError({"sort": f"Unknown sort '{sort}'."})
     with session_factory() as s:
         total = s.scalar(select(func.count()).select_from(Case).where(*where))
+        # The page's ids come from the case table alone (an index walk that stops after the page);
+        # only those rows are then joined to patient and practice.
+        page_ids = (select(Case.id).where(*where).order_by(*order).limit(page_size)
+                    .offset((page - 1) * page_size).scalar_subquery())
         q = (
             select(Case.id, Patient.given_name, Patient.family_name, Patient.birth_year, Practice.name,
                    Case.condition, Case.status, Case.submitted_at, Case.latest_pain, Case.latest_pain_instrument,
                    Case.flags, Case.priority, Case.priority_reasons)
             .join(Patient, Patient.id == Case.patient_id)
             .join(Practice, Practice.id == Case.practice_id)
-            .where(*where)
+            .where(Case.id.in_(page_ids))
             .order_by(*order)
-            .limit(page_size)
-            .offset((page - 1) * page_size)
         )
         records = []
         for r in s.execute(q):
