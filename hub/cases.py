@@ -318,8 +318,10 @@ def _queue_scope(actor: Actor, statuses: list[str] | None) -> list:
 
 def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, conditions: list[str] | None = None,
           practice_ids: list[int] | None = None, flag_codes: list[str] | None = None, sort: str = "priority",
-          page: int = 1, page_size: int = 25, today: date | None = None) -> QueuePage:
-    """The case queue in the actor's scope: filtered, sorted and paged in SQL."""
+          page: int = 1, page_size: int = 25, today: date | None = None,
+          known_total: int | None = None) -> QueuePage:
+    """The case queue in the actor's scope: filtered, sorted and paged in SQL. `known_total` skips the
+    COUNT when the caller counted the same filters moments ago (paging through one result set)."""
     if not actor.is_clinical:
         raise PermissionDenied("The case queue is for clinical roles.")
     today = today or date.today()
@@ -345,7 +347,8 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
     if order is None:
         raise ValidationError({"sort": f"Unknown sort '{sort}'."})
     with session_factory() as s:
-        total = s.scalar(select(func.count()).select_from(Case).where(*where))
+        total = known_total if known_total is not None else s.scalar(
+            select(func.count()).select_from(Case).where(*where))
         # The page's ids come from the case table alone (an index walk that stops after the page);
         # only those rows are then joined to patient and practice.
         page_ids = (select(Case.id).where(*where).order_by(*order).limit(page_size)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from hub import cases
@@ -48,9 +50,15 @@ if st.session_state.get("q_filters") != filters:
     st.session_state["q_filters"] = filters
     st.session_state["q_page"] = 1
 
+# Paging and reruns within 30 s reuse the count of the same filters (the rows are always fresh).
+counted = st.session_state.get("q_count")
+known_total = counted[1] if counted and counted[0] == filters and time.monotonic() - counted[2] < 30 else None
 try:
     result = cases.queue(sf, actor, statuses=statuses, conditions=conditions, practice_ids=practice_ids,
-                         flag_codes=flag_codes, sort=sort, page=st.session_state.get("q_page", 1), page_size=25)
+                         flag_codes=flag_codes, sort=sort, page=st.session_state.get("q_page", 1), page_size=25,
+                         known_total=known_total)
+    if known_total is None:
+        st.session_state["q_count"] = (filters, result.total, time.monotonic())
 except Exception as exc:  # hub errors become messages
     show_error(exc)
     st.stop()

@@ -277,3 +277,14 @@ def test_primary_pain_new_opioid_blocked_but_existing_one_recorded(world):
     assert "NG193" in exc.value.errors["guideline_override"]
     new.already_taking = True
     records.add_treatment(world.sf, world.pcp_a, saved.case_id, new)
+
+
+def test_known_total_skips_the_count_but_rows_stay_fresh(world):
+    first = cases.save_case(world.sf, world.pcp_a, new_case(), submit=True)
+    page = cases.queue(world.sf, world.chair)
+    assert page.total == 1
+    second = cases.save_case(world.sf, world.pcp_a, new_case(new_patient=NewPatient(
+        nhs_number="1745438912", given_name="Bo", family_name="Ng", birth_year=1970, sex="male")), submit=True)
+    reused = cases.queue(world.sf, world.chair, known_total=page.total)
+    assert reused.total == 1 and set(reused.rows.case_id) == {first.case_id, second.case_id}
+    assert cases.queue(world.sf, world.chair).total == 2
