@@ -4,7 +4,7 @@ transaction (actions, case back to the PCP, outcome letter), the PCP inbox, and 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 

@@ -4,7 +4,7 @@ discipline preparation and the readiness check of each case, and the minutes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,8 +17,6 @@ from db.models import (
     Decision,
     DisciplineInput,
     Meeting,
-    Patient,
-    Practice,
     Treatment,
     User,
     utcnow,
@@ -26,7 +24,7 @@ from db.models import (
 from hub import audit, workflow
 from hub.access import Actor, require_role
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
-from hub.vocab import AGENDA_STATUSES, CASE_STATUSES, CONDITIONS, DISCIPLINES
+from hub.vocab import AGENDA_STATUSES, CONDITIONS, DISCIPLINES
 
 DEFAULT_QUORUM = ("pain_medicine", "physiotherapy", "psychology")
 DEFAULT_MINUTES_PER_CASE = 10

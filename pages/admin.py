@@ -6,27 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from hub import audit, settings, users
-from hub.errors import HubError
 from hub.vocab import DISCIPLINES, ROLES
 from ui import runtime
-from ui.common import show_error
+from ui.common import act, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor("admin")
 st.title("Users and settings")
-notice = st.session_state.pop("admin_notice", None)
-if notice:
-    st.success(notice)
-
-
-def _do(fn, message: str) -> None:
-    try:
-        fn()
-    except HubError as exc:
-        show_error(exc)
-        return
-    st.session_state["admin_notice"] = message
-    st.rerun()
+show_notice()
 
 
 practices = dict(users.list_practices(sf))
@@ -54,19 +41,19 @@ with tab_users:
                                 index=[None, *practices].index(u.practice_id),
                                 format_func=lambda p: "—" if p is None else practices[p])
         if st.form_submit_button("Save changes"):
-            _do(lambda: users.update_user(sf, actor, uid, name=name, roles=roles, discipline=discipline,
+            act(lambda: users.update_user(sf, actor, uid, name=name, roles=roles, discipline=discipline,
                                           practice_id=practice, email=email), f"Saved {u.username}.")
     c1, c2 = st.columns(2)
     with c1.form(f"reset_{uid}", clear_on_submit=True):
         pw = st.text_input("New password (at least 10 characters)", type="password")
         if st.form_submit_button("Reset password and unlock"):
-            _do(lambda: users.reset_password(sf, actor, uid, pw), f"Password reset for {u.username}.")
+            act(lambda: users.reset_password(sf, actor, uid, pw), f"Password reset for {u.username}.")
     with c2:
         if u.active:
             if st.button(f"Deactivate {u.username}", key=f"deact_{uid}"):
-                _do(lambda: users.set_active(sf, actor, uid, False), f"{u.username} deactivated.")
+                act(lambda: users.set_active(sf, actor, uid, False), f"{u.username} deactivated.")
         elif st.button(f"Reactivate {u.username}", key=f"react_{uid}"):
-            _do(lambda: users.set_active(sf, actor, uid, True), f"{u.username} reactivated.")
+            act(lambda: users.set_active(sf, actor, uid, True), f"{u.username} reactivated.")
 
 with tab_new:
     with st.form("new_user"):
@@ -80,7 +67,7 @@ with tab_new:
         practice = st.selectbox("Practice (PCPs)", list(practices), format_func=practices.get, index=None,
                                 key="nu_practice")
         if st.form_submit_button("Create user"):
-            _do(lambda: users.create_user(sf, actor, username=username, name=name, password=password, roles=roles,
+            act(lambda: users.create_user(sf, actor, username=username, name=name, password=password, roles=roles,
                                           email=email, discipline=discipline, practice_id=practice),
                 f"User {username} created.")
 
@@ -94,7 +81,7 @@ with tab_settings:
         raw = st.text_input(f"Value ({row['minimum']:g} to {row['maximum']:g}; default {row['default']})",
                             value=str(row["value"]))
         if st.form_submit_button("Save setting"):
-            _do(lambda: settings.update(sf, actor, key, raw), f"Setting '{row['setting']}' saved.")
+            act(lambda: settings.update(sf, actor, key, raw), f"Setting '{row['setting']}' saved.")
 
 with tab_audit:
     events = audit.recent_events(sf, actor, limit=200)

@@ -6,27 +6,14 @@ from __future__ import annotations
 import streamlit as st
 
 from hub import decisions
-from hub.errors import HubError
 from ui import runtime
-from ui.common import md_escape, show_error
+from ui.common import act, md_escape, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor()
 st.title("Inbox")
-notice = st.session_state.pop("ib_notice", None)
-if notice:
-    st.success(notice)
+show_notice()
 box = decisions.inbox(sf, actor)
-
-
-def _do(fn, message: str) -> None:
-    try:
-        fn()
-    except HubError as exc:
-        show_error(exc)
-        return
-    st.session_state["ib_notice"] = message
-    st.rerun()
 
 
 if actor.has("pcp"):
@@ -42,7 +29,7 @@ if actor.has("pcp"):
             c1, c2 = st.columns(2)
             c1.page_link("pages/case.py", label="Open the case", query_params={"case_id": x["case_id"]})
             if c2.button("Acknowledge", key=f"ack_{x['id']}"):
-                _do(lambda: decisions.acknowledge_letter(sf, actor, x["id"]), "Letter acknowledged.")
+                act(lambda: decisions.acknowledge_letter(sf, actor, x["id"]), "Letter acknowledged.")
 
 st.subheader("My actions")
 for title, rows, kind in (("Overdue", box["overdue"], "error"), ("Open", box["open"], "info"),
@@ -57,7 +44,7 @@ for title, rows, kind in (("Overdue", box["overdue"], "error"), ("Open", box["op
                 with st.form(f"done_{a['id']}"):
                     note = st.text_input("Note (optional)", key=f"note_{a['id']}")
                     if st.form_submit_button("Mark done"):
-                        _do(lambda: decisions.complete_action(sf, actor, a["id"], note), "Action completed.")
+                        act(lambda: decisions.complete_action(sf, actor, a["id"], note), "Action completed.")
             elif a["note"]:
                 st.caption(md_escape(f"Note: {a['note']}"))
             st.page_link("pages/case.py", label="Open the case", query_params={"case_id": a["case_id"]})

@@ -5,31 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from hub import decisions, letters, meetings
-from hub.errors import HubError
 from hub.vocab import DISCIPLINES
 from ui import runtime
-from ui.common import md_escape, show_error
+from ui.common import act, md_escape, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor("specialist", "chair")
 st.title("Hub meetings")
-notice = st.session_state.pop("mt_notice", None)
-if notice:
-    st.success(notice)
-
-
-def _do(fn, message: str) -> None:
-    try:
-        fn()
-    except HubError as exc:
-        show_error(exc)
-        return
-    st.session_state["mt_notice"] = message
-    st.rerun()
+show_notice()
 
 
 if actor.has("specialist"):
@@ -48,7 +34,7 @@ if actor.has("specialist"):
                     text = st.text_area(f"{DISCIPLINES.get(actor.discipline, '')} preparation", value=row["prepared"],
                                         key=f"prep_text_{row['item_id']}")
                     if st.form_submit_button("Save preparation"):
-                        _do(lambda: meetings.save_preparation(sf, actor, row["item_id"], text), "Preparation saved.")
+                        act(lambda: meetings.save_preparation(sf, actor, row["item_id"], text), "Preparation saved.")
 
 if actor.has("chair"):
     with st.expander("New meeting", expanded=False):
@@ -68,7 +54,7 @@ if actor.has("chair"):
                     st.session_state["mt_selected"] = meetings.create_meeting(
                         sf, actor, title=title, starts_at=datetime.combine(day, at), video_link=link,
                         minutes_per_case=int(per_case), duration_minutes=int(length), quorum_disciplines=quorum)
-                _do(create, "Meeting created; the agenda was proposed from the queue by priority.")
+                act(create, "Meeting created; the agenda was proposed from the queue by priority.")
 
 listing = meetings.list_meetings(sf, actor)
 if not listing:
@@ -107,17 +93,17 @@ for row in view.agenda:
         if is_chair and row.status == "pending":
             b1, b2, b3 = c2.columns(3)
             if b1.button("↑", key=f"up_{row.item_id}", help="Move up"):
-                _do(lambda: meetings.move_item(sf, actor, row.item_id, -1), "Agenda reordered.")
+                act(lambda: meetings.move_item(sf, actor, row.item_id, -1), "Agenda reordered.")
             if b2.button("↓", key=f"down_{row.item_id}", help="Move down"):
-                _do(lambda: meetings.move_item(sf, actor, row.item_id, +1), "Agenda reordered.")
+                act(lambda: meetings.move_item(sf, actor, row.item_id, +1), "Agenda reordered.")
             if b3.button("✕", key=f"rm_{row.item_id}", help="Remove from agenda"):
-                _do(lambda: meetings.remove_item(sf, actor, row.item_id), "Case removed from the agenda.")
+                act(lambda: meetings.remove_item(sf, actor, row.item_id), "Case removed from the agenda.")
 
 if is_chair:
     with st.form("add_case"):
         case_id = st.number_input("Add a case by number", min_value=1, step=1, value=None, key="mt_add_case")
         if st.form_submit_button("Add to agenda") and case_id:
-            _do(lambda: meetings.add_case(sf, actor, meeting_id, int(case_id)), f"Case {int(case_id)} added.")
+            act(lambda: meetings.add_case(sf, actor, meeting_id, int(case_id)), f"Case {int(case_id)} added.")
 
     st.subheader("Attendance and quorum")
     members = meetings.hub_members(sf)
@@ -129,7 +115,7 @@ if is_chair:
                                                            for m in members if m["id"] == i), key="mt_attended")
         if st.form_submit_button("Save attendance"):
             pairs = [(m["id"], m["discipline"] or "general_practice") for m in members if m["id"] in chosen]
-            _do(lambda: meetings.set_attendance(sf, actor, meeting_id, pairs), "Attendance saved.")
+            act(lambda: meetings.set_attendance(sf, actor, meeting_id, pairs), "Attendance saved.")
 
 q = view.quorum
 if q.met:
@@ -142,7 +128,7 @@ if is_chair:
         reason = st.text_area("Reason for finalising without quorum (only if quorum is not met)", key="mt_reason")
         st.caption("Finalising carries every case not discussed forward to the next meeting.")
         if st.form_submit_button("Finalise meeting"):
-            _do(lambda: meetings.finalise_meeting(sf, actor, meeting_id, reason, view.version), "Meeting finalised.")
+            act(lambda: meetings.finalise_meeting(sf, actor, meeting_id, reason, view.version), "Meeting finalised.")
 
 st.subheader("Minutes")
 m = decisions.minutes(sf, actor, meeting_id)

@@ -14,7 +14,7 @@ from hub.records import TreatmentInput
 from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, ROUTES, SEXES, \
     STOP_REASONS, TREATMENT_CATEGORIES
 from ui import runtime
-from ui.common import field_error, md_escape, open_case
+from ui.common import field_error, open_case
 
 sf = runtime.session_factory()
 actor = runtime.actor("pcp")

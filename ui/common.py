@@ -37,3 +37,25 @@ def field_error(errors: dict[str, str], key: str) -> None:
 def open_case(case_id: int) -> None:
     """Go to the case page for a case."""
     st.switch_page("pages/case.py", query_params={"case_id": int(case_id)})
+
+
+NOTICE_KEY = "page_notice"
+
+
+def show_notice() -> None:
+    """Show (once) the success message left by the last action of this session."""
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.success(notice)
+
+
+def act(fn, message: str) -> None:
+    """Run a service call from a button or form: on success rerun with `message` shown once; a hub error is
+    shown as a clear message and the user's input stays on screen."""
+    try:
+        fn()
+    except (ValidationError, EditConflict, PermissionDenied, NotFound) as exc:
+        show_error(exc)
+        return
+    st.session_state[NOTICE_KEY] = message
+    st.rerun()
