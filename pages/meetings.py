@@ -51,7 +51,8 @@ if actor.has("chair"):
                                     default=list(meetings.DEFAULT_QUORUM), format_func=DISCIPLINES.get, key="nm_quorum")
             if st.form_submit_button("Create meeting and propose agenda"):
                 def create():
-                    st.session_state["mt_selected"] = meetings.create_meeting(
+                    # Show the new meeting: the selectbox below has not been drawn in this run yet.
+                    st.session_state["mt_meeting"] = meetings.create_meeting(
                         sf, actor, title=title, starts_at=datetime.combine(day, at), video_link=link,
                         minutes_per_case=int(per_case), duration_minutes=int(length), quorum_disciplines=quorum)
                 act(create, "Meeting created; the agenda was proposed from the queue by priority.")
@@ -62,10 +63,10 @@ if not listing:
     st.stop()
 labels = {m["id"]: f"{m['starts_at']:%a %d %b %Y %H:%M} · {m['title']} · {m['status']} · {m['cases']} case(s)"
           for m in listing}
-default = st.session_state.get("mt_selected")
 ids = list(labels)
-meeting_id = st.selectbox("Meeting", ids, index=ids.index(default) if default in ids else 0,
-                          format_func=labels.get, key="mt_meeting")
+if st.session_state.get("mt_meeting") not in ids:
+    st.session_state.pop("mt_meeting", None)
+meeting_id = st.selectbox("Meeting", ids, format_func=labels.get, key="mt_meeting")
 view = meetings.meeting_view(sf, actor, meeting_id)
 st.caption(md_escape(f"Chair: {view.chair} · {view.minutes_per_case} min per case · status: {view.status}"))
 if view.video_link:

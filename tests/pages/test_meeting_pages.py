@@ -105,3 +105,12 @@ def test_finalise_with_missing_fields_shows_errors_and_stays_draft(hub):
     state = decisions.load(hub.sf, actor_for(hub.sf, "chair"), item)
     assert state.status == "draft"
     assert at.text_area(key=f"mr{item}_formulation").value == "Only a formulation"
+
+
+def test_new_meeting_is_the_one_shown_after_creation(hub):
+    make_meeting(hub)  # an earlier meeting exists
+    at = login("chair")
+    at.switch_page("pages/meetings.py").run()
+    at.text_input(key="nm_title").input("Friday extra MDT")
+    next(b for b in at.button if b.label == "Create meeting and propose agenda").click().run()
+    assert "Friday extra MDT" in at.selectbox(key="mt_meeting").format_func(at.selectbox(key="mt_meeting").value)
