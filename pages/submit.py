@@ -26,6 +26,8 @@ if saved:
     if saved[1] != "draft":
         open_case(saved[0])
     st.success(f"Draft case {saved[0]} saved. Continue it later from 'Continue a draft'.")
+    st.page_link("pages/case.py", label=f"Open draft case {saved[0]} to record baseline questionnaires",
+                 query_params={"case_id": saved[0]})
 errors: dict[str, str] = ss.get("sub_errors", {})
 
 st.title("Submit a case to the hub")
@@ -114,6 +116,8 @@ for code, text in RED_FLAGS.items():
 field_error(errors, "red_flags")
 
 st.subheader("Baseline")
+st.caption("Full questionnaires (PEG, MSK-HQ, PHQ-9, GAD-7, STarT Back, ÖMPSQ …) are recorded on the case page, "
+           "where each shows its score and band at once; a saved draft opens there too.")
 c1, c2, c3 = st.columns(3)
 c1.number_input("Baseline pain score (NRS 0-10)", min_value=0.0, max_value=10.0, value=None, step=0.5,
                 key="sub_baseline")
