@@ -41,10 +41,15 @@ actor = auth.gate(sf)
 if actor is None:
     st.stop()
 if not navigation_known:
-    # Just logged in with the form: the navigation for these roles appears on the next run.
-    auth.refresh_navigation_soon()
-    allowed_paths = {p.split("/")[-1].removesuffix(".py") for p, _, _, roles in PAGES if roles & actor.roles}
+    # Just logged in with the form: this run still has the hidden all-pages navigation. Offer the user's
+    # pages as links now; the real navigation appears on the next run. (Rerunning at once would unmount
+    # the authenticator's cookie component before it writes the re-login cookie.)
+    allowed = [(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles]
+    with st.sidebar:
+        for path, title, icon in allowed:
+            st.page_link(path, label=title, icon=icon)
+    allowed_paths = {p.split("/")[-1].removesuffix(".py") for p, _, _ in allowed}
     if pg.url_path not in allowed_paths and not (pg.url_path == "" and "queue" in allowed_paths):
-        st.info("Opening your pages…")
+        st.info("Choose a page in the menu.")
         st.stop()
 pg.run()

@@ -33,15 +33,6 @@ def _clear_session(authenticator) -> None:
         st.session_state[key] = None
 
 
-@st.fragment(run_every=0.7)
-def refresh_navigation_soon() -> None:
-    """Rerun the whole app once, shortly after a form login, to show the user's navigation."""
-    if st.session_state.get("nav_refresh_armed"):
-        st.session_state["nav_refresh_armed"] = False
-        st.rerun(scope="app")
-    st.session_state["nav_refresh_armed"] = True
-
-
 def _end_session(authenticator, message: str) -> None:
     _clear_session(authenticator)
     st.session_state["auth_notice"] = message

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from conftest import choose, login, wait_idle
+from browser_support import choose, login, wait_idle
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import choose, login, wait_idle
+from browser_support import choose, login, wait_idle
 from hub.vocab import RED_FLAGS
 
 pytestmark = pytest.mark.e2e

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
-from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head
 from db.models import Practice
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
 # AppTest resets PagesManager.uses_pages_directory before every run and, because a folder named
 # pages/ exists, would then run the last page's script directly (Streamlit's v1 multipage mode),
 # skipping app.py and its login gate. The real server runs app.py first, whose st.navigation
-# switches v1 mode off; keep it off under AppTest too.
+# switches v1 mode off (and every page stops without a logged-in user, see ui/runtime.actor); keep it
+# off under AppTest too.
 _original_init = PagesManager.__init__
 
 
@@ -62,24 +59,3 @@ def hub(tmp_path, monkeypatch) -> Hub:
         ids = (a.id, b.id)
     yield Hub(sf, *ids)
     engine.dispose()
-
-
-def new_app() -> AppTest:
-    """A fresh AppTest of app.py."""
-    return AppTest.from_file(APP, default_timeout=30)
-
-
-def login(username: str, password: str | None = None, settle: bool = True) -> AppTest:
-    """An AppTest logged in as the user (after the post-login rerun)."""
-    from tests_support import TEST_PASSWORD
-
-    at = new_app()
-    at.run()
-    inputs = {t.label: t for t in at.text_input}
-    inputs["Username"].input(username)
-    inputs["Password"].input(password or TEST_PASSWORD)
-    next(b for b in at.button if b.label == "Log in").click()
-    at.run()
-    if settle:
-        at.run()  # in the browser a timed fragment reruns the app once to show the user's navigation
-    return at

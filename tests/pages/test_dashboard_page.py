@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from conftest import login
+from page_support import login
 from hub import cases, decisions, meetings
 from hub.auth import actor_for
 from hub.cases import CaseInput, NewPatient

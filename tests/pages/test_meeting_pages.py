@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from conftest import login
+from page_support import login
 from hub import decisions, meetings
 from hub.auth import actor_for
 from test_pages import seed_case

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from conftest import login, new_app
+from page_support import login, new_app
 from db.models import AuditEvent, Case, Patient, User
 from hub import cases
 from hub.access import Actor
