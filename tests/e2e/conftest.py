@@ -92,3 +92,7 @@ def server(tmp_path_factory, playwright_api, server_db_url):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+# Helpers live in browser_support; re-exported for modules that import them from here.
+from browser_support import DEMO_PASSWORD, choose, login, wait_idle  # noqa: E402,F401

@@ -15,20 +15,24 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from conftest import ROOT, _free_port, choose, login, wait_idle
+from browser_support import DEMO_PASSWORD, choose, wait_idle
 
 pytestmark = pytest.mark.e2e
 
+ROOT = Path(__file__).resolve().parents[2]
+COOKIE = "msk_pain_hub_auth"
 PRACTICE_PCP = {"Northgate": "gp.north", "Riverside": "gp.river", "Hillview": "gp.hill"}
 CHAIR_NAME = "Dr Katherine Ward"
 ATTENDEES = ("Dr Katherine Ward (Pain medicine)", "Megan Clarke (Physiotherapy)", "Dr Hannah Levy (Psychology)")
@@ -40,6 +44,12 @@ NOT_FLAG_SELECTBOXES = {"Pathway step (CLINICAL.md §3)", "Coded reason (for res
 
 
 # ----------------------------------------------------------------------------- server with a known database
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -91,26 +101,43 @@ def db(hub):
     engine.dispose()
 
 
+def _login(browser, url: str, username: str):
+    """browser_support.login, but when the re-login cookie is not written, log in again (sooner than 20 s).
+
+    Known app race (reported): after a form login the app reruns itself ~0.7-1.4 s later to show the
+    navigation (ui/auth.refresh_navigation_soon); when the authenticator's cookie component has not run by
+    then, the re-login cookie is never written. This module reloads and deep-links pages, which needs it."""
+    for attempt in range(1, 4):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        wait_idle(page)
+        page.get_by_label("Username").fill(username)
+        page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Logged in as").wait_for()
+        deadline = time.time() + 8
+        while time.time() < deadline and not any(c["name"] == COOKIE for c in context.cookies()):
+            page.wait_for_timeout(200)
+        if any(c["name"] == COOKIE for c in context.cookies()):
+            page.get_by_role("link", name="About").first.wait_for()
+            wait_idle(page)
+            return context, page
+        print(f"login {attempt} of {username}: the re-login cookie was never written")
+        context.close()
+    raise AssertionError(f"the login cookie of {username} was never written (3 attempts)")
+
+
 @pytest.fixture
 def users(browser, hub, request):
     """Log users in, each in their own browser context; on failure, screenshots of every page to /tmp."""
     opened = []
 
     def log_in(username: str):
-        for attempt in (1, 2):
-            try:
-                context, page = login(browser, hub.url, username)
-            except AssertionError as exc:
-                # Known app race (reported): now and then the re-login cookie is never written after a form
-                # login (the navigation refresh reruns the app before the cookie component has run).
-                # This module reloads and deep-links pages, which needs the cookie: log in once more.
-                if "cookie" not in str(exc) or attempt == 2:
-                    raise
-                print(f"login of {username}: {exc}; retrying once")
-                browser.contexts[-1].close()
-                continue
-            opened.append((username, context, page))
-            return page
+        context, page = _login(browser, hub.url, username)
+        opened.append((username, context, page))
+        return page
 
     failed_before = request.session.testsfailed
     yield log_in
@@ -152,6 +179,16 @@ def _type(page, label: str, text: str) -> None:
     wait_idle(page)
 
 
+def _type_date(page, label: str, day: date) -> None:
+    """Type a date into a Streamlit date input (a segmented year / month / day field)."""
+    field = page.get_by_label(label, exact=True)
+    field.get_by_role("spinbutton").first.click()
+    page.keyboard.type(day.strftime("%Y%m%d"))  # each full segment moves on to the next
+    page.keyboard.press("Tab")
+    wait_idle(page)
+    assert re.sub(r"\s", "", field.inner_text()) == day.strftime("%Y/%m/%d")
+
+
 def _pick(page, selectbox, option: str) -> None:
     """Pick an option of one Streamlit selectbox (a locator of its stSelectbox element)."""
     selectbox.get_by_role("combobox").click()
@@ -173,9 +210,10 @@ def _create_meeting(page, title: str) -> tuple[int, int, list[str]]:
     """As the chair, on Hub meetings: create a meeting; returns (first agenda item id, its case id, agenda rows)."""
     _nav(page, "Hub meetings", "Hub meetings")
     page.get_by_text("New meeting", exact=True).click()
-    form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="Create meeting and propose agenda"))
+    create = page.get_by_role("button", name="Create meeting and propose agenda")
+    form = page.get_by_test_id("stForm").filter(has=create)
     form.get_by_label("Title").fill(title)
-    form.get_by_role("button", name="Create meeting and propose agenda").click()
+    create.click()
     page.get_by_text("Meeting created; the agenda was proposed from the queue by priority.").wait_for()
     wait_idle(page)
     # App quirk (reported): when other meetings exist, the keyed "Meeting" selectbox keeps showing the
@@ -208,7 +246,9 @@ def _discussion(db, item_id: int):
         return s.scalar(select(Decision).where(Decision.agenda_item_id == item_id))
 
 
-# ----------------------------------------------------------------------------- the journey
+# ----------------------------------------------------------------------------- the data-editor grid
+
+
 def _cell(grid, col: int, row: int):
     """A cell of a data-editor grid in glide-data-grid's accessibility table (col 0 is the row marker)."""
     return grid.locator(f"#glide-cell-{col}-{row}")
@@ -223,7 +263,7 @@ def _add_recommendation(page, grid, kind: str, text: str, owner: str, due: date)
 
     The grid is a canvas (glide-data-grid); its cells exist in the DOM only as an accessibility table that
     mirrors the selection (aria-selected) and the cell texts. A click selects a cell, Enter opens its
-    editor, Tab commits and moves right, a printable key starts editing a text cell."""
+    editor, Tab commits and moves right."""
     grid.scroll_into_view_if_needed()
     # The toolbar appears on hover; the grid's scroller overlaps it for Playwright's hit test: dispatch the click.
     grid.get_by_role("button", name="Add row").dispatch_event("click")
@@ -263,6 +303,9 @@ def _add_recommendation(page, grid, kind: str, text: str, owner: str, due: date)
     assert _cell(grid, 5, 0).inner_text() == due.isoformat()
 
 
+# ----------------------------------------------------------------------------- the journey
+
+
 def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     from db.models import Action, Letter, User
 
@@ -280,12 +323,14 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     priorities = [float(re.search(r"· priority ([\d.]+) ·", r).group(1)) for r in rows if "carried forward" not in r]
     assert priorities == sorted(priorities, reverse=True), f"agenda not by priority: {rows}"
     case_label = re.match(r"^1\. (Case \d+ · .+?) · priority", rows[0]).group(1)
-    # whose case it is: the case page's header names the practice
-    chair.goto(f"{hub.url}/case?case_id={case_id}")
-    chair.get_by_role("heading", name=re.compile(rf"^Case {case_id}: ")).wait_for()
-    wait_idle(chair)
-    header = chair.get_by_text(re.compile(r"^NHS .* · referred by .* · status: ")).first.inner_text()
+    # whose case it is: the case page's header (opened in another tab) names the practice
+    case_tab = chair.context.new_page()
+    case_tab.goto(f"{hub.url}/case?case_id={case_id}")
+    case_tab.get_by_role("heading", name=re.compile(rf"^Case {case_id}: ")).wait_for()
+    wait_idle(case_tab)
+    header = case_tab.get_by_text(re.compile(r"^NHS .* · referred by .* · status: ")).first.inner_text()
     pcp = next(user for practice, user in PRACTICE_PCP.items() if practice in header)
+    case_tab.close()
 
     # (b) the physiotherapist finds the case in the preparation list and prepares it
     physio = users("physio")
@@ -295,13 +340,14 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     card.get_by_role("button", name="Save preparation").click()
     physio.get_by_text("Preparation saved.").wait_for()
     wait_idle(physio)
+    physio.context.close()
 
     # (c) the chair reloads the meeting and sees the preparation
-    chair.goto(f"{hub.url}/meetings")
+    chair.reload()
     chair.get_by_role("heading", name="Hub meetings").wait_for()
     wait_idle(chair)
     _show_meeting(chair, title)
-    row = _card(chair, text=case_label, has=chair.locator(f"a[href*='item={item_id}']"))
+    row = _card(chair, text=case_label, has=chair.locator(f"a[href$='item={item_id}']"))
     row.get_by_text(f"Physiotherapy: {prep_text} — Megan Clarke").wait_for()
     # attendance: pain medicine, physiotherapy and psychology present
     attended = chair.get_by_label("Attended", exact=True)
@@ -319,7 +365,7 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     wait_idle(chair)
     chair.get_by_text("Quorum met.").wait_for()
     # into the meeting room
-    row = _card(chair, text=case_label, has=chair.locator(f"a[href*='item={item_id}']"))
+    row = _card(chair, text=case_label, has=chair.locator(f"a[href$='item={item_id}']"))
     row.get_by_role("link", name="Discuss in meeting room").click()
     chair.get_by_role("heading", name=re.compile(rf"^Meeting room · Case {case_id} ")).wait_for()
     wait_idle(chair)
@@ -335,10 +381,7 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
         _pick(chair, box, "Change management")
     grid = chair.get_by_test_id("stDataFrame").first
     _add_recommendation(chair, grid, REC_TYPE, REC_TEXT, "pcp", due)
-    follow = chair.get_by_label("Follow-up review date", exact=True)
-    follow.fill(follow_up.strftime("%Y/%m/%d"))
-    follow.press("Enter")
-    wait_idle(chair)
+    _type_date(chair, "Follow-up review date", follow_up)
     _type(chair, "Allergies and adverse reactions (mandatory for the letter)", allergies)
     chair.get_by_role("button", name="Save discussion").click()
     chair.get_by_text("Discussion saved.").wait_for()
@@ -352,13 +395,17 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     chair.get_by_text("Decision final: actions created, letter sent to the GP, case returned.").wait_for()
     wait_idle(chair)
     chair.get_by_text("This decision is final.").wait_for()
+    chair.context.close()
 
     # (d) the case's GP reads the letter, acknowledges it and completes the action
     gp = users(pcp)
     _nav(gp, "Inbox", "Inbox")
     letters = gp.get_by_role("heading", name=re.compile(r"^Outcome letters to acknowledge \(\d+\)"))
     n_before = int(re.search(r"\((\d+)\)", letters.inner_text()).group(1))
-    letter = _card(gp, text=re.compile(rf"Case {case_id} · .* · sent"), has=gp.get_by_role("button", name="Acknowledge"))
+    letter = _card(gp, text=re.compile(rf"Case {case_id} · .* · sent"),
+                   has=gp.get_by_role("button", name="Acknowledge"))
+    action = _card(gp, text=REC_TEXT, has=gp.get_by_role("button", name="Mark done"))
+    assert f"Case {case_id} · due {due:%d %b %Y}" in action.inner_text()
     letter.get_by_text("Read the letter").click()
     letter.get_by_text(answer).wait_for()
     letter.get_by_text(REC_TEXT).first.wait_for()
@@ -367,7 +414,6 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     wait_idle(gp)
     gp.get_by_role("heading", name=f"Outcome letters to acknowledge ({n_before - 1})").wait_for()
     assert gp.get_by_text(re.compile(rf"^Case {case_id} · .* · sent")).count() == 0
-    action = _card(gp, text=REC_TEXT, has=gp.get_by_role("button", name="Mark done"))
     action.get_by_label("Note (optional)").fill("E2E: referred to the practice physio")
     action.get_by_role("button", name="Mark done").click()
     gp.get_by_text("Action completed.").wait_for()
@@ -382,3 +428,60 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
         action_row = s.scalar(select(Action).where(Action.case_id == case_id, Action.description == REC_TEXT))
         assert action_row.status == "done" and action_row.completed_by == gp_user.id
         assert action_row.owner_user_id == gp_user.id and action_row.due_date == due
+
+
+# ----------------------------------------------------------------------------- concurrent edits
+
+
+def _open_room(page, url: str, item_id: int) -> None:
+    page.goto(f"{url}/meeting_room?item={item_id}")
+    page.get_by_role("heading", name=re.compile(r"^Meeting room · Case \d+ ")).wait_for()
+    wait_idle(page)
+
+
+def test_concurrent_edit_is_refused_without_losing_input_then_kept(hub, db, users):
+    from playwright.sync_api import expect  # imported here: without Playwright the fixtures skip the test
+
+    chair_text = "E2E chair's formulation: central sensitisation with deconditioning."
+    physio_text = "E2E physio's formulation: load intolerance and fear-avoidance, no red flags."
+    chair = users("chair")
+    item_id, _, _ = _create_meeting(chair, "E2E conflict MDT")
+    physio = users("physio")
+    for page in (chair, physio):  # both open the same agenda item, before either saves
+        _open_room(page, hub.url, item_id)
+    _type(chair, FORMULATION_LABEL, chair_text)
+    _type(physio, FORMULATION_LABEL, physio_text)
+
+    chair.get_by_role("button", name="Save discussion").click()
+    chair.get_by_text("Discussion saved.").wait_for()
+    wait_idle(chair)
+    assert _discussion(db, item_id).formulation == chair_text
+
+    physio.get_by_role("button", name="Save discussion").click()
+    warning = physio.get_by_test_id("stAlert").filter(has_text="saved this discussion")
+    warning.wait_for()
+    wait_idle(physio)
+    assert re.search(rf"{CHAIR_NAME} saved this discussion at \d\d:\d\d:\d\d after you opened it",
+                     warning.inner_text()), warning.inner_text()
+    assert "Nothing was overwritten" in warning.inner_text()
+    expect(physio.get_by_label(FORMULATION_LABEL, exact=True)).to_have_value(physio_text)  # nothing lost
+    expect(physio.get_by_test_id("stExpander").filter(has_text="Their saved version")).to_contain_text(chair_text)
+    assert physio.get_by_text("Discussion saved.").count() == 0
+    assert _discussion(db, item_id).formulation == chair_text  # the chair's version is what is stored
+
+    physio.get_by_role("button", name="Keep my input and save over theirs").click()
+    wait_idle(physio)
+    expect(warning).to_have_count(0)
+    expect(physio.get_by_label(FORMULATION_LABEL, exact=True)).to_have_value(physio_text)
+    physio.get_by_role("button", name="Save discussion").click()
+    physio.get_by_text("Discussion saved.").wait_for()
+    wait_idle(physio)
+    stored = _discussion(db, item_id)
+    assert stored.formulation == physio_text
+    # Opened afresh (a new session after a reload), the room names who saved last. Its form fields are not
+    # checked here: after a reload the form is sometimes empty although a discussion is saved (app bug,
+    # reported; saving that empty form would overwrite the discussion).
+    chair.reload()
+    chair.get_by_role("heading", name=re.compile(r"^Meeting room · Case \d+ ")).wait_for()
+    wait_idle(chair)
+    chair.get_by_text(re.compile(r"last saved by Megan Clarke at \d\d:\d\d:\d\d")).wait_for()
