@@ -68,7 +68,7 @@ OUTCOME_CASE_COLUMNS = ["case_id", "practice", "condition", "instrument", "decid
                         "before_first_on", "before_first", "before_last_on", "before_last", "change_before",
                         "at_decision_on", "at_decision", "latest_on", "latest", "change_after"]
 OUTCOME_CONDITION_COLUMNS = ["condition", "cases", "n_before", "mean_change_before", "n_after", "mean_change_after"]
-FLAG_TYPE_COLUMNS = ["code", "flag", "severity", "current", "resolved"]
+FLAG_TYPE_COLUMNS = ["code", "flag", "severity", "current", "raised", "resolved"]
 FLAG_SEVERITY_COLUMNS = ["severity", "current"]
 OME_COLUMNS = ["month", "patients_on_opioids", "mean_ome", "median_ome"]
 
@@ -415,23 +415,43 @@ def _safety_resolved(s, where: list, lo: datetime, hi: datetime) -> int:
     return sum(1 for c in case_ids if c in visible)
 
 
+def _flag_events(s, action: str, where: list, lo: datetime, hi: datetime) -> dict[str, int]:
+    """Flags raised or resolved in the period per type, from the 'flag.raised' / 'flag.resolved' events that
+    every flag recomputation writes, on cases in scope."""
+    events = s.execute(select(AuditEvent.changes).where(AuditEvent.action == action, AuditEvent.at >= lo,
+                                                        AuditEvent.at < hi)).scalars().all()
+    pairs = [(int(c["case_id"]), c["code"]) for c in events if isinstance(c, dict) and c.get("case_id") is not None]
+    if not pairs:
+        return {}
+    visible = set(s.scalars(select(Case.id).where(Case.id.in_({cid for cid, _ in pairs}), *where)))
+    out: dict[str, int] = {}
+    for cid, code in pairs:
+        if cid in visible:
+            out[code] = out.get(code, 0) + 1
+    return out
+
+
 def _flags(s, scoped: Select, where: list, lo: datetime, hi: datetime) -> dict[str, Any]:
-    """Current flags per type and severity from CaseFlag (a snapshot of derived state, so the period does
-    not apply). Flag history is not stored: 'resolved' is known only for safety alerts, whose resolution
-    is an audited 'safety.action'; for every other type it is left empty rather than guessed."""
+    """Current flags per type and severity from CaseFlag (a snapshot, so the period does not apply), with the
+    flags raised and resolved in the period from the flag history in the audit trail."""
     q = (select(CaseFlag.code, CaseFlag.severity, func.count(func.distinct(CaseFlag.case_id)))
          .where(CaseFlag.case_id.in_(scoped)).group_by(CaseFlag.code, CaseFlag.severity))
     counts = {(code, sev): int(n) for code, sev, n in s.execute(q)}
+    raised = _flag_events(s, "flag.raised", where, lo, hi)
+    resolved_by_code = _flag_events(s, "flag.resolved", where, lo, hi)
     resolved = _safety_resolved(s, where, lo, hi)
-    if resolved and not any(code == "safety_phq9" for code, _ in counts):
-        counts[("safety_phq9", "red")] = 0
+    severity_of = {"safety_phq9": "red", "opioid_red": "red"}
+    for code in set(raised) | set(resolved_by_code):
+        if not any(c == code for c, _ in counts):
+            counts[(code, severity_of.get(code, "amber"))] = 0
     order = list(FLAG_LABELS)
     records = [{"code": code, "flag": FLAG_LABELS.get(code, code), "severity": sev, "current": n,
-                "resolved": resolved if code == "safety_phq9" else pd.NA}
+                "raised": raised.get(code, 0), "resolved": resolved_by_code.get(code, 0)}
                for (code, sev), n in sorted(counts.items(), key=lambda kv: (
                    SEVERITY_ORDER.index(kv[0][1]) if kv[0][1] in SEVERITY_ORDER else 9,
                    order.index(kv[0][0]) if kv[0][0] in order else 99, kv[0][0]))]
     by_type = _frame(records, FLAG_TYPE_COLUMNS)
+    by_type["raised"] = by_type["raised"].astype("Int64")
     by_type["resolved"] = by_type["resolved"].astype("Int64")
     by_severity = [{"severity": sev, "current": sum(n for (_, sv), n in counts.items() if sv == sev)}
                    for sev in SEVERITY_ORDER if any(sv == sev for _, sv in counts)]

@@ -15,6 +15,7 @@ from db.models import (
     Action,
     AgendaItem,
     Assessment,
+    AuditEvent,
     Case,
     CaseFlag,
     Decision,
@@ -129,11 +130,26 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
           "b_response": _response_dict(ev), "b_on": today} for cid, ev in results.items()],
         execution_options={"synchronize_session": False},
     )
+    before = {(r.case_id, r.code): r.severity for r in s.execute(
+        select(CaseFlag.case_id, CaseFlag.code, CaseFlag.severity).where(CaseFlag.case_id.in_(ids)))}
     s.execute(delete(CaseFlag).where(CaseFlag.case_id.in_(ids)))
     rows = [{"case_id": cid, "code": f.code, "severity": f.severity, "reason": f.reason}
             for cid, ev in results.items() for f in {f.code: f for f in ev.flags}.values()]
     if rows:
         s.execute(insert(CaseFlag), rows)
+    # Flag history (raised / resolved) as system audit events: the dashboard counts them.
+    after = {(r["case_id"], r["code"]): r for r in rows if r["severity"] != "info"}
+    was = {k for k, sev in before.items() if sev != "info"}
+    now = utcnow()
+    events = [{"at": now, "actor_id": None, "action": "flag.raised", "entity": "case", "entity_id": str(cid),
+               "changes": {"case_id": cid, "code": code, "severity": after[(cid, code)]["severity"],
+                           "reason": after[(cid, code)]["reason"]}}
+              for cid, code in sorted(set(after) - was)]
+    events += [{"at": now, "actor_id": None, "action": "flag.resolved", "entity": "case", "entity_id": str(cid),
+                "changes": {"case_id": cid, "code": code, "severity": before[(cid, code)]}}
+               for cid, code in sorted(was - set(after))]
+    if events:
+        s.execute(insert(AuditEvent), events)
 
 
 def recompute_cases(s: Session, case_ids: Iterable[int], today: date | None = None) -> dict[int, CaseEvaluation]:

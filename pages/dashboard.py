@@ -83,8 +83,8 @@ right.plotly_chart(charts.outcome_change_chart(board.outcome_by_condition), widt
 left.plotly_chart(charts.flags_chart(board.flags_by_type), width="stretch", key="db_ch_flags")
 right.plotly_chart(charts.ome_trend_chart(board.ome_by_month, thresholds.get("opioid.amber_ome"),
                                           thresholds.get("opioid.red_ome")), width="stretch", key="db_ch_ome")
-st.caption("Flag history is not stored yet: 'resolved' is known only for safety alerts (their recorded action); "
-           "other flag types show today's count.")
+st.caption("Flags: 'current' is today's count; 'raised' and 'resolved' count the flag history in the period "
+           "(recorded whenever flags are recomputed).")
 
 TABLES = {
     "discussion_by_month": "Time to discussion by month",

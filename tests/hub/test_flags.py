@@ -56,6 +56,12 @@ def test_safety_alert_stays_until_action_recorded(demo_sf):
     with demo_sf() as s:
         assert s.get(Case, case_id).safety_alert is False
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "safety.action")) == 1
+        resolved = s.scalars(select(AuditEvent).where(AuditEvent.action == "flag.resolved",
+                                                      AuditEvent.entity_id == str(case_id))).all()
+        assert [e.changes["code"] for e in resolved] == ["safety_phq9"] and resolved[0].actor_id is None
+        raised = s.scalars(select(AuditEvent.changes).where(AuditEvent.action == "flag.raised",
+                                                            AuditEvent.entity_id == str(case_id))).all()
+        assert "safety_phq9" in {c["code"] for c in raised}
 
 
 def test_new_assessment_recomputes_flags_in_the_same_transaction(demo_sf):
