@@ -2,9 +2,60 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_PASSWORD = "pain-hub-demo"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(database_url: str, workdir: Path, secret: str = "e2e-" + "s" * 44):
+    """Run `streamlit run app.py` on a free port against `database_url` (demo seeded when empty); yields its URL."""
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=database_url, HUB_DEMO="1", HUB_COOKIE_SECRET=secret)
+    log_path = workdir / "streamlit.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"streamlit did not become healthy; log:\n{log_path.read_text()}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
 
 
 def wait_idle(page, timeout: float = 60_000) -> None:

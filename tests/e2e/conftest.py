@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from browser_support import streamlit_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
@@ -23,12 +20,6 @@ def _require_or_skip(reason: str):
     if os.environ.get("HUB_REQUIRE_E2E", "").strip() in ("1", "true", "yes"):
         pytest.fail(f"HUB_REQUIRE_E2E=1 but {reason}")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -65,34 +56,6 @@ def server_db_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory, playwright_api, server_db_url):
     """`streamlit run app.py` on a free port with a fresh SQLite demo database."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=server_db_url, HUB_DEMO="1", HUB_COOKIE_SECRET="e2e-" + "s" * 44)
-    log = open(tmp / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        pytest.fail(f"streamlit did not become healthy; log:\n{(tmp / 'streamlit.log').read_text()}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with streamlit_server(server_db_url, tmp_path_factory.mktemp("e2e")) as url:
+        yield url
 
-
-# Helpers live in browser_support; re-exported for modules that import them from here.
-from browser_support import DEMO_PASSWORD, choose, login, wait_idle  # noqa: E402,F401

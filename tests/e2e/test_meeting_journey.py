@@ -13,25 +13,18 @@ check what was stored (and so other e2e modules' data cannot disturb it).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from browser_support import DEMO_PASSWORD, choose, wait_idle
+from browser_support import DEMO_PASSWORD, choose, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 COOKIE = "msk_pain_hub_auth"
 PRACTICE_PCP = {"Northgate": "gp.north", "Riverside": "gp.river", "Hillview": "gp.hill"}
 CHAIR_NAME = "Dr Katherine Ward"
@@ -46,12 +39,6 @@ NOT_FLAG_SELECTBOXES = {"Pathway step (CLINICAL.md §3)", "Coded reason (for res
 # ----------------------------------------------------------------------------- server with a known database
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass(frozen=True)
 class Hub:
     url: str
@@ -60,35 +47,11 @@ class Hub:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory, playwright_api):
-    """`streamlit run app.py` on a fresh SQLite demo database (same settings as conftest's `server`)."""
+    """The app on a fresh SQLite demo database of this module's own (conftest.streamlit_server)."""
     tmp = tmp_path_factory.mktemp("e2e_meetings")
-    port = _free_port()
     database_url = f"sqlite:///{tmp / 'hub.db'}"
-    env = dict(os.environ, DATABASE_URL=database_url, HUB_DEMO="1", HUB_COOKIE_SECRET="e2e-" + "m" * 44)
-    log = open(tmp / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        pytest.fail(f"streamlit did not become healthy; log:\n{(tmp / 'streamlit.log').read_text()}")
-    yield Hub(url, database_url)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with streamlit_server(database_url, tmp, secret="e2e-" + "m" * 44) as url:
+        yield Hub(url, database_url)
 
 
 @pytest.fixture(scope="module")
