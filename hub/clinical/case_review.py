@@ -16,6 +16,9 @@ from hub.clinical.signals import fmt_day
 PRIMARY_OUTCOMES = ("peg", "nrs", "mskhq", "odi")
 DEFAULT_MIC = {"peg": None, "nrs": None, "mskhq": outcomes.MSKHQ_MIC, "odi": outcomes.ODI_MIC_POINTS}
 
+# Only cases waiting for the hub are prioritised (drafts, returned and closed cases score 0).
+WAITING_STATUSES = ("submitted", "triaged", "scheduled")
+
 # Queue priority weights (DESIGN DEFAULT; stored in settings as priority.*).
 PRIORITY_WEIGHTS: dict[str, float] = {
     "priority.safety_alert": 100.0,
@@ -424,6 +427,8 @@ def explain_priority(flags: Sequence[Flag], record: CaseRecord,
                      settings: Mapping[str, Any] | None = None) -> tuple[float, list[str]]:
     """Transparent queue priority: weighted safety alerts, flags, risk band and waiting time, with the why."""
     settings = settings or {}
+    if record.status is not None and record.status not in WAITING_STATUSES:
+        return 0.0, [f"Not waiting for the hub ({record.status})"]
     w = {k: float(_setting(settings, k, v)) for k, v in PRIORITY_WEIGHTS.items()}
     score, reasons = 0.0, []
     if any(f.code == "safety_phq9" for f in flags):

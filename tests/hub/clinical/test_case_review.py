@@ -144,3 +144,12 @@ def test_wearable_use_falling_is_a_disengagement_signal():
     assert "9 of the last 28 days" in flag.reason and "26" in flag.reason
     assert "wearable_drop" not in codes(evaluate_case(record(wearable_days_recent=20, wearable_days_before=26)))
     assert "wearable_drop" not in codes(evaluate_case(record(wearable_days_recent=0, wearable_days_before=3)))
+
+
+def test_only_cases_waiting_for_the_hub_are_prioritised():
+    flags_ = evaluate_case(record(risk_band="high", submitted_on=d(30))).flags
+    waiting, _ = explain_priority(flags_, record(risk_band="high", submitted_on=d(30), status="triaged"))
+    assert waiting > 0
+    for status in ("draft", "returned", "closed"):
+        score, reasons = explain_priority(flags_, record(risk_band="high", submitted_on=d(30), status=status))
+        assert score == 0 and reasons == [f"Not waiting for the hub ({status})"]
