@@ -14,18 +14,16 @@ check what was stored (and so other e2e modules' data cannot disturb it).
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from browser_support import DEMO_PASSWORD, choose, streamlit_server, wait_idle
+from browser_support import choose, login, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 
-COOKIE = "msk_pain_hub_auth"
 PRACTICE_PCP = {"Northgate": "gp.north", "Riverside": "gp.river", "Hillview": "gp.hill"}
 CHAIR_NAME = "Dr Katherine Ward"
 ATTENDEES = ("Dr Katherine Ward (Pain medicine)", "Megan Clarke (Physiotherapy)", "Dr Hannah Levy (Psychology)")
@@ -64,41 +62,13 @@ def db(hub):
     engine.dispose()
 
 
-def _login(browser, url: str, username: str):
-    """browser_support.login, but when the re-login cookie is not written, log in again (sooner than 20 s).
-
-    Known app race (reported): after a form login the app reruns itself ~0.7-1.4 s later to show the
-    navigation (ui/auth.refresh_navigation_soon); when the authenticator's cookie component has not run by
-    then, the re-login cookie is never written. This module reloads and deep-links pages, which needs it."""
-    for attempt in range(1, 4):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(url)
-        wait_idle(page)
-        page.get_by_label("Username").fill(username)
-        page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_text("Logged in as").wait_for()
-        deadline = time.time() + 8
-        while time.time() < deadline and not any(c["name"] == COOKIE for c in context.cookies()):
-            page.wait_for_timeout(200)
-        if any(c["name"] == COOKIE for c in context.cookies()):
-            page.get_by_role("link", name="About").first.wait_for()
-            wait_idle(page)
-            return context, page
-        print(f"login {attempt} of {username}: the re-login cookie was never written")
-        context.close()
-    raise AssertionError(f"the login cookie of {username} was never written (3 attempts)")
-
-
 @pytest.fixture
 def users(browser, hub, request):
     """Log users in, each in their own browser context; on failure, screenshots of every page to /tmp."""
     opened = []
 
     def log_in(username: str):
-        context, page = _login(browser, hub.url, username)
+        context, page = login(browser, hub.url, username)
         opened.append((username, context, page))
         return page
 
