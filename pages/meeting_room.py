@@ -33,7 +33,11 @@ except HubError as exc:
     show_error(exc)
     st.stop()
 
-if ss.get(f"{prefix}loaded") is None:  # first open: the form starts from what is saved
+# The form starts from what is saved, with the version it was read at. Streamlit drops the state of
+# widgets that were not drawn in a run (e.g. an interrupted first run), so whenever any field is missing
+# the whole form is refilled from the saved decision and its version taken again: what is shown and
+# the version a save is checked against always belong together.
+if ss.get(f"{prefix}loaded") is None or not decision_form.has_state(prefix):
     decision_form.fill_state(prefix, state.form)
     ss[f"{prefix}loaded"] = state.version
     ss[f"{prefix}errors"] = {}

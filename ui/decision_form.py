@@ -42,6 +42,11 @@ def _none(x):
     return x
 
 
+def has_state(prefix: str) -> bool:
+    """True if every text field of the form still has its value in session state."""
+    return all(f"{prefix}{name}" in st.session_state for name, _ in TEXTS)
+
+
 def fill_state(prefix: str, form: DecisionForm) -> None:
     """Put a loaded decision into the widgets' session state (first open, or after taking theirs)."""
     ss = st.session_state

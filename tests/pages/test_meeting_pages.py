@@ -114,3 +114,18 @@ def test_new_meeting_is_the_one_shown_after_creation(hub):
     at.text_input(key="nm_title").input("Friday extra MDT")
     next(b for b in at.button if b.label == "Create meeting and propose agenda").click().run()
     assert "Friday extra MDT" in at.selectbox(key="mt_meeting").format_func(at.selectbox(key="mt_meeting").value)
+
+
+def test_lost_widget_state_refills_from_the_saved_decision_with_its_version(hub):
+    _, _, item = make_meeting(hub)
+    chair_actor = actor_for(hub.sf, "chair")
+    version = decisions.save(hub.sf, chair_actor, item, decisions.DecisionForm(formulation="Saved formulation"), 0)
+    at = login("chair")
+    at.switch_page("pages/meeting_room.py")
+    at.query_params["item"] = str(item)
+    # The state after an interrupted first run: the 'loaded' flag survived, the widgets' values did not.
+    at.session_state[f"mr{item}_loaded"] = version
+    at.run()
+    assert at.text_area(key=f"mr{item}_formulation").value == "Saved formulation"
+    at.button(key=f"mr{item}_save").click().run()
+    assert decisions.load(hub.sf, chair_actor, item).form.formulation == "Saved formulation"
