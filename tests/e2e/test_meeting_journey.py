@@ -147,8 +147,7 @@ def _create_meeting(page, title: str) -> tuple[int, int, list[str]]:
     form = page.get_by_test_id("stForm").filter(has=create)
     form.get_by_label("Title").fill(title)
     create.click()
-    page.get_by_text("Meeting created; the agenda was proposed from the queue by priority.").wait_for()
-    wait_idle(page)
+    wait_idle(page)  # the one-shot success notice can be gone after a second rerun: the meeting is checked below
     # App quirk (reported): when other meetings exist, the keyed "Meeting" selectbox keeps showing the
     # previously selected meeting after creating one; pick the new meeting by its title as a user would.
     _show_meeting(page, title)
