@@ -50,6 +50,16 @@ def _editable(m: Meeting) -> None:
         raise ValidationError({"meeting": "This meeting is finalised; its agenda can no longer change."})
 
 
+def _agenda_item(s: Session, item_id: int, editable: bool = True) -> AgendaItem:
+    """An agenda item (NotFound if missing); with `editable`, its meeting must not be finalised."""
+    item = s.get(AgendaItem, item_id)
+    if item is None:
+        raise NotFound("No such agenda item.")
+    if editable:
+        _editable(_meeting(s, item.meeting_id))
+    return item
+
+
 def _schedule(s: Session, actor: Actor, case: Case) -> None:
     """Put a case into 'scheduled' (via triage) when it joins an agenda."""
     if case.status == "submitted":
@@ -152,10 +162,7 @@ def remove_item(session_factory, actor: Actor, item_id: int) -> None:
     """The chair removes a case from the agenda; it goes back to the queue as triaged."""
     require_role(actor, "chair")
     with session_factory.begin() as s:
-        item = s.get(AgendaItem, item_id)
-        if item is None:
-            raise NotFound("No such agenda item.")
-        _editable(_meeting(s, item.meeting_id))
+        item = _agenda_item(s, item_id)
         if item.status != "pending" or s.scalar(select(Decision.id).where(Decision.agenda_item_id == item.id)):
             raise ValidationError({"agenda": "A case with a recorded discussion cannot be removed from the agenda."})
         case = item.case
@@ -170,10 +177,7 @@ def move_item(session_factory, actor: Actor, item_id: int, offset: int) -> None:
     """The chair moves an agenda item up (offset -1) or down (+1)."""
     require_role(actor, "chair")
     with session_factory.begin() as s:
-        item = s.get(AgendaItem, item_id)
-        if item is None:
-            raise NotFound("No such agenda item.")
-        _editable(_meeting(s, item.meeting_id))
+        item = _agenda_item(s, item_id)
         items = list(s.scalars(select(AgendaItem).where(AgendaItem.meeting_id == item.meeting_id)
                                .order_by(AgendaItem.position)))
         i = items.index(item)
@@ -193,10 +197,7 @@ def set_item_minutes(session_factory, actor: Actor, item_id: int, minutes: int) 
     if not 1 <= int(minutes) <= 120:
         raise ValidationError({"minutes": "Minutes per case must be between 1 and 120."})
     with session_factory.begin() as s:
-        item = s.get(AgendaItem, item_id)
-        if item is None:
-            raise NotFound("No such agenda item.")
-        _editable(_meeting(s, item.meeting_id))
+        item = _agenda_item(s, item_id)
         audit.record(s, actor, "agenda.minutes", "agenda_item", item.id, {"minutes": [item.minutes, int(minutes)]})
         item.minutes = int(minutes)
 
@@ -315,10 +316,7 @@ def save_preparation(session_factory, actor: Actor, agenda_item_id: int, text: s
     if not body:
         raise ValidationError({"text": "Write your preparation notes before saving."})
     with session_factory.begin() as s:
-        item = s.get(AgendaItem, agenda_item_id)
-        if item is None:
-            raise NotFound("No such agenda item.")
-        _editable(_meeting(s, item.meeting_id))
+        item = _agenda_item(s, agenda_item_id)
         row = s.scalar(select(DisciplineInput).where(DisciplineInput.agenda_item_id == item.id,
                                                      DisciplineInput.discipline == actor.discipline))
         old = row.text if row else None
@@ -494,9 +492,7 @@ def agenda_item_context(session_factory, actor: Actor, item_id: int) -> tuple[Me
     """The meeting an agenda item belongs to, and the item's row."""
     _require_hub(actor)
     with session_factory() as s:
-        item = s.get(AgendaItem, item_id)
-        if item is None:
-            raise NotFound("No such agenda item.")
+        item = _agenda_item(s, item_id, editable=False)
         meeting_id = item.meeting_id
     view = meeting_view(session_factory, actor, meeting_id)
     return view, next(r for r in view.agenda if r.item_id == item_id)

@@ -9,7 +9,7 @@ import streamlit as st
 from hub import cases, charts, records, settings, wearables
 from hub.errors import HubError
 from ui import case_panels, record_forms, runtime
-from ui.common import md_escape, show_error
+from ui.common import CASE_NOTICE, md_escape, show_error, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor()
@@ -39,9 +39,7 @@ except HubError as exc:
 st.title(md_escape(f"Case {header.case_id}: {header.patient_name}"))
 st.caption(md_escape(f"NHS {header.nhs_number} · {header.age} years · {header.sex} · {header.practice} · "
            f"referred by {header.referrer} · status: {header.status_label}"))
-notice = st.session_state.pop("case_notice", None)
-if notice:
-    st.success(notice)
+show_notice(CASE_NOTICE)
 
 c1, c2 = st.columns([3, 2])
 with c1:

@@ -10,7 +10,7 @@ import streamlit as st
 from hub import cases, charts, decisions, meetings, records
 from hub.errors import EditConflict, HubError, ValidationError
 from ui import case_panels, decision_form, runtime
-from ui.common import md_escape, show_error
+from ui.common import leave_notice, md_escape, show_error, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor("specialist", "chair")
@@ -41,15 +41,15 @@ if ss.get(f"{prefix}loaded") is None or not decision_form.has_state(prefix):
     decision_form.fill_state(prefix, state.form)
     ss[f"{prefix}loaded"] = state.version
     ss[f"{prefix}errors"] = {}
-notice = ss.pop(f"{prefix}notice", None)
 
 st.title(md_escape(f"Meeting room · {agenda_case.case_label}"))
 st.caption(md_escape(f"{view.title} · {view.starts_at:%d %b %Y %H:%M} · slot {agenda_case.minutes} min · "
                      f"decision: {state.status if state.version else 'not started'}"
                      + (f" · last saved by {state.updated_by} at {state.updated_at:%H:%M:%S}" if state.updated_by
                         else "")))
-if notice:
-    st.success(notice)
+st.page_link("pages/meetings.py", label="Back to the agenda", query_params={"meeting": view.id},
+             icon=":material/arrow_back:")
+show_notice(f"{prefix}notice")
 conflict = ss.get(f"{prefix}conflict")
 if conflict:
     st.warning(md_escape(conflict))
@@ -106,7 +106,7 @@ with right:
     c1, c2 = st.columns(2)
     if c1.button("Save discussion", type="primary", disabled=final, key=f"{prefix}save"):
         if _save():
-            ss[f"{prefix}notice"] = "Discussion saved."
+            leave_notice("Discussion saved.", f"{prefix}notice")
         st.rerun()
     if actor.has("chair") and c2.button("Finalise decision and send letter", disabled=final, key=f"{prefix}final"):
         if _save():
@@ -117,7 +117,7 @@ with right:
             except HubError as exc:
                 ss[f"{prefix}conflict"] = str(exc)
             else:
-                ss[f"{prefix}notice"] = "Decision final: actions created, letter sent to the GP, case returned."
+                leave_notice("Decision final: actions created, letter sent to the GP, case returned.", f"{prefix}notice")
         st.rerun()
     if final:
         st.info("This decision is final. The outcome letter is on the case page.")

@@ -51,10 +51,10 @@ if actor.has("chair"):
                                     default=list(meetings.DEFAULT_QUORUM), format_func=DISCIPLINES.get, key="nm_quorum")
             if st.form_submit_button("Create meeting and propose agenda"):
                 def create():
-                    # Show the new meeting: the selectbox below has not been drawn in this run yet.
-                    st.session_state["mt_meeting"] = meetings.create_meeting(
+                    new_id = meetings.create_meeting(
                         sf, actor, title=title, starts_at=datetime.combine(day, at), video_link=link,
                         minutes_per_case=int(per_case), duration_minutes=int(length), quorum_disciplines=quorum)
+                    st.query_params["meeting"] = str(new_id)  # show the new meeting (and make its link shareable)
                 act(create, "Meeting created; the agenda was proposed from the queue by priority.")
 
 listing = meetings.list_meetings(sf, actor)
@@ -64,9 +64,20 @@ if not listing:
 labels = {m["id"]: f"{m['starts_at']:%a %d %b %Y %H:%M} · {m['title']} · {m['status']} · {m['cases']} case(s)"
           for m in listing}
 ids = list(labels)
-if st.session_state.get("mt_meeting") not in ids:
-    st.session_state.pop("mt_meeting", None)
-meeting_id = st.selectbox("Meeting", ids, format_func=labels.get, key="mt_meeting")
+# The meeting shown is the one in the address (?meeting=ID), so a meeting can be linked to and a new one is
+# shown at once. The selectbox's key follows the address: it starts from the address on every change instead
+# of keeping a selection of its own in the browser that could disagree with it.
+raw = st.query_params.get("meeting", "")
+shown = int(raw) if raw.isdigit() and int(raw) in labels else ids[0]
+pick_key = f"mt_meeting_{shown}"
+
+
+def _follow_pick() -> None:
+    st.query_params["meeting"] = str(st.session_state[pick_key])
+
+
+meeting_id = st.selectbox("Meeting", ids, index=ids.index(shown), format_func=labels.get, key=pick_key,
+                          on_change=_follow_pick)
 view = meetings.meeting_view(sf, actor, meeting_id)
 st.caption(md_escape(f"Chair: {view.chair} · {view.minutes_per_case} min per case · status: {view.status}"))
 if view.video_link:

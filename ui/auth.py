@@ -12,6 +12,7 @@ from db.engine import PROJECT_ROOT, database_url
 from hub import auth as hub_auth
 from hub import settings
 from hub.access import Actor
+from ui.common import AUTH_NOTICE, leave_notice, show_notice
 
 COOKIE_NAME = "msk_pain_hub_auth"
 
@@ -35,7 +36,7 @@ def _clear_session(authenticator) -> None:
 
 def _end_session(authenticator, message: str) -> None:
     _clear_session(authenticator)
-    st.session_state["auth_notice"] = message
+    leave_notice(message, AUTH_NOTICE)
     st.rerun()
 
 
@@ -50,9 +51,8 @@ def gate(sf) -> Actor | None:
     creds, max_attempts = hub_auth.credentials(sf)
     with sf() as s:
         expiry_days = float(settings.get(s, "security.cookie_expiry_days"))
-    notice = st.session_state.pop("auth_notice", None)
-    if notice:
-        st.warning(notice)
+    if not st.session_state.get("authentication_status"):
+        show_notice(AUTH_NOTICE, st.warning)  # why the last session ended, above the login form
     known = {u: d["failed_login_attempts"] for u, d in creds["usernames"].items()}
     authenticator = stauth.Authenticate(creds, COOKIE_NAME, secret, expiry_days, auto_hash=False,
                                         login_sleep_time=0)
@@ -77,6 +77,7 @@ def gate(sf) -> Actor | None:
     if not status:
         st.caption("Demo logins are listed in the README. No real patient data belongs in the demo.")
         return None
+    st.session_state.pop(AUTH_NOTICE, None)
     username = st.session_state.get("username")
     token_issued = None
     if not was_authenticated:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from hub import records
 from hub.errors import HubError
-from ui.common import md_escape, show_error
+from ui.common import CASE_NOTICE, leave_notice, md_escape, show_error
 
 
 def flags_panel(header) -> None:
@@ -56,7 +56,7 @@ def safety_actions(sf, actor, case_id: int) -> None:
                 except HubError as exc:
                     show_error(exc)
                 else:
-                    st.session_state["case_notice"] = "Action recorded; the safety alert is closed."
+                    leave_notice("Action recorded; the safety alert is closed.", CASE_NOTICE)
                     st.rerun()
 
 

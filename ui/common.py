@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import streamlit as st
 
@@ -40,13 +41,30 @@ def open_case(case_id: int) -> None:
 
 
 NOTICE_KEY = "page_notice"
+CASE_NOTICE = "case_notice"
+AUTH_NOTICE = "auth_notice"
+NOTICE_SECONDS = 10.0
 
 
-def show_notice() -> None:
-    """Show (once) the success message left by the last action of this session."""
-    notice = st.session_state.pop(NOTICE_KEY, None)
-    if notice:
-        st.success(notice)
+def leave_notice(message: str, key: str = NOTICE_KEY) -> None:
+    """Leave a message for the user about the action just done, shown by `show_notice` after the rerun."""
+    st.session_state[key] = (message, time.monotonic())
+
+
+def show_notice(key: str = NOTICE_KEY, show=None) -> None:
+    """Show the message left by the last action (a success message unless `show` says otherwise).
+
+    It is shown on every run in the few seconds after the action, not popped by the first one: a component
+    (the login cookie's, a chart's) can rerun the page at once, and a one-shot message would be gone
+    before the user saw it. A later run drops it."""
+    entry = st.session_state.get(key)
+    if not entry:
+        return
+    message, at = entry
+    if time.monotonic() - at > NOTICE_SECONDS:
+        del st.session_state[key]
+        return
+    (show or st.success)(message)
 
 
 def act(fn, message: str) -> None:
@@ -57,5 +75,5 @@ def act(fn, message: str) -> None:
     except (ValidationError, EditConflict, PermissionDenied, NotFound) as exc:
         show_error(exc)
         return
-    st.session_state[NOTICE_KEY] = message
+    leave_notice(message)
     st.rerun()

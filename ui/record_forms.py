@@ -11,7 +11,7 @@ from hub.clinical.signals import CHANGE_EVENT_TYPES, JUST_CODES
 from hub.errors import HubError, ValidationError
 from hub.records import ReviewInput, TreatmentInput
 from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES
-from ui.common import show_error
+from ui.common import CASE_NOTICE, leave_notice, show_error
 
 CHANGE_TYPES = list(CHANGE_EVENT_TYPES)
 JUSTIFICATIONS = list(JUST_CODES)
@@ -27,7 +27,7 @@ def _run(fn, success: str) -> bool:
     except (ValidationError, HubError) as exc:
         show_error(exc)
         return False
-    st.session_state["case_notice"] = success
+    leave_notice(success, CASE_NOTICE)
     return True
 
 
@@ -150,8 +150,8 @@ def wearables_form(sf, actor, case_id: int) -> None:
             show_error(exc)
             return
         bar.progress(1.0, text="Done")
-        st.session_state["case_notice"] = (f"Wearable import: {report.added} day(s) added, {report.updated} updated, "
-                                           f"{report.unchanged} unchanged, {report.skipped_errors} row(s) skipped.")
+        leave_notice(f"Wearable import: {report.added} day(s) added, {report.updated} updated, "
+                     f"{report.unchanged} unchanged, {report.skipped_errors} row(s) skipped.", CASE_NOTICE)
         st.session_state["wd_errors"] = [str(e) for e in errors]
         st.rerun()
     for e in st.session_state.get("wd_errors", []):

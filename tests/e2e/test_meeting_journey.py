@@ -14,6 +14,7 @@ check what was stored (and so other e2e modules' data cannot disturb it).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -147,10 +148,11 @@ def _create_meeting(page, title: str) -> tuple[int, int, list[str]]:
     form = page.get_by_test_id("stForm").filter(has=create)
     form.get_by_label("Title").fill(title)
     create.click()
-    wait_idle(page)  # the one-shot success notice can be gone after a second rerun: the meeting is checked below
-    # App quirk (reported): when other meetings exist, the keyed "Meeting" selectbox keeps showing the
-    # previously selected meeting after creating one; pick the new meeting by its title as a user would.
-    _show_meeting(page, title)
+    page.get_by_text("Meeting created; the agenda was proposed from the queue by priority.").wait_for()
+    wait_idle(page)
+    # The new meeting is the one shown (its id is in the address), although other meetings exist.
+    _wait_shown(page, title)
+    assert re.search(r"[?&]meeting=\d+", page.url), page.url
     rows = [t.strip() for t in page.get_by_test_id("stMarkdownContainer")
             .filter(has_text=re.compile(r"^\d+\. Case \d+ · .* · priority ")).all_inner_texts()]
     assert rows, "the proposed agenda is empty"
@@ -160,15 +162,26 @@ def _create_meeting(page, title: str) -> tuple[int, int, list[str]]:
     return item_id, case_id, rows
 
 
+def _wait_shown(page, title: str, timeout: float = 30) -> None:
+    """Wait until the "Meeting" selectbox shows the meeting with this title."""
+    deadline = time.time() + timeout
+    while title not in (shown := _shown(_meeting_box(page))):
+        if time.time() > deadline:
+            raise AssertionError(f"the meeting shown is {shown!r}, not {title!r}")
+        page.wait_for_timeout(200)
+
+
 def _show_meeting(page, title: str) -> None:
-    """On Hub meetings (a fresh session shows the first meeting): select the meeting by its title."""
+    """On Hub meetings: select the meeting by its title, typing to filter the list as a user would (the
+    dropdown renders only the options in view)."""
     box = _meeting_box(page)
     if title in _shown(box):
         return
     box.get_by_role("combobox").click()
+    page.keyboard.type(title)
     page.get_by_role("option", name=re.compile(re.escape(title))).first.click()
     wait_idle(page)
-    assert title in _shown(box)
+    _wait_shown(page, title)
 
 
 def _discussion(db, item_id: int):

@@ -113,7 +113,27 @@ def test_new_meeting_is_the_one_shown_after_creation(hub):
     at.switch_page("pages/meetings.py").run()
     at.text_input(key="nm_title").input("Friday extra MDT")
     next(b for b in at.button if b.label == "Create meeting and propose agenda").click().run()
-    assert "Friday extra MDT" in at.selectbox(key="mt_meeting").format_func(at.selectbox(key="mt_meeting").value)
+    box = next(b for b in at.selectbox if b.label == "Meeting")
+    assert "Friday extra MDT" in box.format_func(box.value)
+    assert at.query_params["meeting"] == str(box.value)  # the address names the meeting shown
+    assert any("agenda was proposed" in s.value for s in at.success)
+
+
+def test_meeting_is_chosen_by_the_address_and_the_choice_updates_it(hub):
+    _, first, _ = make_meeting(hub)
+    second = meetings.create_meeting(hub.sf, actor_for(hub.sf, "chair"), title="Second MDT", starts_at=STARTS)
+    at = login("chair")
+    at.switch_page("pages/meetings.py")
+    at.query_params["meeting"] = str(first)
+    at.run()
+    box = next(b for b in at.selectbox if b.label == "Meeting")
+    assert box.value == first
+    box.select(second).run()
+    box = next(b for b in at.selectbox if b.label == "Meeting")
+    assert box.value == second and at.query_params["meeting"] == str(second)
+    at.query_params["meeting"] = "99999"  # a meeting that does not exist: the first listed is shown
+    at.run()
+    assert next(b for b in at.selectbox if b.label == "Meeting").value in (first, second)
 
 
 def test_lost_widget_state_refills_from_the_saved_decision_with_its_version(hub):

@@ -265,3 +265,19 @@ def test_a_page_script_run_without_app_py_shows_no_data(hub, page):
     assert titles(at) == []
     assert any("log in" in i.value for i in at.info)
     assert not at.dataframe
+
+
+def test_a_success_notice_survives_an_immediate_rerun_and_goes_after_a_while(hub):
+    import time
+
+    from ui.common import NOTICE_KEY, NOTICE_SECONDS
+
+    at = login("admin")
+    at.switch_page("pages/admin.py")
+    at.session_state[NOTICE_KEY] = ("User saved.", time.monotonic())
+    at.run()
+    at.run()  # a second run at once (a component's own rerun) must not swallow the message
+    assert [s.value for s in at.success] == ["User saved."]
+    at.session_state[NOTICE_KEY] = ("User saved.", time.monotonic() - NOTICE_SECONDS - 1)
+    at.run()
+    assert not at.success and NOTICE_KEY not in at.session_state
