@@ -32,7 +32,8 @@ from db.models import (
 from hub import audit
 from hub.auth import hash_password
 from hub.clinical import opioids
-from hub.clinical.identifiers import validate_nhs_number
+from hub.clinical import instruments
+from hub.clinical.identifiers import nhs_check_digit, validate_nhs_number
 from hub.records import treatment_label
 from hub.vocab import RED_FLAGS
 
@@ -109,19 +110,10 @@ _FAMILY = ("Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "
 # ----------------------------------------------------------------------------- NHS numbers
 
 
-def _nhs_check_digit(nine: str) -> int | None:
-    """Modulus 11 check digit of the first nine digits, or None when it would be 10 (never issued)."""
-    total = sum(int(d) * w for d, w in zip(nine, (10, 9, 8, 7, 6, 5, 4, 3, 2)))
-    check = 11 - total % 11
-    if check == 11:
-        return 0
-    return None if check == 10 else check
-
-
 def _test_range_nhs_number(k: int) -> str | None:
     """The k-th (0..999999) number of the test range 999 000 0000-999 999 9999, or None if it cannot be valid."""
     nine = f"999{k:06d}"
-    check = _nhs_check_digit(nine)
+    check = nhs_check_digit(nine)
     if check is None:
         return None
     number = nine + str(check)
@@ -139,31 +131,6 @@ def _nhs_numbers(rng: random.Random, n: int, exclude: set[str] | frozenset[str] 
             if len(out) == n:
                 return out
     raise ValueError(f"The NHS test range holds fewer than {n} unused valid numbers.")
-
-
-# ----------------------------------------------------------------------------- instruments (CLINICAL.md section 1)
-
-_PHQ9_BANDS = ((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "moderately_severe"), (20, "severe"))
-_GAD7_BANDS = ((0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe"))
-_STARTMSK_BANDS = ((0, "low"), (5, "medium"), (9, "high"))
-
-
-def _band(total: float, bands: tuple[tuple[int, str], ...]) -> str:
-    name = bands[0][1]
-    for minimum, label in bands:
-        if total >= minimum:
-            name = label
-    return name
-
-
-def _sbst_risk(r: dict[str, int]) -> tuple[int, int, str]:
-    """SBST total, distress subscale and risk (CLINICAL.md 1.1: item 9 counts only for 3-4)."""
-    q9 = 1 if r["SBST_Q9"] >= 3 else 0
-    total = sum(r[f"SBST_Q{i}"] for i in range(1, 9)) + q9
-    distress = sum(r[f"SBST_Q{i}"] for i in range(5, 9)) + q9
-    if total <= 3:
-        return total, distress, "low"
-    return total, distress, "high" if distress >= 4 else "medium"
 
 
 def _clamp(x: float, lo: float, hi: float) -> float:
@@ -910,14 +877,15 @@ def _assessments(p: _Plan, today: date, rng: random.Random, pcp_id: int | None) 
         for _ in range(200):
             r = {f"SBST_Q{i}": int(rng.random() < (probs[0] if i <= 4 else probs[1])) for i in range(1, 9)}
             r["SBST_Q9"] = rng.randint(*probs[2])
-            total, _distress, band = _sbst_risk(r)
+            sbst = instruments.score_sbst(r)
+            total, band = sbst.total, sbst.risk
             if band == risk:
                 break
         rows.append(_row_assessment("sbst", p.start, r, float(total), band))
     else:
         total = {"low": rng.randint(1, 4), "medium": rng.randint(5, 8), "high": rng.randint(9, 12)}[risk]
         rows.append(_row_assessment("startmsk", p.start, {"STARTMSK_TOTAL": total}, float(total),
-                                    _band(total, _STARTMSK_BANDS), mode="clinician", entered_by=pcp_id))
+                                    instruments.band_start_msk(total), mode="clinician", entered_by=pcp_id))
 
     # Pain NRS or PEG every ~4 weeks.
     dates = []
@@ -960,20 +928,20 @@ def _assessments(p: _Plan, today: date, rng: random.Random, pcp_id: int | None) 
         rows.append(_row_assessment("mskhq", d, msk, float(sum(msk.values())), None, minutes=610))
         mood = _clamp(p.distress * (0.4 + pain / 8), 0, 2.6)
         phq = _phq9(mood, rng)
-        phq_total = sum(phq.values())
-        rows.append(_row_assessment("phq9", d, phq, float(phq_total), _band(phq_total, _PHQ9_BANDS), minutes=612))
+        phq_score = instruments.score_phq9(phq)
+        rows.append(_row_assessment("phq9", d, phq, float(phq_score.total), phq_score.band, minutes=612))
         anx = _clamp(p.distress * (0.3 + pain / 9), 0, 2.6)
         gad = {f"GAD7_Q{i}": int(_clamp(round(anx + rng.gauss(0, 0.55)), 0, 3)) for i in range(1, 8)}
-        gad_total = sum(gad.values())
-        rows.append(_row_assessment("gad7", d, gad, float(gad_total), _band(gad_total, _GAD7_BANDS), minutes=614))
+        gad_score = instruments.score_gad7(gad)
+        rows.append(_row_assessment("gad7", d, gad, float(gad_score.total), gad_score.band, minutes=614))
 
     if p.safety:
         # A recent PHQ-9 with thoughts of self-harm: same-day clinician review (CLINICAL.md 1.10).
         d = today - timedelta(days=rng.randint(2, 20))
         phq = _phq9(2.0, rng, item9=rng.choice((1, 1, 2)))
-        phq_total = sum(phq.values())
-        rows.append(_row_assessment("phq9", d, phq, float(phq_total), _band(phq_total, _PHQ9_BANDS), safety=True,
-                                    minutes=700))
+        phq_score = instruments.score_phq9(phq)
+        rows.append(_row_assessment("phq9", d, phq, float(phq_score.total), phq_score.band,
+                                    safety=phq_score.safety_alert, minutes=700))
     return rows
 
 

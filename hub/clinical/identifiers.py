@@ -16,6 +16,16 @@ def format_nhs_number(s: str) -> str:
     return f"{n[:3]} {n[3:6]} {n[6:]}" if len(n) == 10 else n
 
 
+def nhs_check_digit(first_nine: str) -> int | None:
+    """The Modulus 11 check digit of an NHS number's first nine digits; None when it would be 10 (such
+    numbers are never issued)."""
+    total = sum(int(d) * w for d, w in zip(first_nine, _WEIGHTS))
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    return None if check == 10 else check
+
+
 def validate_nhs_number(s: str) -> tuple[bool, str]:
     """Check an NHS number by Modulus 11; returns (valid, reason)."""
     if s is None:
@@ -25,11 +35,8 @@ def validate_nhs_number(s: str) -> tuple[bool, str]:
         return False, "NHS number must be exactly 10 digits (spaces and hyphens are allowed)."
     if len(set(n)) == 1:
         return False, "NHS number cannot be ten identical digits."
-    total = sum(int(d) * w for d, w in zip(n[:9], _WEIGHTS))
-    check = 11 - (total % 11)
-    if check == 11:
-        check = 0
-    if check == 10:
+    check = nhs_check_digit(n[:9])
+    if check is None:
         return False, "NHS number is not valid: its check digit cannot be computed (Modulus 11 gives 10)."
     if check != int(n[9]):
         return False, "NHS number is not valid: the check digit does not match. Check for a typing error."
