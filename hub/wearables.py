@@ -15,8 +15,9 @@ import os
 import re
 import zipfile
 from array import array
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -448,12 +449,58 @@ def _open_apple_export(source: Any) -> tuple[IO, int | None, list[IO]]:
     return member, members[0].file_size, opened
 
 
+# One source's records of one metric on one day: (starts, ends) in seconds since 1970 (wall clock as
+# written) and values, as compact arrays.
+_SourceDay = tuple[array, array, array]
+
+
+def _count_once(day: Mapping[int, _SourceDay], source_order: Mapping[int, float]) -> float:
+    """One day's total of a metric, counting time recorded by several sources once.
+
+    The Health app does the same with its source priority: an iPhone in the pocket and an Apple Watch
+    on the wrist both count one walk. Sources are taken in `source_order` (lowest first: the source
+    with the largest total over the whole export, i.e. the device worn most). A record counts in full
+    where no source taken before it recorded the same time, and in proportion to the part of its
+    interval that is not covered where one did; an instantaneous record counts unless it falls in
+    covered time. Records of one source never cancel each other."""
+    total = 0.0
+    cover_start: list[int] = []  # disjoint, sorted intervals recorded by the sources taken so far
+    cover_end: list[int] = []
+    for src in sorted(day, key=lambda k: (source_order[k], k)):
+        starts, ends, values = day[src]
+        for s, e, v in zip(starts, ends, values):
+            j = bisect_right(cover_end, s)  # the first covered interval that ends after s
+            if e > s:
+                overlap = 0
+                while j < len(cover_start) and cover_start[j] < e:
+                    overlap += min(e, cover_end[j]) - max(s, cover_start[j])
+                    j += 1
+                total += v * (1 - overlap / (e - s))
+            elif not (j < len(cover_start) and cover_start[j] <= s):
+                total += v
+        merged: list[list[int]] = []
+        for s, e in sorted([*zip(cover_start, cover_end), *((s, e) for s, e in zip(starts, ends) if e > s)]):
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        cover_start = [s for s, _ in merged]
+        cover_end = [e for _, e in merged]
+    return total
+
+
 class _AppleAggregator:
     """Per-day totals of the records read, and counts of records rejected (per type and reason)."""
 
     def __init__(self) -> None:
-        self.sums: dict[str, defaultdict[str, float]] = {m: defaultdict(float) for m in
-                                                          ("steps", "active_minutes", "resting_hr")}
+        # Steps and exercise minutes: every record kept (compactly) until the end, because an iPhone and
+        # an Apple Watch both count the same walk; time counted by one source is counted once (_count_once).
+        self.counted: dict[str, defaultdict[str, dict[int, _SourceDay]]] = {
+            metric: defaultdict(dict) for metric, _unit, how in APPLE_QUANTITIES.values() if how == "sum"}
+        self.source_totals: dict[str, defaultdict[int, float]] = {m: defaultdict(float) for m in self.counted}
+        self.source_ids: dict[str, int] = {}
+        # Resting heart rate: the mean of the day's records, whatever their source.
+        self.sums: dict[str, defaultdict[str, float]] = {"resting_hr": defaultdict(float)}
         self.hr_counts: defaultdict[str, int] = defaultdict(int)
         # Asleep intervals as wall-clock seconds since 1970 (compact: millions fit in a few MB).
         self.sleep_start = array("q")
@@ -480,9 +527,28 @@ class _AppleAggregator:
                 self.bad_values[kind] += 1
                 return
             key = (a.get("startDate") or "")[:10]
-            self.sums[metric][key] += value
             if metric == "resting_hr":
+                self.sums[metric][key] += value
                 self.hr_counts[key] += 1
+                return
+            try:
+                start = datetime.fromisoformat((a.get("startDate") or "")[:19])
+                end = datetime.fromisoformat((a.get("endDate") or "")[:19])
+            except ValueError:
+                self.bad_dates[kind] += 1
+                return
+            if end < start:
+                self.bad_values[kind] += 1
+                return
+            src = self.source_ids.setdefault(a.get("sourceName") or "", len(self.source_ids))
+            per_source = self.counted[metric][key]
+            if src not in per_source:
+                per_source[src] = (array("q"), array("q"), array("d"))
+            starts, ends, values = per_source[src]
+            starts.append((start - _EPOCH) // timedelta(seconds=1))
+            ends.append((end - _EPOCH) // timedelta(seconds=1))
+            values.append(value)
+            self.source_totals[metric][src] += value
         elif kind == SLEEP_TYPE:
             if not (a.get("value") or "").startswith(ASLEEP_PREFIX):
                 return
@@ -534,12 +600,15 @@ class _AppleAggregator:
                 return None
 
         for kind, (metric, _unit, how) in APPLE_QUANTITIES.items():
-            for key, total in self.sums[metric].items():
+            if how == "mean":
+                totals = {key: total / self.hr_counts[key] for key, total in self.sums[metric].items()}
+            else:
+                order = {src: -t for src, t in self.source_totals[metric].items()}  # largest total first
+                totals = {key: _count_once(day, order) for key, day in self.counted[metric].items()}
+            for key, value in totals.items():
                 d = day_of(key, kind)
-                if d is None:
-                    continue
-                value = total / self.hr_counts[key] if how == "mean" else total
-                per_day[d][metric] = int(round(value))
+                if d is not None:
+                    per_day[d][metric] = int(round(value))
         for d, seconds in self._sleep_by_day().items():
             per_day[d]["sleep_hours"] = round(seconds / 3600, 2)
 
@@ -580,7 +649,8 @@ def parse_apple_health(fileobj: Any, progress: Callable[[int, int | None], None]
 
     Read with iterparse, clearing each element as it completes, so memory stays flat for exports of
     hundreds of MB. Per day (the local date as written in the record): steps summed (unit "count"),
-    exercise minutes summed ("min"), resting heart rate averaged ("count/min"), and hours asleep --
+    exercise minutes summed ("min") -- time recorded by several sources (phone and watch) counted once,
+    see _count_once --, resting heart rate averaged ("count/min"), and hours asleep --
     the Asleep* sleep-analysis values, not InBed or Awake; time recorded by several sources counts
     once; each sleep (asleep intervals less than SLEEP_SESSION_GAP apart) counts on the day it ends.
     Records with another unit are left out, with one RowError per type and unit. A file that is not

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import random
 import tracemalloc
 import zipfile
 from datetime import date, datetime, timedelta
@@ -404,10 +405,12 @@ def test_apple_sleep_counts_asleep_time_once_on_the_day_it_ends():
     assert result.days == [Day(date(2024, 3, 2), sleep_hours=round((45 + 360 + 45) / 60, 2))]
 
 
-def test_apple_resting_hr_is_the_mean_and_steps_the_sum_across_sources():
+def test_apple_resting_hr_is_the_mean_and_steps_of_one_walk_count_once_across_sources():
     result = parse_apple_health(_export(
+        # the phone in the pocket and the watch on the wrist count the same ten minutes
         _record(STEPS, "2024-03-01 08:00:00", "2024-03-01 08:10:00", 1000, source="iPhone"),
         _record(STEPS, "2024-03-01 08:00:00", "2024-03-01 08:10:00", 900.6, source="Watch"),
+        # only the watch was there (the phone on the bedside table)
         _record(STEPS, "2024-03-01 23:55:00", "2024-03-02 00:05:00", 50, source="Watch"),
         _record(RHR, "2024-03-01 00:00:00", "2024-03-01 12:00:00", 55, "count/min"),
         _record(RHR, "2024-03-01 12:00:00", "2024-03-01 23:00:00", 58, "count/min"),
@@ -415,8 +418,43 @@ def test_apple_resting_hr_is_the_mean_and_steps_the_sum_across_sources():
         _record(EXERCISE, "2024-03-02 10:00:00", "2024-03-02 10:01:00", 1, "min"),
         _record(EXERCISE, "2024-03-02 10:01:00", "2024-03-02 10:02:00", 1, "min"),
     ))
-    assert result.days == [Day(date(2024, 3, 1), steps=1951, resting_hr=58),
+    # the iPhone counted more over the export, so its 1000 stand for the shared ten minutes; the watch's
+    # 50 steps at midnight count because no other source recorded that time (the sum would be 1951)
+    assert result.days == [Day(date(2024, 3, 1), steps=1050, resting_hr=58),
                            Day(date(2024, 3, 2), active_minutes=2)]
+
+
+def test_apple_overlapping_sources_count_the_uncovered_share_of_a_record():
+    result = parse_apple_health(_export(
+        # the watch (largest total) covers 09:00-09:30
+        _record(STEPS, "2024-03-05 09:00:00", "2024-03-05 09:30:00", 3000, source="Watch"),
+        # the phone's 09:20-09:40: half of it is covered, so half of its 800 steps count
+        _record(STEPS, "2024-03-05 09:20:00", "2024-03-05 09:40:00", 800, source="iPhone"),
+        # an instantaneous phone record inside covered time counts nothing, one outside counts in full
+        _record(STEPS, "2024-03-05 09:10:00", "2024-03-05 09:10:00", 30, source="iPhone"),
+        _record(STEPS, "2024-03-05 12:00:00", "2024-03-05 12:00:00", 20, source="iPhone"),
+        # two records of one source never cancel each other, even when they overlap
+        _record(STEPS, "2024-03-05 15:00:00", "2024-03-05 15:10:00", 500, source="Watch"),
+        _record(STEPS, "2024-03-05 15:05:00", "2024-03-05 15:15:00", 500, source="Watch"),
+    ))
+    assert result.days == [Day(date(2024, 3, 5), steps=3000 + 400 + 20 + 1000)]
+
+
+def test_count_once_is_never_more_than_the_sum_nor_less_than_the_largest_source():
+    from array import array
+
+    rng = random.Random(5)
+    for _ in range(300):
+        day = {}
+        for src in range(rng.randint(1, 3)):
+            starts = [rng.randint(0, 3600) for _ in range(rng.randint(1, 6))]
+            ends = [s + rng.choice((0, rng.randint(1, 900))) for s in starts]
+            values = [float(rng.randint(0, 500)) for _ in starts]
+            day[src] = (array("q", starts), array("q", ends), array("d", values))
+        order = {src: -sum(v[2]) for src, v in day.items()}
+        total = wearables._count_once(day, order)
+        per_source = [sum(v[2]) for v in day.values()]
+        assert max(per_source) - 1e-9 <= total <= sum(per_source) + 1e-9
 
 
 def test_apple_unknown_units_are_rejected_once_per_type_and_unit():
