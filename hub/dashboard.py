@@ -6,8 +6,8 @@ can be narrowed to some practices, and is filtered to a period on the date of it
 
 1. Time to discussion: calendar days from the case's submission to the finalisation of its first final
    decision; period on the finalisation date.
-2. Letter acknowledgement: outcome letters acknowledged within 2 working days (Mon-Fri) of being sent;
-   period on the sending date.
+2. Letter acknowledgement: outcome letters acknowledged within 2 working days (Mon-Fri, bank holidays
+   excluded) of being sent; period on the sending date.
 3. Actions: open, done, overdue and completion rate by discipline and owner; period on the due date.
 4. Outcome change by condition: the primary pain score (PEG or NRS) in the 90 days before the decision
    and after it; period on the decision date.
@@ -44,6 +44,7 @@ from db.models import (
     UserRole,
 )
 from hub.access import Actor, case_scope
+from hub.bank_holidays import holidays_between
 from hub.clinical.case_review import FLAG_LABELS, TreatmentRec, ome_over_time
 from hub.clinical.opioids import is_opioid
 from hub.errors import PermissionDenied, ValidationError
@@ -132,10 +133,12 @@ def default_period(today: date | None = None) -> tuple[date, date]:
 
 
 def working_days_between(sent: date, acknowledged: date) -> int:
-    """Working days (Mon-Fri) after the sending day up to and including the acknowledgement day."""
+    """Working days (Mon-Fri, not bank holidays in England and Wales) after the sending day up to and
+    including the acknowledgement day."""
     if acknowledged <= sent:
         return 0
-    return int(np.busday_count(sent + timedelta(days=1), acknowledged + timedelta(days=1)))
+    start, end = sent + timedelta(days=1), acknowledged + timedelta(days=1)
+    return int(np.busday_count(start, end, holidays=holidays_between(start, end)))
 
 
 def dashboard(session_factory, actor: Actor, *, practice_ids: list[int] | None = None, start: date | None = None,
