@@ -147,7 +147,8 @@ def load(session_factory, actor: Actor, agenda_item_id: int) -> DecisionState:
         return DecisionState(_form_of(d), d.version, d.status, who, d.updated_at)
 
 
-def _snapshot(form: DecisionForm) -> dict:
+def snapshot(form: DecisionForm) -> dict:
+    """The form as plain JSON-able data (audit records and the conflict view)."""
     data = asdict(form)
     return audit._jsonable(data)
 
@@ -247,7 +248,7 @@ def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm,
         errors = validate(form, case, meeting.starts_at.date(), _open_flag_codes(case), final=False)
         if errors:
             raise ValidationError(errors)
-        before = _snapshot(_form_of(d)) if d else {}
+        before = snapshot(_form_of(d)) if d else {}
         if d is None:
             d = Decision(case_id=case.id, agenda_item_id=item.id)
             s.add(d)
@@ -274,7 +275,7 @@ def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm,
         s.flush()
         for g_in, g_row in zip(form.goals, d.goals):
             g_row.recommendation_id = d.recommendations[g_in.recommendation - 1].id if g_in.recommendation else None
-        after = _snapshot(form)
+        after = snapshot(form)
         audit.record(s, actor, "decision.save", "decision", d.id, audit.diff(before, after) or {"saved": True})
         return d.version
 

@@ -55,7 +55,7 @@ if conflict:
     st.warning(md_escape(conflict))
     theirs = decisions.load(sf, actor, item_id)
     with st.expander("Their saved version", expanded=True):
-        st.json({k: v for k, v in decisions._snapshot(theirs.form).items() if v not in ("", None, [], {})})
+        st.json({k: v for k, v in decisions.snapshot(theirs.form).items() if v not in ("", None, [], {})})
     c1, c2 = st.columns(2)
     if c1.button("Keep my input and save over theirs", key=f"{prefix}mine"):
         ss[f"{prefix}loaded"] = theirs.version
