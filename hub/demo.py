@@ -1025,7 +1025,8 @@ def _case_row(p: _Plan, sim: dict[str, Any], today: date, seed: int, practice_id
     co = [r["drug"] for r in meds if _DRUGS[r["_key"]][3] in ("gabapentinoid", "benzodiazepine")]
     drug_to_reduce = (strong or [r for r in meds if _DRUGS[r["_key"]][3] == "gabapentinoid"] or meds or [None])[0]
     pron, obj, poss = _pronouns(p.sex)
-    treatments = ", ".join(([f"{len(analgesics)} analgesics"] if analgesics else []) + nondrug[:2]) or "usual care"
+    n = len(analgesics)
+    treatments = ", ".join(([f"{n} analgesic{'s' if n != 1 else ''}"] if n else []) + nondrug[:2]) or "usual care"
     months = max(12, (today - p.start).days // 30)
     words = {
         "Name": p.given, "Pron": pron.capitalize(), "pron": pron, "obj": obj, "poss": poss,
