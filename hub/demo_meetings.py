@@ -654,7 +654,20 @@ def build_form(c: _CaseInfo, day: date, seed: int, earliest_due: date | None = N
         options_discussed=discussed, option_preferred=preferred, options_declined=declined,
         discussed_with_patient=rng.random() < 0.8 or None, mdt_options=mdt, agreed_plan=agreed,
         allergies=_allergies(c, rng), safety_netting=_safety_netting(c, taper), primary_outcome=primary,
-        follow_up_date=follow_up, recommendations=recs, goals=_goal(c, day, follow_up, rng))
+        follow_up_date=follow_up, recommendations=recs, goals=_link_goals(_goal(c, day, follow_up, rng), recs))
+
+
+# The recommendation a functional goal is most plausibly achieved through, in this order of kinds.
+_GOAL_MEANS = ("exercise_programme", "psychological_therapy", "refer", "social_prescribing", "education")
+
+
+def _link_goals(goals: list[GoalInput], recs: list[RecommendationInput]) -> list[GoalInput]:
+    """Link each goal to the recommendation meant to achieve it (1-based), as the MDT form does."""
+    ranked = sorted(range(len(recs)), key=lambda i: (_GOAL_MEANS.index(recs[i].kind)
+                                                     if recs[i].kind in _GOAL_MEANS else len(_GOAL_MEANS), i))
+    for goal in goals:
+        goal.recommendation = ranked[0] + 1 if ranked else None
+    return goals
 
 
 # ----------------------------------------------------------------------------- preparation and follow-through

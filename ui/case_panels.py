@@ -98,7 +98,8 @@ def goals_panel(sf, actor, case_id: int) -> None:
         return
     st.markdown("**Goals (Goal Attainment Scaling)**")
     st.dataframe(pd.DataFrame([{"Goal": g["goal"], "Expected (level 0)": g["expected"], "By": g["due_date"],
-                                "Latest level": g["level"], "To be achieved through": g["recommendation"]}
+                                "Latest level": ("not yet rated" if g["level"] is None else f"{g['level']:+d}" if g["level"] else "0"),
+                                "To be achieved through": g["recommendation"] or "—"}
                                for g in data["goals"]]), hide_index=True, width="stretch")
     if data["t_scores"]:
         xs, ys = zip(*data["t_scores"])

@@ -235,9 +235,14 @@ def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = No
         return Response(instrument, base, base_on, latest, latest_on, None, None,
                         "No follow-up value since baseline yet", band, target)
     c = outcomes.classify_change(instrument, base, latest)
-    text = (f"{instrument.upper()} {base:g} ({fmt_day(base_on, record.today) if base_on else 'baseline'}) → "
-            f"{latest:g} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
+    text = (f"{instrument.upper()} {_score(base)} ({fmt_day(base_on, record.today) if base_on else 'baseline'}) → "
+            f"{_score(latest)} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
     return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text, band, target)
+
+
+def _score(value: float) -> str:
+    """A score as a clinician reads it: PEG means to one decimal (3.3, not 3.33333), whole scores bare."""
+    return f"{round(value, 1):g}"
 
 
 def response_since(record: CaseRecord, since: date, settings: Mapping[str, Any] | None = None) -> Response | None:
@@ -256,8 +261,8 @@ def response_since(record: CaseRecord, since: date, settings: Mapping[str, Any] 
                         f"No {instrument.upper()} since the hub decision yet")
     latest_on, latest = after[-1]
     c = outcomes.classify_change(instrument, base, latest)
-    text = (f"Since the hub decision: {instrument.upper()} {base:.1f} ({fmt_day(base_on, record.today)}) → "
-            f"{latest:.1f} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
+    text = (f"Since the hub decision: {instrument.upper()} {_score(base)} ({fmt_day(base_on, record.today)}) → "
+            f"{_score(latest)} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
     return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text)
 
 

@@ -136,6 +136,8 @@ def test_demo_meetings_tell_a_consistent_story_and_are_deterministic(sf, databas
             if (case.ome_total or 0) >= 90:
                 assert any(r.kind == "taper_medicine" for r in d.recommendations), d.case_id
             assert d.goals and all(set(map(int, g.levels)) == set(GAS_LEVELS) and g.due_date > day for g in d.goals)
+            # each goal is linked to a recommendation of the same decision meant to achieve it
+            assert all(g.recommendation_id in {r.id for r in d.recommendations} for g in d.goals), d.case_id
             responses += list(d.flag_responses.values())
             letter = s.scalar(select(Letter).where(Letter.decision_id == d.id))
             assert letter is not None

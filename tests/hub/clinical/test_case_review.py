@@ -13,6 +13,7 @@ from hub.clinical.case_review import (
     explain_priority,
     ome_over_time,
     primary_response,
+    response_since,
 )
 
 TODAY = date(2026, 4, 30)
@@ -106,6 +107,14 @@ def test_response_classified_against_baseline_with_band_and_target():
     r = primary_response(record(submitted_on=d(99), assessments=peg))
     assert r.instrument == "peg" and r.category == "moderate" and r.important is True
     assert r.baseline == 7.0 and r.target == 4.9 and r.mic_band == (4.9, 7.0)
+    assert r.text.startswith("PEG 7 (") and "→ 4.7 (" in r.text  # a PEG mean reads to one decimal
+
+
+def test_response_since_the_hub_decision_reads_scores_to_one_decimal():
+    peg = (AssessmentRec(d(60), "peg", 3.0), AssessmentRec(d(5), "peg", 10 / 3))
+    r = response_since(record(submitted_on=d(99), assessments=peg), d(30))
+    assert r.category == "worse"
+    assert r.text.startswith("Since the hub decision: PEG 3 (") and "→ 3.3 (" in r.text and "3.33" not in r.text
 
 
 def test_primary_outcome_chosen_at_mdt_wins():
