@@ -33,17 +33,19 @@ if alerts:
                          query_params={"case_id": a["case_id"]}, icon=":material/warning:")
 
 default_statuses = ["submitted", "triaged", "scheduled"] if actor.is_hub_member else []
-c1, c2, c3, c4, c5 = st.columns([3, 3, 3, 3, 2])
-statuses = c1.multiselect("Status", list(CASE_STATUSES), default=default_statuses,
-                          format_func=CASE_STATUSES.get, key="q_status")
-conditions = c2.multiselect("Condition", list(CONDITIONS), format_func=CONDITIONS.get, key="q_condition")
+# A PCP sees one practice only: no practice filter or column for them.
+filter_cols = st.columns([3, 3, 3, 3, 3] if actor.is_hub_member else [3, 3, 3, 3])
+statuses = filter_cols[0].multiselect("Status", list(CASE_STATUSES), default=default_statuses,
+                                      format_func=CASE_STATUSES.get, key="q_status")
+conditions = filter_cols[1].multiselect("Condition", list(CONDITIONS), format_func=CONDITIONS.get, key="q_condition")
 practice_ids: list[int] = []
 if actor.is_hub_member:
     practices = dict(list_practices(sf))
-    practice_ids = c3.multiselect("Practice", list(practices), format_func=practices.get, key="q_practice")
+    practice_ids = filter_cols[-3].multiselect("Practice", list(practices), format_func=practices.get,
+                                               key="q_practice")
 flag_options = [k for k in FLAG_LABELS if k != "appropriate_restraint"]
-flag_codes = c4.multiselect("Flag", flag_options, format_func=FLAG_LABELS.get, key="q_flags")
-sort = c5.selectbox("Order", list(cases.QUEUE_SORTS), format_func=cases.QUEUE_SORTS.get, key="q_sort")
+flag_codes = filter_cols[-2].multiselect("Flag", flag_options, format_func=FLAG_LABELS.get, key="q_flags")
+sort = filter_cols[-1].selectbox("Order", list(cases.QUEUE_SORTS), format_func=cases.QUEUE_SORTS.get, key="q_sort")
 
 filters = (tuple(statuses), tuple(conditions), tuple(practice_ids), tuple(flag_codes), sort)
 if st.session_state.get("q_filters") != filters:
@@ -68,11 +70,25 @@ if result.total == 0:
     st.info("No cases match these filters.")
     st.stop()
 
-table = result.rows.rename(columns={
-    "case_id": "Case", "priority": "Priority", "why": "Why this priority", "patient": "Patient", "age": "Age", "practice": "Practice", "condition": "Condition",
-    "status": "Status", "days_waiting": "Days waiting", "latest_pain": "Latest pain (0-10)", "flags": "Flags"})
-event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                     key="q_table")
+# What a clinician scans first: who, what condition and status, the priority with its flags and reason.
+shown = ["case_id", "priority", "patient", "age", "condition", "status", "flags", "why", "days_waiting", "latest_pain"]
+if actor.is_hub_member:
+    shown.append("practice")
+column_config = {
+    "case_id": st.column_config.NumberColumn("Case", width="small", format="%d"),
+    "priority": st.column_config.NumberColumn("Priority", width="small"),
+    "flags": st.column_config.TextColumn("Flags", width="medium"),
+    "why": st.column_config.TextColumn("Why this priority", width="large"),
+    "patient": st.column_config.TextColumn("Patient", width="small"),
+    "age": st.column_config.NumberColumn("Age", width="small"),
+    "condition": st.column_config.TextColumn("Condition", width="medium"),
+    "status": st.column_config.TextColumn("Status", width="small"),
+    "days_waiting": st.column_config.NumberColumn("Days waiting", width="small"),
+    "latest_pain": st.column_config.NumberColumn("Latest pain (0-10)", width="small"),
+    "practice": st.column_config.TextColumn("Practice"),
+}
+event = st.dataframe(result.rows[shown], hide_index=True, width="stretch", on_select="rerun",
+                     selection_mode="single-row", key="q_table", column_order=shown, column_config=column_config)
 selected = event.selection.rows if event is not None else []
 if selected:
     open_case(int(result.rows.iloc[selected[0]]["case_id"]))

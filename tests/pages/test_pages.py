@@ -171,7 +171,14 @@ def test_queue_shows_scope_and_opens_case(hub):
     case_id = seed_case(hub)
     at = login("physio")
     assert "Case queue" in titles(at)
-    assert list(at.dataframe[0].value["Case"]) == [case_id]
+    table = at.dataframe[0].value
+    assert list(table["case_id"]) == [case_id]
+    # priority, patient, condition, status, flags and the reason come first; the hub sees the practice, a PCP not
+    assert list(table.columns[:8]) == ["case_id", "priority", "patient", "age", "condition", "status", "flags", "why"]
+    assert "practice" in table.columns
+    own = login("pcp.a")
+    assert list(own.dataframe[0].value["case_id"]) == [case_id] and "practice" not in own.dataframe[0].value.columns
+    assert "Practice" not in [m.label for m in own.multiselect]
     at.selectbox(key="q_open").set_value(case_id)
     next(b for b in at.button if b.label == "Open case").click().run()
     assert titles(at)[0] == f"Case {case_id}: Ann Lee"
