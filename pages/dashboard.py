@@ -65,7 +65,7 @@ m[1].metric("Letters acknowledged", _pct(board.letters_within_share),
 m[1].caption(f"{board.letters_within} of {board.letters_n} within 2 working days")
 m[2].metric("Action completion", _pct(board.actions_completion_rate),
             help="Done / (open + done) for actions due in the period; overdue = open and past due today.")
-m[2].caption(f"{board.actions_done} done · {board.actions_open} open · {board.actions_overdue} overdue")
+m[2].caption(f"{board.actions_done} done · {board.actions_open} open, of which {board.actions_overdue} overdue")
 m[3].metric("Pain change after decision", _num(board.outcome_mean_change_after, "{:+.1f}"),
             help="Mean change of the primary pain score (PEG or NRS, 0-10, lower is better) from the value "
                  "nearest the decision to the latest one.")
