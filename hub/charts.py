@@ -117,6 +117,19 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
                                  name="Steps", line={"width": 1, "color": "#17becf"}), row=5, col=1)
         fig.add_trace(go.Scatter(x=sleep.index, y=sleep.values, mode="lines", connectgaps=False,
                                  name="Sleep hours", line={"width": 1, "color": "#9467bd"}), row=6, col=1)
+        # Weekly means over the days with data (mid-week points; a week without data is a gap).
+        from hub.wearables import weekly_summary  # lazy: hub.wearables pulls in the database layer
+
+        weekly = weekly_summary(wearables, start, today)
+        mid = [pd.Timestamp(w) + pd.Timedelta(days=3, hours=12) for w in weekly["week_start"]]
+        days = weekly["days_with_data"].tolist()
+        for column, name, colour, row in (("mean_steps", "Steps, weekly mean", "#0b6e79", 5),
+                                          ("mean_sleep_hours", "Sleep hours, weekly mean", "#4b2c7f", 6)):
+            fig.add_trace(go.Scatter(x=mid, y=weekly[column].tolist(), mode="lines+markers", connectgaps=False,
+                                     name=name, customdata=days, line={"width": 2.5, "color": colour},
+                                     marker={"size": 4},
+                                     hovertemplate="week of %{x|%d %b %Y}: %{y:.1f} (%{customdata} day(s) with data)"
+                                                   "<extra>" + name + "</extra>"), row=row, col=1)
     fig.update_yaxes(range=[0, 10], row=2, col=1)
     fig.update_layout(barmode="overlay", height=1000, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       legend={"orientation": "h", "y": -0.05}, hovermode="closest")

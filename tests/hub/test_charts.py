@@ -95,3 +95,16 @@ def test_ome_row_and_response_band():
     assert {90, 120, 7.0, 4.9} <= lines  # thresholds, baseline and target
     rects = [sh for sh in fig.layout.shapes if sh.type == "rect"]
     assert len(rects) == 1 and (rects[0].y0, rects[0].y1) == (4.9, 7.0)
+
+
+def test_weekly_wearable_means_on_the_timeline_with_empty_weeks_as_gaps():
+    days = [{"day": date(2026, 6, 1) + timedelta(days=i), "steps": 1000 * (1 + i // 7), "sleep_hours": 7.0}
+            for i in range(21) if not 7 <= i < 14]  # weeks of 1 and 15 June have data, the week of 8 June none
+    fig = charts.case_timeline(*frames(wearable_days=days)[:3], frames(wearable_days=days)[3], today=TODAY)
+    weekly = next(t for t in fig.data if t.name == "Steps, weekly mean")
+    points = {pd.Timestamp(x).date(): y for x, y in zip(weekly.x, weekly.y)}
+    assert points[date(2026, 6, 4)] == 1000 and points[date(2026, 6, 18)] == 3000  # mid-week points
+    gap = points[date(2026, 6, 11)]
+    assert gap is None or math.isnan(gap)  # a week without data is a gap, not zero
+    assert weekly.connectgaps is False and list(weekly.customdata[:3]) == [7, 0, 7]
+    assert any(t.name == "Sleep hours, weekly mean" for t in fig.data)
