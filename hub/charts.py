@@ -36,7 +36,11 @@ def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
     rows = []
     for t in treatments.itertuples():
         end = t.end if isinstance(t.end, date) else today
-        rows.append({"category": t.category, "label": t.label, "start": t.start, "end": end,
+        drug = getattr(t, "drug", None)
+        # Each medicine on a lane of its own, so that concurrent medicines and their doses stay readable.
+        lane = (str(drug).capitalize() if t.category == "medicine" and isinstance(drug, str) and drug.strip()
+                else TREATMENT_CATEGORIES.get(t.category, t.category))
+        rows.append({"category": t.category, "label": t.label, "start": t.start, "end": end, "lane": lane,
                      "ongoing": not isinstance(t.end, date)})
     return rows
 
@@ -58,7 +62,7 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         duration_ms = max(1, (r["end"] - r["start"]).days) * MS_PER_DAY
         cat_label = TREATMENT_CATEGORIES.get(r["category"], r["category"])
         fig.add_trace(go.Bar(
-            x=[duration_ms], base=[pd.Timestamp(r["start"])], y=[cat_label], orientation="h",
+            x=[duration_ms], base=[pd.Timestamp(r["start"])], y=[r["lane"]], orientation="h",
             marker_color=CATEGORY_COLOURS.get(r["category"], "#999999"), name=cat_label,
             legendgroup=r["category"], showlegend=r["category"] not in seen, text=[r["label"]],
             textposition="inside", insidetextanchor="start",

@@ -108,3 +108,14 @@ def test_weekly_wearable_means_on_the_timeline_with_empty_weeks_as_gaps():
     assert gap is None or math.isnan(gap)  # a week without data is a gap, not zero
     assert weekly.connectgaps is False and list(weekly.customdata[:3]) == [7, 0, 7]
     assert any(t.name == "Sleep hours, weekly mean" for t in fig.data)
+
+
+def test_concurrent_medicines_each_have_their_own_lane():
+    treatments, assessments, reviews, wearables = frames()
+    treatments = pd.concat([treatments.assign(drug=["oxycodone", None]), pd.DataFrame([
+        {"id": 3, "category": "medicine", "category_label": "Medicine", "label": "Pregabalin 300 mg/day oral",
+         "drug": "pregabalin", "start": date(2026, 2, 1), "end": None}])], ignore_index=True)
+    fig = charts.case_timeline(treatments, assessments, reviews, wearables, today=TODAY)
+    lanes = {t.text[0]: t.y[0] for t in fig.data if t.name == "Medicine"}
+    assert lanes == {"Oxycodone 80 mg/day oral": "Oxycodone", "Pregabalin 300 mg/day oral": "Pregabalin"}
+    assert next(t for t in fig.data if t.name == "Exercise / physiotherapy").y[0] == "Exercise / physiotherapy"
