@@ -531,38 +531,39 @@ class _AppleAggregator:
                 self.sums[metric][key] += value
                 self.hr_counts[key] += 1
                 return
-            try:
-                start = datetime.fromisoformat((a.get("startDate") or "")[:19])
-                end = datetime.fromisoformat((a.get("endDate") or "")[:19])
-            except ValueError:
-                self.bad_dates[kind] += 1
-                return
-            if end < start:
-                self.bad_values[kind] += 1
+            span = self._interval(kind, a)
+            if span is None:
                 return
             src = self.source_ids.setdefault(a.get("sourceName") or "", len(self.source_ids))
             per_source = self.counted[metric][key]
             if src not in per_source:
                 per_source[src] = (array("q"), array("q"), array("d"))
             starts, ends, values = per_source[src]
-            starts.append((start - _EPOCH) // timedelta(seconds=1))
-            ends.append((end - _EPOCH) // timedelta(seconds=1))
+            starts.append(span[0])
+            ends.append(span[1])
             values.append(value)
             self.source_totals[metric][src] += value
         elif kind == SLEEP_TYPE:
             if not (a.get("value") or "").startswith(ASLEEP_PREFIX):
                 return
-            try:
-                start = datetime.fromisoformat((a.get("startDate") or "")[:19])
-                end = datetime.fromisoformat((a.get("endDate") or "")[:19])
-            except ValueError:
-                self.bad_dates[kind] += 1
-                return
-            if end < start:
-                self.bad_values[kind] += 1
-                return
-            self.sleep_start.append((start - _EPOCH) // timedelta(seconds=1))
-            self.sleep_end.append((end - _EPOCH) // timedelta(seconds=1))
+            span = self._interval(kind, a)
+            if span is not None:
+                self.sleep_start.append(span[0])
+                self.sleep_end.append(span[1])
+
+    def _interval(self, kind: str, a: dict[str, str]) -> tuple[int, int] | None:
+        """A record's start and end as wall-clock seconds since 1970, or None (counted as rejected)."""
+        try:
+            start = datetime.fromisoformat((a.get("startDate") or "")[:19])
+            end = datetime.fromisoformat((a.get("endDate") or "")[:19])
+        except ValueError:
+            self.bad_dates[kind] += 1
+            return None
+        if end < start:
+            self.bad_values[kind] += 1
+            return None
+        second = timedelta(seconds=1)
+        return (start - _EPOCH) // second, (end - _EPOCH) // second
 
     def _sleep_by_day(self) -> dict[date, float]:
         """Seconds asleep per day: overlapping intervals (several sources) count once, and each sleep
