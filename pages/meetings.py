@@ -149,5 +149,5 @@ with st.expander("Show minutes"):
 c1, c2 = st.columns(2)
 c1.download_button("Download minutes (Markdown)", letters.minutes_markdown(m), file_name=f"minutes-{meeting_id}.md",
                    mime="text/markdown")
-c2.download_button("Download minutes (PDF)", letters.minutes_pdf(m), file_name=f"minutes-{meeting_id}.pdf",
+c2.download_button("Download minutes (PDF)", lambda: letters.minutes_pdf(m), file_name=f"minutes-{meeting_id}.pdf",
                    mime="application/pdf")

@@ -13,13 +13,15 @@ check what was stored (and so other e2e modules' data cannot disturb it).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from browser_support import choose, login, streamlit_server, wait_idle
 
@@ -252,7 +254,7 @@ def _add_recommendation(page, grid, kind: str, text: str, owner: str, due: date)
 
 
 def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
-    from db.models import Action, Letter, User
+    from db.models import Action, AuditEvent, Letter, User
 
     title = "E2E journey MDT"
     prep_text = "E2E physio prep: deconditioned, fear of movement; suggest graded walking."
@@ -373,6 +375,28 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
         action_row = s.scalar(select(Action).where(Action.case_id == case_id, Action.description == REC_TEXT))
         assert action_row.status == "done" and action_row.completed_by == gp_user.id
         assert action_row.owner_user_id == gp_user.id and action_row.due_date == due
+
+    # (f) on the case page the GP downloads the letter as PDF and the case as FHIR: both are made on click
+    gp.goto(f"{hub.url}/case?case_id={case_id}")
+    gp.get_by_role("heading", name=re.compile(rf"^Case {case_id}: ")).wait_for()
+    wait_idle(gp)
+    gp.get_by_role("tab", name="Hub decisions").click()
+    button = gp.get_by_role("button", name="Download letter (PDF)").last
+    if not button.is_visible():
+        gp.get_by_text(re.compile(r"^Outcome letter of ")).last.click()
+    with gp.expect_download() as pdf:
+        button.click()
+    assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF")
+    assert pdf.value.suggested_filename == f"outcome-letter-case-{case_id}.pdf"
+    with gp.expect_download() as bundle:
+        gp.get_by_role("button", name="Download FHIR R4 Bundle (JSON)").click()
+    data = json.loads(Path(bundle.value.path()).read_text())
+    assert data["resourceType"] == "Bundle" and any(
+        e["resource"]["resourceType"] == "DocumentReference" for e in data["entry"])
+    wait_idle(gp)
+    with db() as s:  # the export was audited when the button was clicked
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action.like("%export%"), AuditEvent.entity_id == str(case_id))) >= 1
 
 
 # ----------------------------------------------------------------------------- concurrent edits

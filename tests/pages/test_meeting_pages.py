@@ -94,6 +94,14 @@ def test_finalise_from_meeting_room_then_pcp_acknowledges_in_inbox(hub):
     assert any("Action completed" in s.value for s in gp.success)
     box = decisions.inbox(hub.sf, actor_for(hub.sf, "pcp.a"))
     assert box["letters"][0]["status"] == "acknowledged" and len(box["done"]) == 1
+    # the case page shows the acknowledged letter (with its date) and the PDF and FHIR downloads
+    gp.switch_page("pages/case.py")
+    gp.query_params["case_id"] = str(case_id)
+    gp.run()
+    assert not gp.exception, gp.exception
+    assert any("Outcome letter of" in e.label and "acknowledged" in e.label for e in gp.expander)
+    labels = [b.proto.label for b in gp.get("download_button")]
+    assert {"Download letter (PDF)", "Download patient version (PDF)", "Download FHIR R4 Bundle (JSON)"} <= set(labels)
 
 
 def test_finalise_with_missing_fields_shows_errors_and_stays_draft(hub):
