@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import AuditEvent
+from db.models import AuditEvent, User
 from hub.access import Actor, require_role
 
 
@@ -56,8 +56,11 @@ def recent_events(session_factory, actor: Actor, entity: str | None = None, enti
             q = q.where(AuditEvent.entity == entity)
         if entity_id is not None:
             q = q.where(AuditEvent.entity_id == str(entity_id))
+        events = list(s.scalars(q))
+        ids = {e.actor_id for e in events if e.actor_id is not None}
+        names = dict(s.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
         return [
-            {"at": e.at, "actor_id": e.actor_id, "action": e.action, "entity": e.entity,
-             "entity_id": e.entity_id, "changes": e.changes}
-            for e in s.scalars(q)
+            {"at": e.at, "actor_id": e.actor_id, "actor": names.get(e.actor_id, "system"), "action": e.action,
+             "entity": e.entity, "entity_id": e.entity_id, "changes": e.changes}
+            for e in events
         ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -85,4 +87,8 @@ with tab_settings:
 
 with tab_audit:
     events = audit.recent_events(sf, actor, limit=200)
-    st.dataframe(pd.DataFrame(events), hide_index=True, width="stretch")
+    st.caption("The latest 200 events, newest first.")
+    st.dataframe(pd.DataFrame([{"When": e["at"], "Who": e["actor"], "Action": e["action"], "Entity": e["entity"],
+                                "Id": e["entity_id"],
+                                "What changed": json.dumps(e["changes"], default=str, ensure_ascii=False)}
+                               for e in events]), hide_index=True, width="stretch")

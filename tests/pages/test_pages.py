@@ -230,6 +230,11 @@ def test_admin_creates_user_and_deactivation_ends_session(hub):
     at.selectbox(key="nu_practice").set_value(hub.practice_a)
     next(b for b in at.button if b.label == "Create user").click().run()
     assert any("gp.new created" in s.value for s in at.success)
+    # the audit trail names who did it and shows what changed as text
+    trail = at.dataframe[-1].value
+    assert list(trail.columns) == ["When", "Who", "Action", "Entity", "Id", "What changed"]
+    created = trail[trail["Action"] == "user.create"].iloc[0]
+    assert created["Who"] == "Admin" and "gp.new" in created["What changed"]
     gp = login("gp.new", "a-long-password")
     assert "Case queue" in titles(gp)
     from hub import users
