@@ -99,3 +99,25 @@ def test_case_pages_render_for_their_gp_and_for_the_chair(as_demo):
         chair.query_params["case_id"] = str(cid)
         chair.run()
         assert not _problems(chair), ("chair", cid, _problems(chair))
+
+
+def test_every_meeting_and_its_meeting_room_render_for_the_chair(as_demo):
+    from db.models import AgendaItem, Meeting
+
+    with as_demo() as s:
+        meetings = list(s.scalars(select(Meeting.id)))
+        items = list(s.scalars(select(AgendaItem.id).order_by(AgendaItem.meeting_id, AgendaItem.position)))
+    assert len(meetings) >= 3 and items
+    chair = login("chair", demo.DEMO_PASSWORD)
+    chair.switch_page("pages/meetings.py")
+    for mid in meetings:
+        chair.query_params["meeting"] = str(mid)
+        chair.run()
+        assert not _problems(chair), ("meeting", mid, _problems(chair))
+        assert next(b for b in chair.selectbox if b.label == "Meeting").value == mid
+    chair.switch_page("pages/meeting_room.py")
+    for item in items[::2]:  # every other item: discussed, carried and pending ones of every meeting
+        chair.query_params.clear()
+        chair.query_params["item"] = str(item)
+        chair.run()
+        assert not _problems(chair), ("agenda item", item, _problems(chair))
