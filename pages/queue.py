@@ -11,7 +11,7 @@ from hub.clinical.case_review import FLAG_LABELS
 from hub.users import list_practices
 from hub.vocab import CASE_STATUSES, CONDITIONS
 from ui import runtime
-from ui.common import open_case, show_error
+from ui.common import open_case, remember, show_error, sticky
 
 sf = runtime.session_factory()
 actor = runtime.actor()
@@ -35,17 +35,22 @@ if alerts:
 default_statuses = ["submitted", "triaged", "scheduled"] if actor.is_hub_member else []
 # A PCP sees one practice only: no practice filter or column for them.
 filter_cols = st.columns([3, 3, 3, 3, 3] if actor.is_hub_member else [3, 3, 3, 3])
-statuses = filter_cols[0].multiselect("Status", list(CASE_STATUSES), default=default_statuses,
-                                      format_func=CASE_STATUSES.get, key="q_status")
-conditions = filter_cols[1].multiselect("Condition", list(CONDITIONS), format_func=CONDITIONS.get, key="q_condition")
+# The filters are kept for the session: opening a case and coming back finds the queue as it was left.
+statuses = filter_cols[0].multiselect("Status", list(CASE_STATUSES), format_func=CASE_STATUSES.get,
+                                      key=sticky("q_status", default_statuses))
+conditions = filter_cols[1].multiselect("Condition", list(CONDITIONS), format_func=CONDITIONS.get,
+                                        key=sticky("q_condition", []))
 practice_ids: list[int] = []
 if actor.is_hub_member:
     practices = dict(list_practices(sf))
     practice_ids = filter_cols[-3].multiselect("Practice", list(practices), format_func=practices.get,
-                                               key="q_practice")
+                                               key=sticky("q_practice", []))
 flag_options = [k for k in FLAG_LABELS if k != "appropriate_restraint"]
-flag_codes = filter_cols[-2].multiselect("Flag", flag_options, format_func=FLAG_LABELS.get, key="q_flags")
-sort = filter_cols[-1].selectbox("Order", list(cases.QUEUE_SORTS), format_func=cases.QUEUE_SORTS.get, key="q_sort")
+flag_codes = filter_cols[-2].multiselect("Flag", flag_options, format_func=FLAG_LABELS.get,
+                                         key=sticky("q_flags", []))
+sort = filter_cols[-1].selectbox("Order", list(cases.QUEUE_SORTS), format_func=cases.QUEUE_SORTS.get,
+                                 key=sticky("q_sort", next(iter(cases.QUEUE_SORTS))))
+remember("q_status", "q_condition", "q_practice", "q_flags", "q_sort")
 
 filters = (tuple(statuses), tuple(conditions), tuple(practice_ids), tuple(flag_codes), sort)
 if st.session_state.get("q_filters") != filters:

@@ -77,3 +77,22 @@ def act(fn, message: str) -> None:
         return
     leave_notice(message)
     st.rerun()
+
+
+_STICKY = "_sticky_"
+
+
+def sticky(key: str, initial) -> str:
+    """A widget key whose value survives a page switch (Streamlit drops the state of widgets a run does not
+    draw, so the queue's filters were lost on the way to a case and back): before the widget is drawn its
+    state is set from the last value seen, or to `initial`. Call `remember` after the widgets."""
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(_STICKY + key, initial)
+    return key
+
+
+def remember(*keys: str) -> None:
+    """Keep the current value of sticky widgets for the next visit of the page."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[_STICKY + key] = st.session_state[key]

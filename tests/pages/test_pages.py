@@ -293,3 +293,18 @@ def test_a_success_notice_survives_an_immediate_rerun_and_goes_after_a_while(hub
     at.session_state[NOTICE_KEY] = ("User saved.", time.monotonic() - NOTICE_SECONDS - 1)
     at.run()
     assert not at.success and NOTICE_KEY not in at.session_state
+
+
+def test_queue_filters_are_kept_when_a_case_is_opened_and_the_queue_shown_again(hub):
+    case_id = seed_case(hub)
+    at = login("physio")
+    at.multiselect(key="q_condition").set_value(["knee_oa"]).run()
+    at.selectbox(key="q_sort").set_value("waiting").run()
+    at.selectbox(key="q_open").set_value(case_id)
+    next(b for b in at.button if b.label == "Open case").click().run()
+    assert titles(at)[0] == f"Case {case_id}: Ann Lee"
+    at.switch_page("pages/queue.py").run()
+    assert titles(at)[0] == "Case queue"
+    assert at.multiselect(key="q_condition").value == ["knee_oa"]
+    assert at.selectbox(key="q_sort").value == "waiting"
+    assert at.multiselect(key="q_status").value == ["submitted", "triaged", "scheduled"]
