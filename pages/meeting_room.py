@@ -47,8 +47,20 @@ st.caption(md_escape(f"{view.title} · {view.starts_at:%d %b %Y %H:%M} · slot {
                      f"decision: {state.status if state.version else 'not started'}"
                      + (f" · last saved by {state.updated_by} at {state.updated_at:%H:%M:%S}" if state.updated_by
                         else "")))
-st.page_link("pages/meetings.py", label="Back to the agenda", query_params={"meeting": view.id},
-             icon=":material/arrow_back:")
+# Moving through the agenda one case at a time: back to the agenda, the previous and the next case.
+order = [r.item_id for r in view.agenda]
+here = order.index(item_id)
+nav = st.columns(3)
+nav[0].page_link("pages/meetings.py", label=f"Agenda (case {here + 1} of {len(order)})",
+                 query_params={"meeting": view.id}, icon=":material/list:")
+if here > 0:
+    prev_row = view.agenda[here - 1]
+    nav[1].page_link("pages/meeting_room.py", label=md_escape(f"Previous: {prev_row.case_label}"),
+                     query_params={"item": prev_row.item_id}, icon=":material/arrow_back:")
+if here + 1 < len(order):
+    next_row = view.agenda[here + 1]
+    nav[2].page_link("pages/meeting_room.py", label=md_escape(f"Next: {next_row.case_label}"),
+                     query_params={"item": next_row.item_id}, icon=":material/arrow_forward:")
 show_notice(f"{prefix}notice")
 conflict = ss.get(f"{prefix}conflict")
 if conflict:

@@ -157,3 +157,27 @@ def test_lost_widget_state_refills_from_the_saved_decision_with_its_version(hub)
     assert at.text_area(key=f"mr{item}_formulation").value == "Saved formulation"
     at.button(key=f"mr{item}_save").click().run()
     assert decisions.load(hub.sf, chair_actor, item).form.formulation == "Saved formulation"
+
+
+def test_meeting_room_moves_through_the_agenda_one_case_at_a_time(hub):
+    first_case = seed_case(hub)
+    second_case = seed_case(hub, nhs="9434765927")
+    mid = meetings.create_meeting(hub.sf, actor_for(hub.sf, "chair"), title="Tuesday MDT", starts_at=STARTS)
+    agenda = meetings.meeting_view(hub.sf, actor_for(hub.sf, "chair"), mid).agenda
+    assert {r.case_id for r in agenda} == {first_case, second_case}
+    first, second = agenda[0], agenda[1]
+
+    def links(at) -> dict[str, dict]:
+        return {link.proto.label: dict(p.split("=") for p in link.proto.query_string.split("&") if p)
+                for link in at.get("page_link")}
+
+    at = room("chair", first.item_id)
+    shown = links(at)
+    assert shown["Agenda (case 1 of 2)"] == {"meeting": str(mid)}
+    assert shown[f"Next: {second.case_label}"] == {"item": str(second.item_id)}
+    assert not any(label.startswith("Previous") for label in shown)
+    at = room("chair", second.item_id)
+    shown = links(at)
+    assert shown["Agenda (case 2 of 2)"] == {"meeting": str(mid)}
+    assert shown[f"Previous: {first.case_label}"] == {"item": str(first.item_id)}
+    assert not any(label.startswith("Next") for label in shown)
