@@ -427,36 +427,49 @@ def _letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
 # ----------------------------------------------------------------------------- inbox
 
 
+INBOX_RECENT_DONE = 50  # done actions and acknowledged letters shown (most recent first); open ones are all shown
+
+
 def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str, list[dict]]:
-    """Letters to acknowledge (PCP) and my actions: open, overdue, done."""
+    """Letters (PCP): every one not yet acknowledged and the latest acknowledged; my actions: every open
+    one (overdue and not yet due) and the latest done. Old history never pushes open work out of view."""
+    from sqlalchemy import or_
+
     today = today or date.today()
     if not actor.is_clinical:
         raise PermissionDenied("The inbox is for clinical roles.")
     with session_factory() as s:
         letters_out = []
         if actor.has("pcp") and actor.practice_id is not None:
-            q = (select(Letter, Case).join(Case, Case.id == Letter.case_id)
-                 .where(Case.practice_id == actor.practice_id).order_by(Letter.sent_at.desc()).limit(200))
-            for letter, case in s.execute(q):
-                letters_out.append({"id": letter.id, "case_id": case.id,
-                                    "case": f"Case {case.id} · {case.patient.given_name} {case.patient.family_name}",
-                                    "sent_at": letter.sent_at, "status": letter.status,
-                                    "acknowledged_at": letter.acknowledged_at})
-        mine = select(Action, Case).join(Case, Case.id == Action.case_id)
+            base = (select(Letter, Case).join(Case, Case.id == Letter.case_id)
+                    .where(Case.practice_id == actor.practice_id))
+            pending = base.where(Letter.status != "acknowledged").order_by(Letter.sent_at.desc())
+            recent = (base.where(Letter.status == "acknowledged").order_by(Letter.acknowledged_at.desc())
+                      .limit(INBOX_RECENT_DONE))
+            for q in (pending, recent):
+                for letter, case in s.execute(q):
+                    letters_out.append({"id": letter.id, "case_id": case.id,
+                                        "case": f"Case {case.id} · {case.patient.given_name} {case.patient.family_name}",
+                                        "sent_at": letter.sent_at, "status": letter.status,
+                                        "acknowledged_at": letter.acknowledged_at})
         conditions = [Action.owner_user_id == actor.user_id]
         if actor.discipline:
             conditions.append((Action.owner_role == actor.discipline) & Action.owner_user_id.is_(None))
         if actor.is_hub_member:
             conditions.append((Action.owner_role == "hub") & Action.owner_user_id.is_(None))
-        from sqlalchemy import or_
-
+        mine = select(Action, Case).join(Case, Case.id == Action.case_id).where(or_(*conditions))
+        open_q = mine.where(Action.status == "open").order_by(Action.due_date, Action.id)
+        done_q = (mine.where(Action.status == "done").order_by(Action.completed_at.desc(), Action.id.desc())
+                  .limit(INBOX_RECENT_DONE))
         rows = []
-        for a, case in s.execute(mine.where(or_(*conditions)).order_by(Action.due_date, Action.id).limit(500)):
-            if not can_see_case(actor, case.practice_id, case.status) and a.owner_user_id != actor.user_id:
-                continue
-            rows.append({"id": a.id, "case_id": case.id, "case": f"Case {case.id}", "description": a.description,
-                         "due_date": a.due_date, "status": a.status, "overdue": a.status == "open" and a.due_date < today,
-                         "completed_at": a.completed_at, "note": a.note})
+        for q in (open_q, done_q):
+            for a, case in s.execute(q):
+                if not can_see_case(actor, case.practice_id, case.status) and a.owner_user_id != actor.user_id:
+                    continue
+                rows.append({"id": a.id, "case_id": case.id, "case": f"Case {case.id}", "description": a.description,
+                             "due_date": a.due_date, "status": a.status,
+                             "overdue": a.status == "open" and a.due_date < today,
+                             "completed_at": a.completed_at, "note": a.note})
     return {"letters": letters_out,
             "open": [r for r in rows if r["status"] == "open" and not r["overdue"]],
             "overdue": [r for r in rows if r["overdue"]],

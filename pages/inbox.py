@@ -33,7 +33,7 @@ if actor.has("pcp"):
 
 st.subheader("My actions")
 for title, rows, kind in (("Overdue", box["overdue"], "error"), ("Open", box["open"], "info"),
-                          ("Done", box["done"], None)):
+                          ("Done, latest first", box["done"], None)):
     st.markdown(f"**{title} ({len(rows)})**")
     for a in rows:
         with st.container(border=True):

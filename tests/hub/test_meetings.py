@@ -179,6 +179,20 @@ def test_finalise_creates_actions_letter_and_returns_case(world):
     overdue = decisions.inbox(world.sf, world.specialist, today=STARTS.date() + timedelta(days=30))
     assert len(overdue["overdue"]) == 1
 
+    # Years of done actions never push open work out of the inbox; the done list shows the latest.
+    with world.sf.begin() as s:
+        done_action = s.get(Action, action_id)
+        for i in range(decisions.INBOX_RECENT_DONE + 10):
+            s.add(Action(case_id=cid, decision_id=done_action.decision_id, description=f"Old task {i}",
+                         owner_user_id=world.pcp_a.user_id, due_date=STARTS.date() - timedelta(days=400 - i),
+                         status="done", completed_at=done_action.completed_at - timedelta(days=300 - i)))
+        s.add(Action(case_id=cid, decision_id=done_action.decision_id, description="New open task",
+                     owner_user_id=world.pcp_a.user_id, due_date=STARTS.date() + timedelta(days=90)))
+    box = decisions.inbox(world.sf, world.pcp_a)
+    assert [a["description"] for a in box["open"]] == ["New open task"]
+    assert len(box["done"]) == decisions.INBOX_RECENT_DONE and box["done"][0]["note"] == "Leaflet given"
+    assert box["done"][1]["description"] == f"Old task {decisions.INBOX_RECENT_DONE + 9}"
+
     m = decisions.minutes(world.sf, world.chair, mid)
     assert m.cases[0].actions and "Exercise-led plan" in m.cases[0].outcome
     pdf = decisions.letter_pdf(world.sf, world.pcp_a, letter_id)
