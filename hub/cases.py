@@ -382,17 +382,29 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
 
 
 def open_safety_alerts(session_factory, actor: Actor, limit: int = 20) -> list[dict]:
-    """Cases in the actor's scope with an open PHQ-9 item 9 safety alert (shown above the queue)."""
+    """Cases in the actor's scope with an open PHQ-9 item 9 safety alert (shown above the queue), oldest case
+    first, at most `limit`; `count_open_safety_alerts` gives how many there are in all."""
     if not actor.is_clinical:
         raise PermissionDenied("The case queue is for clinical roles.")
     with session_factory() as s:
         q = (select(Case.id, Patient.given_name, Patient.family_name, Practice.name, Case.flags)
              .join(Patient, Patient.id == Case.patient_id).join(Practice, Practice.id == Case.practice_id)
-             .where(case_scope(actor, Case), Case.safety_alert.is_(True), Case.status != "closed")
-             .order_by(Case.id).limit(limit))
+             .where(*_open_safety_alert(actor)).order_by(Case.id).limit(limit))
         return [{"case_id": r.id, "patient": f"{r.given_name[:1]}{r.family_name[:1]}".upper(), "practice": r.name,
                  "reason": next((f["reason"] for f in (r.flags or []) if f.get("code") == "safety_phq9"), "")}
                 for r in s.execute(q)]
+
+
+def count_open_safety_alerts(session_factory, actor: Actor) -> int:
+    """How many cases in the actor's scope have an open PHQ-9 item 9 safety alert."""
+    if not actor.is_clinical:
+        raise PermissionDenied("The case queue is for clinical roles.")
+    with session_factory() as s:
+        return int(s.scalar(select(func.count()).select_from(Case).where(*_open_safety_alert(actor))) or 0)
+
+
+def _open_safety_alert(actor: Actor) -> tuple:
+    return case_scope(actor, Case), Case.safety_alert.is_(True), Case.status != "closed"
 
 
 # ----------------------------------------------------------------------------- case header

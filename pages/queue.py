@@ -25,9 +25,12 @@ else:
 
 alerts = cases.open_safety_alerts(sf, actor)
 if alerts:
+    n_alerts = cases.count_open_safety_alerts(sf, actor)
     with st.container(border=True):
-        st.error(f"{len(alerts)} case(s) with an open safety alert (PHQ-9 item 9): same-day clinician review, "
-                 "then record the action taken on the case.")
+        st.error(f"{n_alerts} case(s) with an open safety alert (PHQ-9 item 9): same-day clinician review, "
+                 "then record the action taken on the case."
+                 + (f" The first {len(alerts)} are listed; filter the queue by the flag 'Safety alert' for all."
+                    if n_alerts > len(alerts) else ""))
         for a in alerts:
             st.page_link("pages/case.py", label=f"Case {a['case_id']} · {a['patient']} · {a['practice']} · {a['reason']}",
                          query_params={"case_id": a["case_id"]}, icon=":material/warning:")

@@ -44,6 +44,11 @@ def test_queue_orders_by_priority_with_reasons_and_filters_by_flag(demo_sf):
     assert inertia.total > 0 and all("Therapeutic inertia" in f for f in inertia.rows["flags"])
     alerts = cases.open_safety_alerts(demo_sf, chair)
     assert alerts and "PHQ-9 item 9" in alerts[0]["reason"]
+    # the banner's count is of all alerts, not of the ones listed
+    assert cases.count_open_safety_alerts(demo_sf, chair) == len(alerts)
+    assert len(cases.open_safety_alerts(demo_sf, chair, limit=1)) == 1 < cases.count_open_safety_alerts(demo_sf, chair)
+    gp = actor_for(demo_sf, "gp.north")
+    assert cases.count_open_safety_alerts(demo_sf, gp) == len(cases.open_safety_alerts(demo_sf, gp, limit=100))
 
 
 def test_safety_alert_stays_until_action_recorded(demo_sf):
