@@ -39,6 +39,7 @@ from sqlalchemy import Engine, create_engine, event, func, select, text  # noqa:
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head  # noqa: E402
 from db.models import Assessment, Case, Review, Treatment, WearableDay  # noqa: E402
+from bench.seed_bulk import seed_bulk_cases  # noqa: E402
 from hub import cases, demo, records  # noqa: E402
 from hub.access import HUB_VISIBLE_STATUSES, Actor  # noqa: E402
 from hub.auth import actor_for  # noqa: E402
@@ -520,7 +521,7 @@ def seed(db: TempDatabase, res: SizeResult, n: int) -> None:
     res.case_id, res.case_history_rows = rich_case(db.sf)  # a demo case: same id at every size
     existing = count_cases(db.sf)
     bulk = max(0, n - existing)
-    _, res.seed_bulk_s = timed_s(partial(demo.seed_bulk_cases, db.sf, bulk))
+    _, res.seed_bulk_s = timed_s(partial(seed_bulk_cases, db.sf, bulk))
     res.cases = count_cases(db.sf)
     log(f"N={n:,}: seeded {res.cases:,} cases ({existing} demo + {bulk:,} bulk) in {res.seed_s:.1f}s")
 

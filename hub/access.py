@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, false, true
 
 from hub.errors import PermissionDenied
+from hub.vocab import OWNER_ROLES
 
 CLINICAL_ROLES = frozenset({"pcp", "specialist", "chair"})
 HUB_ROLES = frozenset({"specialist", "chair"})
@@ -94,3 +95,16 @@ def patient_scope(actor: Actor, patient_table) -> ColumnElement[bool]:
     if actor.has("pcp") and actor.practice_id is not None:
         return patient_table.practice_id == actor.practice_id
     return false() if not actor.is_hub_member else true()
+
+
+def owner_label(s, role: str | None, user_id: int | None, case) -> str:
+    """Who owns an action, in words: the named user, the case's GP, or the owning role."""
+    if user_id is not None:
+        from db.models import User
+
+        u = s.get(User, user_id)
+        return u.name if u else f"user {user_id}"
+    if role == "pcp":
+        return f"GP ({case.referrer.name})"
+    return OWNER_ROLES.get(role or "", role or "")
+

@@ -34,7 +34,7 @@ def prepare(url: str | None = None) -> tuple[Engine, object]:
 
 def after_seed(session_factory) -> None:
     """After the demo cohort: flags and priority, then past and upcoming hub meetings through the services."""
-    from hub import demo_meetings, flags
+    from hub import demo, flags
 
     flags.recompute_all(session_factory)
-    demo_meetings.seed_demo_meetings(session_factory)
+    demo.seed_demo_meetings(session_factory)

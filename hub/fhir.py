@@ -31,7 +31,7 @@ from db.models import (
     WearableDay,
 )
 from hub.access import Actor, can_see_case
-from hub.decisions import PATHWAY_STEPS
+from hub.vocab import PATHWAY_STEP_LABELS
 from hub.errors import NotFound
 from hub.records import treatment_label
 from hub.vocab import (
@@ -474,7 +474,7 @@ def _plan_entries(s, b: _Builder, case: Case, decisions: list[Decision], conditi
             "activity": activities,
             "note": _notes(f"Formulation: {d.formulation}" if d.formulation else "",
                            f"Answer to the clinical question: {d.answer}" if d.answer else "",
-                           f"Pathway step: {PATHWAY_STEPS.get(d.pathway_step, d.pathway_step)}"
+                           f"Pathway step: {PATHWAY_STEP_LABELS.get(d.pathway_step, d.pathway_step)}"
                            if d.pathway_step else "",
                            f"Allergies: {d.allergies}" if d.allergies else "",
                            f"Safety netting: {d.safety_netting}" if d.safety_netting else "",

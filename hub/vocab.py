@@ -168,3 +168,13 @@ FLAG_RESPONSES: dict[str, str] = {
 
 ACTION_STATUSES: dict[str, str] = {"open": "Open", "done": "Done", "cancelled": "Cancelled"}
 LETTER_STATUSES: dict[str, str] = {"draft": "Draft", "sent": "Sent", "acknowledged": "Acknowledged"}
+
+# Pathway steps a hub decision can name (labels for the meeting room, the letter and FHIR).
+PATHWAY_STEP_LABELS: dict[str, str] = {
+    "S3_SELF_MANAGEMENT": "S3 Self-management",
+    "S4_ACTIVE_NON_PHARM": "S4 Active non-pharmacological treatment",
+    "S5_PHARMACOLOGY": "S5 Pharmacology",
+    "S6_COMBINED_PROGRAMME": "S6 Combined physical and psychological programme",
+    "S7_ESCALATE_TO_MDT_OR_SPECIALIST": "S7 Escalate to specialist",
+    "S8_REVIEW_LOOP": "S8 Review loop",
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from hub import decisions
+from hub import correspondence, inbox
 from ui import runtime
 from ui.common import act, md_escape, show_notice
 
@@ -13,7 +13,7 @@ sf = runtime.session_factory()
 actor = runtime.actor()
 st.title("Inbox")
 show_notice()
-box = decisions.inbox(sf, actor)
+box = inbox.inbox(sf, actor)
 
 
 if actor.has("pcp"):
@@ -25,11 +25,11 @@ if actor.has("pcp"):
         with st.container(border=True):
             st.markdown(f"**{md_escape(x['case'])}** · sent {x['sent_at']:%d %b %Y %H:%M}")
             with st.expander("Read the letter"):
-                st.markdown(decisions.letter_for(sf, actor, x["id"])["markdown"])
+                st.markdown(correspondence.letter_for(sf, actor, x["id"])["markdown"])
             c1, c2 = st.columns(2)
             c1.page_link("pages/case.py", label="Open the case", query_params={"case_id": x["case_id"]})
             if c2.button("Acknowledge", key=f"ack_{x['id']}"):
-                act(lambda: decisions.acknowledge_letter(sf, actor, x["id"]), "Letter acknowledged.")
+                act(lambda: inbox.acknowledge_letter(sf, actor, x["id"]), "Letter acknowledged.")
 
 st.subheader("My actions")
 for title, rows, kind in (("Overdue", box["overdue"], "error"), ("Open", box["open"], "info"),
@@ -44,7 +44,7 @@ for title, rows, kind in (("Overdue", box["overdue"], "error"), ("Open", box["op
                 with st.form(f"done_{a['id']}"):
                     note = st.text_input("Note (optional)", key=f"note_{a['id']}")
                     if st.form_submit_button("Mark done"):
-                        act(lambda: decisions.complete_action(sf, actor, a["id"], note), "Action completed.")
+                        act(lambda: inbox.complete_action(sf, actor, a["id"], note), "Action completed.")
             elif a["note"]:
                 st.caption(md_escape(f"Note: {a['note']}"))
             st.page_link("pages/case.py", label="Open the case", query_params={"case_id": a["case_id"]})

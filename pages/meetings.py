@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from hub import decisions, letters, meetings
+from hub import correspondence, letters, meetings
 from hub.vocab import DISCIPLINES
 from ui import runtime
 from ui.common import act, md_escape, show_notice
@@ -143,7 +143,7 @@ if is_chair:
             act(lambda: meetings.finalise_meeting(sf, actor, meeting_id, reason, view.version), "Meeting finalised.")
 
 st.subheader("Minutes")
-m = decisions.minutes(sf, actor, meeting_id)
+m = correspondence.minutes(sf, actor, meeting_id)
 with st.expander("Show minutes"):
     st.markdown(letters.minutes_markdown(m))
 c1, c2 = st.columns(2)

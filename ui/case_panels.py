@@ -64,27 +64,27 @@ def decisions_panel(sf, actor, case_id: int) -> None:
     """Outcome letters (on screen and as PDF, clinician and patient versions) and the case's actions."""
     import pandas as pd
 
-    from hub import decisions
+    from hub import correspondence, inbox
 
-    letters = decisions.case_letters(sf, actor, case_id)
+    letters = correspondence.case_letters(sf, actor, case_id)
     if not letters:
         st.info("The hub has not sent a decision on this case yet.")
     for x in letters:
-        data = decisions.letter_for(sf, actor, x["id"])
+        data = correspondence.letter_for(sf, actor, x["id"])
         ack = f" · acknowledged {data['acknowledged_at']:%d %b %Y}" if data["acknowledged_at"] else ""
         with st.expander(f"Outcome letter of {x['sent_at']:%d %b %Y}{ack}", expanded=len(letters) == 1):
             version = st.radio("Version", ["For the GP", "For the patient"], horizontal=True, key=f"lv_{x['id']}")
             st.markdown(data["markdown"] if version == "For the GP" else data["patient_markdown"])
             c1, c2 = st.columns(2)
             # The PDFs are made when a button is clicked (a letter takes ~0.3 s to render), not on every run.
-            c1.download_button("Download letter (PDF)", lambda lid=x["id"]: decisions.letter_pdf(sf, actor, lid),
+            c1.download_button("Download letter (PDF)", lambda lid=x["id"]: correspondence.letter_pdf(sf, actor, lid),
                                file_name=f"outcome-letter-case-{case_id}.pdf", mime="application/pdf",
                                key=f"pdf_{x['id']}")
             c2.download_button("Download patient version (PDF)",
-                               lambda lid=x["id"]: decisions.letter_pdf(sf, actor, lid, True),
+                               lambda lid=x["id"]: correspondence.letter_pdf(sf, actor, lid, True),
                                file_name=f"your-pain-hub-plan-case-{case_id}.pdf", mime="application/pdf",
                                key=f"ppdf_{x['id']}")
-    actions = decisions.case_actions(sf, actor, case_id)
+    actions = inbox.case_actions(sf, actor, case_id)
     if actions:
         st.markdown("**Actions**")
         st.dataframe(pd.DataFrame(actions).drop(columns=["id"]), hide_index=True, width="stretch")

@@ -10,7 +10,8 @@ import streamlit as st
 
 from hub.clinical.case_review import FLAG_LABELS
 from hub.clinical.signals import JUST_CODES
-from hub.decisions import PATHWAY_STEPS, DecisionForm, GoalInput, RecommendationInput
+from hub.decisions import DecisionForm, GoalInput, RecommendationInput
+from hub.vocab import PATHWAY_STEP_LABELS
 from hub.vocab import FLAG_RESPONSES, OWNER_ROLES, RECOMMENDATION_TYPES
 
 TEXTS = [
@@ -83,7 +84,7 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
             if k == key or k.startswith(key + "."):
                 st.error(v, icon="⚠️")
 
-    st.selectbox("Pathway step (CLINICAL.md §3)", list(PATHWAY_STEPS), format_func=PATHWAY_STEPS.get, index=None,
+    st.selectbox("Pathway step (CLINICAL.md §3)", list(PATHWAY_STEP_LABELS), format_func=PATHWAY_STEP_LABELS.get, index=None,
                  key=f"{prefix}pathway_step")
     err("pathway_step")
     for name, label in TEXTS[:3]:

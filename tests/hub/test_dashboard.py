@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db.models import Action, AuditEvent, Case, CaseFlag, Decision, Letter
-from hub import cases, dashboard_charts, decisions, flags, meetings, records
+from hub import cases, dashboard_charts, decisions, flags, inbox, meetings, records
 from hub.cases import CaseInput, NewPatient
 from hub.clinical.identifiers import validate_nhs_number
 from hub.dashboard import (
@@ -141,10 +141,10 @@ def built(world) -> Hub:
 
     done_gp = action_of(sf, a1, D + timedelta(days=7))
     done_physio = action_of(sf, a3, D - timedelta(days=30))
-    decisions.complete_action(sf, world.pcp_a, done_gp)
-    decisions.complete_action(sf, world.specialist, done_physio)
+    inbox.complete_action(sf, world.pcp_a, done_gp)
+    inbox.complete_action(sf, world.specialist, done_physio)
     for cid in (a1, a2, a3):
-        decisions.acknowledge_letter(sf, world.pcp_a, letter_of(sf, cid))
+        inbox.acknowledge_letter(sf, world.pcp_a, letter_of(sf, cid))
 
     # Safety alerts after the decisions: one still open (a2), one resolved by its PCP (b1).
     phq9 = {f"PHQ9_Q{i}": 1 for i in range(1, 10)}

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head
 from db.models import Assessment, AuditEvent, Case, Patient, Practice, Review, Treatment, User, WearableDay
+from bench.seed_bulk import seed_bulk_cases
 from hub import demo
 from hub.auth import check_password
 from hub.clinical.identifiers import validate_nhs_number
@@ -485,7 +486,7 @@ def test_same_seed_and_date_give_identical_data(seeded, tmp_path):
 def test_reset_demo_replaces_everything_and_keeps_the_schema(seeded, tmp_path):
     engine, sf = fresh_sqlite(tmp_path / "reset.db")
     demo.seed_demo(sf, seed=5, n_patients=20, today=TODAY)
-    demo.seed_bulk_cases(sf, 30, today=TODAY)
+    seed_bulk_cases(sf, 30, today=TODAY)
     counts = demo.reset_demo(engine, today=TODAY)
     assert counts == seeded["counts"] == demo.cohort_counts(sf)
     assert checksum(sf) == checksum(seeded["sf"])
@@ -501,7 +502,7 @@ def test_seed_bulk_cases_adds_cases_fast(seeded, tmp_path):
     demo.seed_demo(sf, n_patients=12, today=TODAY)
     before = demo.cohort_counts(sf)
     started = time.perf_counter()
-    demo.seed_bulk_cases(sf, 2000, today=TODAY)
+    seed_bulk_cases(sf, 2000, today=TODAY)
     print(f"\nseed_bulk_cases(2000): {time.perf_counter() - started:.2f} s")
     after = demo.cohort_counts(sf)
     assert after["hub_case"] == before["hub_case"] + 2000 and after["patient"] == before["patient"] + 2000
@@ -521,7 +522,7 @@ def test_seed_bulk_cases_adds_cases_fast(seeded, tmp_path):
 
 def test_seed_bulk_cases_on_an_empty_database(tmp_path):
     _, sf = fresh_sqlite(tmp_path / "bulk_empty.db")
-    demo.seed_bulk_cases(sf, 50, seed=3, today=TODAY)
+    seed_bulk_cases(sf, 50, seed=3, today=TODAY)
     counts = demo.cohort_counts(sf)
     assert counts["practice"] == 3 and counts["hub_case"] == 50 and counts["patient"] == 50
     with sf() as s:
@@ -569,7 +570,7 @@ def test_seed_and_reset_on_postgresql(pg_engine, seeded):
     with pytest.raises(RuntimeError):
         demo.seed_demo(sf, today=TODAY)
 
-    demo.seed_bulk_cases(sf, 500, today=TODAY)
+    seed_bulk_cases(sf, 500, today=TODAY)
     assert demo.cohort_counts(sf)["hub_case"] == counts["hub_case"] + 500
 
     assert demo.reset_demo(pg_engine, today=TODAY) == counts

@@ -24,11 +24,11 @@ from db.models import (
     Meeting,
     Recommendation,
 )
-from hub import decisions, demo, flags, letters
+from hub import correspondence, demo, flags, inbox, letters, vocab
 from hub.auth import actor_for
 from hub.clinical.goals import GAS_LEVELS
 from hub.clinical.signals import JUST_CODES
-from hub.demo_meetings import seed_demo_meetings
+from hub.demo.meetings import seed_demo_meetings
 
 # The services stamp finalisation, completion and follow-through checks with the real date, so the demo
 # is seeded for today.
@@ -127,7 +127,7 @@ def test_demo_meetings_tell_a_consistent_story_and_are_deterministic(sf, databas
             item = s.get(AgendaItem, d.agenda_item_id)
             day = s.get(Meeting, item.meeting_id).starts_at.date()
             assert d.status == "final" and item.status == "discussed"
-            assert d.formulation and d.answer and d.allergies and d.pathway_step in decisions.PATHWAY_STEPS
+            assert d.formulation and d.answer and d.allergies and d.pathway_step in vocab.PATHWAY_STEP_LABELS
             assert d.what_matters and d.beliefs_concerns and d.agreed_plan and d.safety_netting
             assert d.primary_outcome in ("peg", "nrs", "mskhq", "odi")
             assert 42 <= (d.follow_up_date - day).days <= 70
@@ -178,7 +178,7 @@ def test_demo_meetings_tell_a_consistent_story_and_are_deterministic(sf, databas
     # The PCP inbox shows new letters; every meeting's minutes list its cases.
     gp = next(actor_for(sf, u["username"]) for u in demo.DEMO_USERS if "pcp" in u["roles"]
               and actor_for(sf, u["username"]).practice_id in unread_practices)
-    box = decisions.inbox(sf, gp, TODAY)
+    box = inbox.inbox(sf, gp, TODAY)
     assert any(x["status"] == "sent" for x in box["letters"])
     with sf() as s:
         meeting_ids = s.scalars(select(Meeting.id)).all()
@@ -186,7 +186,7 @@ def test_demo_meetings_tell_a_consistent_story_and_are_deterministic(sf, databas
         with sf() as s:
             agenda_cases = s.scalars(select(AgendaItem.case_id).where(AgendaItem.meeting_id == mid)
                                      .order_by(AgendaItem.position)).all()
-        mins = decisions.minutes(sf, chair, mid)
+        mins = correspondence.minutes(sf, chair, mid)
         assert [c.case_label.split(" · ")[0] for c in mins.cases] == [f"Case {cid}" for cid in agenda_cases]
         assert all(c.question for c in mins.cases)
 

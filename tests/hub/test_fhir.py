@@ -15,7 +15,7 @@ from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import select
 
 from db.models import Case, Goal, Letter, WearableDay
-from hub import cases, decisions, fhir, meetings, records
+from hub import cases, decisions, fhir, inbox, meetings, records
 from hub.cases import CaseInput, NewPatient
 from hub.decisions import DecisionForm, GoalInput, RecommendationInput
 from hub.errors import NotFound
@@ -101,9 +101,9 @@ def finalised_case(world) -> tuple[int, int, int]:
                          {-2: "5 min", -1: "10 min", 0: "20 min", 1: "30 min", 2: "45 min"})])
     v = decisions.save(world.sf, world.chair, item, form, 0)
     letter_id = decisions.finalise(world.sf, world.chair, item, v)
-    box = decisions.inbox(world.sf, world.pcp_a)
+    box = inbox.inbox(world.sf, world.pcp_a)
     done = next(a for a in box["open"] + box["overdue"] if a["description"] == "Explain OA and exercise safety")
-    decisions.complete_action(world.sf, world.pcp_a, done["id"], "Leaflet given")
+    inbox.complete_action(world.sf, world.pcp_a, done["id"], "Leaflet given")
     with world.sf.begin() as s:
         s.scalars(select(Goal)).one().achieved_level = 1
     return cid, mid, letter_id

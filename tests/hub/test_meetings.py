@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from db.models import Action, AgendaItem, AuditEvent, Case, Letter
-from hub import cases, decisions, meetings
+from db.models import Action, AgendaItem, AuditEvent, Letter
+from hub import cases, correspondence, decisions, inbox, meetings
 from hub.cases import CaseInput, NewPatient
 from hub.decisions import DecisionForm, GoalInput, RecommendationInput
 from hub.errors import EditConflict, PermissionDenied, ValidationError
@@ -163,37 +163,37 @@ def test_finalise_creates_actions_letter_and_returns_case(world):
     with pytest.raises(ValidationError):
         decisions.save(world.sf, world.chair, item, form, v + 1)
 
-    box = decisions.inbox(world.sf, world.pcp_a)
+    box = inbox.inbox(world.sf, world.pcp_a)
     assert [x["id"] for x in box["letters"]] == [letter_id]
     assert len(box["open"]) == 1 and box["open"][0]["description"] == "Explain OA and exercise safety"
-    assert decisions.inbox(world.sf, world.pcp_b)["letters"] == []
-    decisions.acknowledge_letter(world.sf, world.pcp_a, letter_id)
+    assert inbox.inbox(world.sf, world.pcp_b)["letters"] == []
+    inbox.acknowledge_letter(world.sf, world.pcp_a, letter_id)
     action_id = box["open"][0]["id"]
     with pytest.raises(PermissionDenied):
-        decisions.complete_action(world.sf, world.pcp_b, action_id, "")
-    decisions.complete_action(world.sf, world.pcp_a, action_id, "Leaflet given")
-    box = decisions.inbox(world.sf, world.pcp_a)
+        inbox.complete_action(world.sf, world.pcp_b, action_id, "")
+    inbox.complete_action(world.sf, world.pcp_a, action_id, "Leaflet given")
+    box = inbox.inbox(world.sf, world.pcp_a)
     assert box["letters"][0]["status"] == "acknowledged" and box["done"][0]["note"] == "Leaflet given"
-    physio_box = decisions.inbox(world.sf, world.specialist)
+    physio_box = inbox.inbox(world.sf, world.specialist)
     assert [a["description"] for a in physio_box["open"]] == ["Supervised knee strengthening, 6 weeks"]
-    overdue = decisions.inbox(world.sf, world.specialist, today=STARTS.date() + timedelta(days=30))
+    overdue = inbox.inbox(world.sf, world.specialist, today=STARTS.date() + timedelta(days=30))
     assert len(overdue["overdue"]) == 1
 
     # Years of done actions never push open work out of the inbox; the done list shows the latest.
     with world.sf.begin() as s:
         done_action = s.get(Action, action_id)
-        for i in range(decisions.INBOX_RECENT_DONE + 10):
+        for i in range(inbox.INBOX_RECENT_DONE + 10):
             s.add(Action(case_id=cid, decision_id=done_action.decision_id, description=f"Old task {i}",
                          owner_user_id=world.pcp_a.user_id, due_date=STARTS.date() - timedelta(days=400 - i),
                          status="done", completed_at=done_action.completed_at - timedelta(days=300 - i)))
         s.add(Action(case_id=cid, decision_id=done_action.decision_id, description="New open task",
                      owner_user_id=world.pcp_a.user_id, due_date=STARTS.date() + timedelta(days=90)))
-    box = decisions.inbox(world.sf, world.pcp_a)
+    box = inbox.inbox(world.sf, world.pcp_a)
     assert [a["description"] for a in box["open"]] == ["New open task"]
-    assert len(box["done"]) == decisions.INBOX_RECENT_DONE and box["done"][0]["note"] == "Leaflet given"
-    assert box["done"][1]["description"] == f"Old task {decisions.INBOX_RECENT_DONE + 9}"
+    assert len(box["done"]) == inbox.INBOX_RECENT_DONE and box["done"][0]["note"] == "Leaflet given"
+    assert box["done"][1]["description"] == f"Old task {inbox.INBOX_RECENT_DONE + 9}"
 
-    m = decisions.minutes(world.sf, world.chair, mid)
+    m = correspondence.minutes(world.sf, world.chair, mid)
     assert m.cases[0].actions and "Exercise-led plan" in m.cases[0].outcome
-    pdf = decisions.letter_pdf(world.sf, world.pcp_a, letter_id)
+    pdf = correspondence.letter_pdf(world.sf, world.pcp_a, letter_id)
     assert pdf.startswith(b"%PDF")

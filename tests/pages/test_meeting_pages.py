@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from page_support import login
-from hub import decisions, meetings
+from hub import decisions, inbox, meetings
 from hub.auth import actor_for
 from test_pages import seed_case
 
@@ -92,7 +92,7 @@ def test_finalise_from_meeting_room_then_pcp_acknowledges_in_inbox(hub):
     assert any("Letter acknowledged" in s.value for s in gp.success)
     next(b for b in gp.button if b.label == "Mark done").click().run()
     assert any("Action completed" in s.value for s in gp.success)
-    box = decisions.inbox(hub.sf, actor_for(hub.sf, "pcp.a"))
+    box = inbox.inbox(hub.sf, actor_for(hub.sf, "pcp.a"))
     assert box["letters"][0]["status"] == "acknowledged" and len(box["done"]) == 1
     # the case page shows the acknowledged letter (with its date) and the PDF and FHIR downloads
     gp.switch_page("pages/case.py")

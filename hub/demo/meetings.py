@@ -24,13 +24,13 @@ from sqlalchemy import func, select
 
 from db.models import Action, AgendaItem, Assessment, Case, Letter, Meeting, Recommendation, Treatment
 from hub import cases as hub_cases
-from hub import audit, decisions, meetings
+from hub import audit, decisions, inbox, meetings
 from hub import settings as hub_settings
 from hub.access import Actor
 from hub.auth import actor_for
 from hub.clinical import opioids
 from hub.decisions import DecisionForm, GoalInput, RecommendationInput
-from hub.demo import DEMO_USERS, ome_mg_per_day
+from hub.demo.cohort import DEMO_USERS, ome_mg_per_day
 from hub.vocab import CONDITIONS, OWNER_ROLES, PAIN_CLASSIFICATIONS
 
 VIDEO_LINK = "https://meet.demo.invalid/msk-pain-hub"
@@ -273,7 +273,7 @@ class _CaseInfo:
 
 def _question_patterns() -> dict[str, list[re.Pattern]]:
     """Regular expressions of the demo's clinical-question templates, by trajectory."""
-    from hub.demo import _QUESTIONS
+    from hub.demo.cohort import _QUESTIONS
 
     out: dict[str, list[re.Pattern]] = {}
     for trajectory, templates in _QUESTIONS.items():
@@ -952,7 +952,7 @@ def _follow_through(session_factory, actors: dict[str, Actor], today: date, seed
         if who is None:
             continue
         note = _COMPLETION_NOTES.get(rec_kind.get(a.recommendation_id, "other"), "Done.")
-        decisions.complete_action(session_factory, who, a.id, note)
+        inbox.complete_action(session_factory, who, a.id, note)
         done += 1
     counts["actions_done"] = done
     with session_factory() as s:
@@ -969,7 +969,7 @@ def _follow_through(session_factory, actors: dict[str, Actor], today: date, seed
         gp = pcp_of_practice.get(practice_id)
         if gp is None:
             continue
-        decisions.acknowledge_letter(session_factory, gp, letter_id)
+        inbox.acknowledge_letter(session_factory, gp, letter_id)
         counts["letters_acknowledged"] += 1
 
 

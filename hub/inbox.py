@@ -1,0 +1,105 @@
+"""The inbox: outcome letters for the PCP to acknowledge and actions for their owners to complete."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import or_, select
+
+from db.models import Action, Case, Letter, utcnow
+from hub import audit, flags
+from hub.access import Actor, can_see_case, owner_label, require_role
+from hub.errors import NotFound, PermissionDenied, ValidationError
+
+INBOX_RECENT_DONE = 50  # done actions and acknowledged letters shown (most recent first); open ones are all shown
+
+
+def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str, list[dict]]:
+    """Letters (PCP): every one not yet acknowledged and the latest acknowledged; my actions: every open
+    one (overdue and not yet due) and the latest done. Old history never pushes open work out of view."""
+    today = today or date.today()
+    if not actor.is_clinical:
+        raise PermissionDenied("The inbox is for clinical roles.")
+    with session_factory() as s:
+        letters_out = []
+        if actor.has("pcp") and actor.practice_id is not None:
+            base = (select(Letter, Case).join(Case, Case.id == Letter.case_id)
+                    .where(Case.practice_id == actor.practice_id))
+            pending = base.where(Letter.status != "acknowledged").order_by(Letter.sent_at.desc())
+            recent = (base.where(Letter.status == "acknowledged").order_by(Letter.acknowledged_at.desc())
+                      .limit(INBOX_RECENT_DONE))
+            for q in (pending, recent):
+                for letter, case in s.execute(q):
+                    letters_out.append({"id": letter.id, "case_id": case.id,
+                                        "case": f"Case {case.id} · {case.patient.given_name} {case.patient.family_name}",
+                                        "sent_at": letter.sent_at, "status": letter.status,
+                                        "acknowledged_at": letter.acknowledged_at})
+        conditions = [Action.owner_user_id == actor.user_id]
+        if actor.discipline:
+            conditions.append((Action.owner_role == actor.discipline) & Action.owner_user_id.is_(None))
+        if actor.is_hub_member:
+            conditions.append((Action.owner_role == "hub") & Action.owner_user_id.is_(None))
+        mine = select(Action, Case).join(Case, Case.id == Action.case_id).where(or_(*conditions))
+        open_q = mine.where(Action.status == "open").order_by(Action.due_date, Action.id)
+        done_q = (mine.where(Action.status == "done").order_by(Action.completed_at.desc(), Action.id.desc())
+                  .limit(INBOX_RECENT_DONE))
+        rows = []
+        for q in (open_q, done_q):
+            for a, case in s.execute(q):
+                if not can_see_case(actor, case.practice_id, case.status) and a.owner_user_id != actor.user_id:
+                    continue
+                rows.append({"id": a.id, "case_id": case.id, "case": f"Case {case.id}", "description": a.description,
+                             "due_date": a.due_date, "status": a.status,
+                             "overdue": a.status == "open" and a.due_date < today,
+                             "completed_at": a.completed_at, "note": a.note})
+    return {"letters": letters_out,
+            "open": [r for r in rows if r["status"] == "open" and not r["overdue"]],
+            "overdue": [r for r in rows if r["overdue"]],
+            "done": [r for r in rows if r["status"] == "done"]}
+
+
+def acknowledge_letter(session_factory, actor: Actor, letter_id: int) -> None:
+    """The PCP acknowledges an outcome letter (recorded and audited)."""
+    require_role(actor, "pcp")
+    with session_factory.begin() as s:
+        letter = s.get(Letter, letter_id)
+        if letter is None:
+            raise NotFound("No such letter.")
+        case = s.get(Case, letter.case_id)
+        if case.practice_id != actor.practice_id:
+            raise NotFound("No such letter for your practice.")
+        if letter.status == "acknowledged":
+            return
+        letter.status, letter.acknowledged_at, letter.acknowledged_by = "acknowledged", utcnow(), actor.user_id
+        audit.record(s, actor, "letter.acknowledge", "letter", letter.id, {"case_id": case.id})
+
+
+def complete_action(session_factory, actor: Actor, action_id: int, note: str = "") -> None:
+    """The owner marks an action done, with an optional note."""
+    with session_factory.begin() as s:
+        a = s.get(Action, action_id)
+        if a is None:
+            raise NotFound("No such action.")
+        mine = a.owner_user_id == actor.user_id or (a.owner_user_id is None and (
+            (actor.discipline and a.owner_role == actor.discipline) or (a.owner_role == "hub" and actor.is_hub_member)))
+        if not mine:
+            raise PermissionDenied("Only the action's owner can complete it.")
+        if a.status != "open":
+            raise ValidationError({"action": "This action is not open."})
+        a.status, a.completed_at, a.completed_by, a.note = "done", utcnow(), actor.user_id, (note or "").strip()
+        audit.record(s, actor, "action.complete", "action", a.id, {"case_id": a.case_id, "note": a.note})
+        flags.recompute_cases(s, [a.case_id])
+
+
+
+def case_actions(session_factory, actor: Actor, case_id: int, today: date | None = None) -> list[dict]:
+    """Actions of a case with owner, due date and status."""
+    today = today or date.today()
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        if case is None or not actor.is_clinical or not can_see_case(actor, case.practice_id, case.status):
+            raise NotFound("No such case in your scope.")
+        return [{"id": a.id, "description": a.description, "owner": owner_label(s, a.owner_role, a.owner_user_id, case),
+                 "due_date": a.due_date, "status": a.status, "overdue": a.status == "open" and a.due_date < today,
+                 "note": a.note}
+                for a in s.scalars(select(Action).where(Action.case_id == case_id).order_by(Action.due_date))]
