@@ -169,7 +169,10 @@ def check_medicine(
         if not _when_ok(rule.get("when") or {}, condition, age_, acute):
             continue
         value, note, source = rule["rule"], " ".join(str(rule["note"]).split()), rule["source"]
-        if already_taking and value == "do_not_initiate" and g.get("already_taking_rule"):
+        if already_taking and rule.get("already_taking"):
+            at = rule["already_taking"]
+            value, note, source = at["rule"], " ".join(str(at["note"]).split()), at["source"]
+        elif already_taking and value == "do_not_initiate" and g.get("already_taking_rule"):
             at = g["already_taking_rule"]
             value, note, source = at["rule"], " ".join(str(at["note"]).split()), at["source"]
         hits.append(RuleHit(value, gid, matched[0], note, source, value.startswith("do_not_"), rule["id"],
