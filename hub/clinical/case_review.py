@@ -413,7 +413,9 @@ def _opioid_escalation_flag(record: CaseRecord, settings: Mapping[str, Any]) -> 
     since = response_since(record, prev, settings)
     if since is not None and since.category is not None:
         improved = since.category in ("moderate", "substantial", "improved")
-        outcome = since.text
+        outcome = (f"{since.instrument.upper()} {_score(since.baseline)} ({fmt_day(since.baseline_on, today)}) → "
+                   f"{_score(since.latest)} ({fmt_day(since.latest_on, today)}): "
+                   f"{since.category.replace('_', ' ')}")
     else:
         overall = primary_response(record, settings)
         if overall is None or overall.category is None:
