@@ -149,3 +149,23 @@ def test_h12_due_dates_are_checked_against_the_finalisation_day(world):
     form.recommendations[-1].due_date = date.today()
     v = decisions.save(world.sf, world.chair, item, form, v)
     assert decisions.finalise(world.sf, world.chair, item, v) > 0
+
+
+# ------------------------------------------------------------------------------------ H2
+
+
+def test_h2_distress_is_stored_as_a_flag_with_its_reason(world):
+    from db.models import CaseFlag
+    from hub import records
+
+    cid = submit(world)
+    phq = {f"PHQ9_Q{i}": 3 for i in range(1, 9)} | {"PHQ9_Q9": 0}  # 24, item 9 = 0: no safety alert
+    gad = {f"GAD7_Q{i}": 3 for i in range(1, 7)} | {"GAD7_Q7": 1}  # 19
+    records.add_assessment(world.sf, world.pcp_a, cid, "phq9", date.today(), phq)
+    records.add_assessment(world.sf, world.pcp_a, cid, "gad7", date.today(), gad)
+    header = cases.case_header(world.sf, world.pcp_a, cid)
+    distress = next(f for f in header.flags if f["code"] == "distress")
+    assert distress["severity"] == "amber" and "PHQ-9 24" in distress["reason"] and "GAD-7 19" in distress["reason"]
+    with world.sf() as s:
+        row = s.scalar(select(CaseFlag).where(CaseFlag.case_id == cid, CaseFlag.code == "distress"))
+        assert row is not None and "mental-health pathway" in row.reason
