@@ -183,3 +183,26 @@ def test_h11_not_raised_without_both_parts():
     assert signals.sbst_fear_item_positive({"SBST_Q5": 1}) is True
     assert signals.sbst_fear_item_positive({"SBST_Q5": 0}) is False
     assert signals.sbst_fear_item_positive({"SBST_Q1": 1}) is None
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def test_v02_thresholds_are_configurable_with_their_sources():
+    from hub import settings as hub_settings
+    from hub.clinical import thresholds
+
+    for key, default in (("pain.raw_floor", 1.0), ("beliefs.tsk11_min", 30), ("beliefs.pcs_min", 30),
+                         ("beliefs.window_months", 6), ("beliefs.low_adherence_pct", 50),
+                         ("opioid.escalation_min_rise", 0.0), ("inertia.onset_window_weeks.exercise_programme", 8),
+                         ("escalation.e3_phq9_min", 15), ("escalation.e3_gad7_min", 15)):
+        t = thresholds.get(key)
+        assert t.default == default and t.source_label in thresholds.SOURCE_LABELS and t.source_text
+        assert key in hub_settings.all_specs()
+
+
+def test_the_raw_floor_setting_reaches_the_case_evaluation():
+    peg = (AssessmentRec(d(100), "peg", 3.0), AssessmentRec(d(5), "peg", 3.6))
+    rec = record(submitted_on=d(99), assessments=peg)
+    assert evaluate_case(rec).response.category == "no_important_change"
+    assert evaluate_case(rec, {"pain.raw_floor": 0.5}).response.category == "worse"
