@@ -212,7 +212,7 @@ class CaseFlag(Base):
 
     __tablename__ = "case_flag"
     case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id", ondelete="CASCADE"), primary_key=True)
-    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)  # e.g. opioid_escalation_without_benefit
     severity: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text)
 

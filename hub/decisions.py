@@ -24,11 +24,12 @@ from db.models import (
 from hub import audit, correspondence, flags, workflow
 from hub.access import Actor, require_role
 from hub.clinical import goals as gas
-from hub.clinical.pathway import check_medicine
+from hub.clinical.pathway import RuleHit, check_medicine, check_treatment, treatment_label
 from hub.clinical.signals import JUST_CODES
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
 from hub.vocab import (
     FLAG_RESPONSES,
+    GUIDELINE_CHECK_AS_START,
     OWNER_ROLES,
     MEDICINE_RECOMMENDATIONS,
     PATHWAY_STEP_LABELS,
@@ -142,8 +143,11 @@ def snapshot(form: DecisionForm) -> dict:
     return audit._jsonable(data)
 
 
-def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list[str], final: bool) -> dict[str, str]:
-    """Field errors of the decision form; `final` adds what finalising needs."""
+def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list[str], final: bool,
+             finalise_day: date | None = None) -> dict[str, str]:
+    """Field errors of the decision form; `final` adds what finalising needs. Due dates may not fall before
+    the meeting, and when finalising not before the finalisation day (the letter's date)."""
+    due_from = max(meeting_day, finalise_day) if finalise_day is not None else meeting_day
     e: dict[str, str] = {}
     if form.pathway_step and form.pathway_step not in PATHWAY_STEP_LABELS:
         e["pathway_step"] = "Unknown pathway step."
@@ -167,20 +171,20 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
             e[f"{prefix}.owner"] = f"Recommendation {i}: give an owner (the referring GP by default)."
         if r.due_date is None or r.due_date < meeting_day:
             e[f"{prefix}.due_date"] = f"Recommendation {i}: give a due date on or after the meeting."
+        elif r.due_date < due_from:
+            e[f"{prefix}.due_date"] = (
+                f"Recommendation {i}: the due date {r.due_date:%d %b %Y} is before {due_from:%d %b %Y}, the day this "
+                "decision is finalised and its letter dated: move it to that day or later.")
         if r.kind in MEDICINE_RECOMMENDATIONS and not (r.drug or "").strip():
             e[f"{prefix}.drug"] = f"Recommendation {i}: name the medicine."
-        if r.kind == "start_medicine" and (r.drug or "").strip():
-            try:
-                hits = check_medicine(r.drug.strip().lower(), case.condition, case.pain_classification, age=age)
-            except ValueError:
-                hits = []
-            blocking = [h for h in hits if h.blocks]
-            if blocking and len((r.guideline_override or "").strip()) < 10:
-                h = blocking[0]
-                e[f"{prefix}.guideline"] = (
-                    f"Recommendation {i}: {h.guideline} says {h.rule.replace('_', ' ')} for "
-                    f"{(h.drug_class or r.drug).replace('_', ' ')} ({h.note} Source: {h.source}). Give an override "
-                    "reason (at least 10 characters) to recommend it anyway.")
+        blocking = [h for h in guideline_check(r, case) if h.blocks]
+        if blocking and len((r.guideline_override or "").strip()) < 10:
+            h = blocking[0]
+            what = (h.drug_class or r.drug or r.kind).replace("_", " ") if r.kind in MEDICINE_RECOMMENDATIONS \
+                else treatment_label(h.drug_class or "")
+            e[f"{prefix}.guideline"] = (
+                f"Recommendation {i}: {h.guideline} says {h.rule.replace('_', ' ')} for {what} ({h.note} "
+                f"Source: {h.source}). Give an override reason (at least 10 characters) to recommend it anyway.")
     for i, g in enumerate(form.goals, 1):
         goal = gas.Goal(g.target_activity, g.support_needed, g.performance_quantifier, g.due_date, g.importance,
                         g.difficulty, dict(g.levels), g.baseline_level, None, meeting_day)
@@ -269,22 +273,41 @@ def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm,
         return d.version
 
 
-def _hits(r: RecommendationInput, case: Case) -> list[dict]:
-    if r.kind != "start_medicine" or not r.drug:
-        return []
+def guideline_check(r: RecommendationInput, case: Case) -> list[RuleHit]:
+    """The guideline rules that apply to one recommendation, whatever its kind: starting a medicine or
+    increasing its dose as a start; continuing, stopping or tapering as 'already taking' (never blocking
+    for stop/taper); every other kind by the non-drug treatments its words name."""
+    age = date.today().year - case.patient.birth_year
     try:
-        hits = check_medicine(r.drug.strip().lower(), case.condition, case.pain_classification,
-                              age=date.today().year - case.patient.birth_year)
+        if r.kind in MEDICINE_RECOMMENDATIONS:
+            if not (r.drug or "").strip():
+                return []
+            hits = check_medicine(r.drug.strip().lower(), case.condition, case.pain_classification, age=age,
+                                  already_taking=r.kind not in GUIDELINE_CHECK_AS_START)
+            if r.kind in ("stop_medicine", "taper_medicine"):
+                hits = [RuleHit(h.rule, h.guideline, h.drug_class, h.note, h.source, False, h.rule_id, h.see)
+                        for h in hits]
+            return hits
+        text = " ".join(x for x in (r.description or "", r.drug or "") if x)
+        return check_treatment(text, case.condition, case.pain_classification,
+                               investigation=r.kind == "investigation")
     except ValueError:
         return []
-    return [{"rule": h.rule, "guideline": h.guideline, "note": h.note, "source": h.source, "blocks": h.blocks}
-            for h in hits]
 
 
-def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_version: int) -> int:
+def _hits(r: RecommendationInput, case: Case) -> list[dict]:
+    return [{"rule": h.rule, "guideline": h.guideline, "note": h.note, "source": h.source, "blocks": h.blocks,
+             "rule_id": h.rule_id, "about": h.drug_class}
+            for h in guideline_check(r, case)]
+
+
+def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_version: int,
+             finalise_day: date | None = None) -> int:
     """Finalise in one transaction: decision final, actions for their owners, the case back to the PCP
     with the review date, the outcome letter (blocked while a mandatory section is empty), audit events.
+    Due dates are checked against the finalisation day (today; the demo's backdated history passes its own).
     Returns the letter id."""
+    finalise_day = finalise_day or date.today()
     from hub import letters
 
     require_role(actor, "chair")
@@ -299,7 +322,8 @@ def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_versio
         if d.status == "final":
             raise ValidationError({"decision": "This decision is already final."})
         form = _form_of(d)
-        errors = validate(form, case, meeting.starts_at.date(), _open_flag_codes(case), final=True)
+        errors = validate(form, case, meeting.starts_at.date(), _open_flag_codes(case), final=True,
+                          finalise_day=finalise_day)
         if errors:
             raise ValidationError(errors)
         letter = letters.build_letter(correspondence.letter_data(s, d, case, meeting, actor))

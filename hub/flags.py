@@ -19,6 +19,7 @@ from db.models import (
     Case,
     CaseFlag,
     Decision,
+    Goal,
     GoalAttainment,
     Meeting,
     Review,
@@ -28,6 +29,7 @@ from db.models import (
 )
 from hub import audit, workflow
 from hub import settings as hub_settings
+from hub.clinical.signals import phq9_item9_missing, sbst_fear_item_positive
 from hub.clinical.followup import ActionState, FollowUpState, GoalState, relisting_reasons
 from hub.clinical.case_review import (
     AssessmentRec,
@@ -47,11 +49,18 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
     """Load the plain records of several cases with one query per table."""
     patient_ids = sorted({c.patient_id for c in cases})
     asm, rev, trt = defaultdict(list), defaultdict(list), defaultdict(list)
-    for a in s.execute(select(Assessment.patient_id, Assessment.administered_on, Assessment.instrument,
+    # Responses are read only where a rule needs an item: PHQ-9 item 9 and the STarT Back fear item.
+    item_rows = {a.id: a.responses for a in s.execute(
+        select(Assessment.id, Assessment.responses).where(Assessment.patient_id.in_(patient_ids),
+                                                          Assessment.instrument.in_(("phq9", "sbst"))))}
+    for a in s.execute(select(Assessment.id, Assessment.patient_id, Assessment.administered_on, Assessment.instrument,
                               Assessment.total, Assessment.status, Assessment.safety_alert, Assessment.safety_action)
                        .where(Assessment.patient_id.in_(patient_ids))):
-        asm[a.patient_id].append(AssessmentRec(a.administered_on, a.instrument, a.total, a.status == "completed",
-                                               bool(a.safety_alert), a.safety_action))
+        responses = item_rows.get(a.id) or {}
+        asm[a.patient_id].append(AssessmentRec(
+            a.administered_on, a.instrument, a.total, a.status == "completed", bool(a.safety_alert), a.safety_action,
+            item9_missing=a.instrument == "phq9" and phq9_item9_missing(responses),
+            fear_item_positive=sbst_fear_item_positive(responses) if a.instrument == "sbst" else None))
     for r in s.execute(select(Review.patient_id, Review.review_date, Review.attendance, Review.management_changes,
                               Review.inaction_justifications, Review.adherence_pct, Review.treatment_too_much)
                        .where(Review.patient_id.in_(patient_ids))):
@@ -60,10 +69,12 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
                                            r.treatment_too_much))
     for t in s.execute(select(Treatment.patient_id, Treatment.category, Treatment.start_date, Treatment.end_date,
                               Treatment.drug, Treatment.route, Treatment.daily_dose_mg, Treatment.patch_mcg_per_h,
-                              Treatment.status)
+                              Treatment.status, Treatment.name, Treatment.reason_stopped, Treatment.adherence_pct)
                        .where(Treatment.patient_id.in_(patient_ids), Treatment.status != "planned")):
         trt[t.patient_id].append(TreatmentRec(t.category, t.start_date, t.end_date, t.drug, t.route,
-                                              t.daily_dose_mg, t.patch_mcg_per_h))
+                                              t.daily_dose_mg, t.patch_mcg_per_h, name=t.name or "", status=t.status,
+                                              reason_stopped=t.reason_stopped, adherence_pct=t.adherence_pct))
+    gas = _gas_met_on(s, [c.id for c in cases])
     from datetime import timedelta
 
     from sqlalchemy import case as sql_case, func
@@ -92,9 +103,29 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
             relisted_reason=c.relisted_reason,
             decided_on=decided[c.id].date() if decided.get(c.id) else None,
             wearable_days_recent=worn.get(c.patient_id, (None, None))[0],
-            wearable_days_before=worn.get(c.patient_id, (None, None))[1])
+            wearable_days_before=worn.get(c.patient_id, (None, None))[1],
+            gas_met_on=gas.get(c.id, ()))
         for c in cases
     }
+
+
+def _gas_met_on(s: Session, case_ids: list[int]) -> dict[int, tuple[tuple[date, bool], ...]]:
+    """Per case, from each GAS rating date: are the agreed goals met (every rated goal at level >= 0)?"""
+    rows = s.execute(select(Goal.case_id, GoalAttainment.goal_id, GoalAttainment.assessed_on, GoalAttainment.level)
+                     .join(Goal, Goal.id == GoalAttainment.goal_id)
+                     .join(Decision, Decision.id == Goal.decision_id)
+                     .where(Goal.case_id.in_(case_ids), Decision.status == "final")
+                     .order_by(Goal.case_id, GoalAttainment.assessed_on, GoalAttainment.id)).all()
+    out: dict[int, list[tuple[date, bool]]] = defaultdict(list)
+    current: dict[int, dict[int, int]] = defaultdict(dict)
+    for case_id, goal_id, on, level in rows:
+        current[case_id][goal_id] = level
+        met = all(v >= 0 for v in current[case_id].values())
+        if out[case_id] and out[case_id][-1][0] == on:
+            out[case_id][-1] = (on, met)
+        else:
+            out[case_id].append((on, met))
+    return {cid: tuple(v) for cid, v in out.items()}
 
 
 def _response_dict(ev: CaseEvaluation) -> dict | None:

@@ -112,6 +112,15 @@ RED_FLAGS: dict[str, str] = {
     "inflammatory": "Suspected inflammatory joint or connective tissue disease (e.g. spondyloarthritis)",
     "neurology": "Widespread or progressive neurological deficit",
     "mental_health_crisis": "Severe mental illness or unmanaged suicide risk",
+    # Added in clinical safety review v0.2 (hazard H10; NICE CKS red flags [S]).
+    "cauda_equina_bilateral_sciatica": "Cauda equina: bilateral sciatica (leg pain in both legs)",
+    "cauda_equina_sexual_dysfunction": "Cauda equina: new sexual dysfunction",
+    "aaa": "Abdominal aortic aneurysm: back or abdominal pain with a pulsatile abdominal mass, or age over 50 "
+           "with vascular risk factors and sudden severe pain",
+    "giant_cell_arteritis": "Giant cell arteritis: new headache, jaw claudication or visual disturbance in a "
+                            "person over 50 with neck or shoulder pain",
+    "osteoporotic_fracture": "Osteoporotic fracture: sudden back pain with long-term corticosteroids, known "
+                             "osteoporosis, or age over 70 after minor trauma",
 }
 
 # Wearable sources.
@@ -139,6 +148,7 @@ AGENDA_STATUSES: dict[str, str] = {
 
 RECOMMENDATION_TYPES: dict[str, str] = {
     "start_medicine": "Start a medicine",
+    "increase_dose": "Increase the dose of a medicine",
     "stop_medicine": "Stop a medicine",
     "taper_medicine": "Taper a medicine",
     "continue_medicine": "Continue a medicine",
@@ -150,7 +160,10 @@ RECOMMENDATION_TYPES: dict[str, str] = {
     "education": "Education",
     "other": "Other",
 }
-MEDICINE_RECOMMENDATIONS = ("start_medicine", "stop_medicine", "taper_medicine", "continue_medicine")
+MEDICINE_RECOMMENDATIONS = ("start_medicine", "increase_dose", "stop_medicine", "taper_medicine", "continue_medicine")
+# The guideline check treats these like starting the medicine (a do-not rule blocks without an override
+# reason); continuing is checked as "already taking"; stopping and tapering are never blocked.
+GUIDELINE_CHECK_AS_START = ("start_medicine", "increase_dose")
 
 # Who owns a recommendation or action when it is not a named person.
 OWNER_ROLES: dict[str, str] = {

@@ -16,6 +16,12 @@ from hub.clinical.signals import fmt_day
 PRIMARY_OUTCOMES = ("peg", "nrs", "mskhq", "odi")
 DEFAULT_MIC = {"peg": None, "nrs": None, "mskhq": outcomes.MSKHQ_MIC, "odi": outcomes.ODI_MIC_POINTS}
 
+# explore_beliefs (H11): DESIGN DEFAULTS except PCS >= 30 [S] and TSK-17 > 37 [S] (thresholds module).
+BELIEFS_TSK11_MIN = 30
+BELIEFS_PCS_MIN = 30
+BELIEFS_WINDOW_MONTHS = 6
+BELIEFS_LOW_ADHERENCE_PCT = 50
+
 # Only cases waiting for the hub are prioritised (drafts, returned and closed cases score 0).
 WAITING_STATUSES = ("submitted", "triaged", "scheduled")
 
@@ -45,10 +51,18 @@ FLAG_LABELS = {
     "appropriate_restraint": "Appropriate restraint",
     "relisted": "Re-listed",
     "wearable_drop": "Wearable use falling",
+    "distress": "Significant distress",
+    "phq9_item9_unanswered": "PHQ-9 item 9 not answered",
+    "opioid_escalation_without_benefit": "Opioid up, no benefit",
+    "explore_beliefs": "Explore beliefs",
 }
+# Missed appointments and unreturned PROMs stay separate flags (separate reasons) but are one signal of
+# disengagement: they add to the queue priority once (hazard H8).
+DISENGAGEMENT_PRIORITY_ONCE = ("missed_appointments", "prom_non_completion")
 FLAG_GROUPS = {
-    "safety": ("safety_phq9",),
-    "opioid": ("opioid_red", "opioid_amber", "opioid_unconvertible", "co_prescription"),
+    "safety": ("safety_phq9", "phq9_item9_unanswered", "distress"),
+    "opioid": ("opioid_red", "opioid_amber", "opioid_unconvertible", "co_prescription",
+               "opioid_escalation_without_benefit"),
     "inertia": ("inertia",),
     "disengagement": ("missed_appointments", "prom_non_completion", "adherence_drop", "prom_plateau",
                       "treatment_burden", "wearable_drop"),
@@ -65,6 +79,8 @@ class AssessmentRec:
     completed: bool = True
     safety_alert: bool = False
     safety_action: str | None = None
+    item9_missing: bool = False  # a PHQ-9 recorded without an answer to item 9
+    fear_item_positive: bool | None = None  # STarT Back fear item (None: not this instrument / not answered)
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,10 @@ class TreatmentRec:
     route: str | None = None
     daily_dose_mg: float | None = None
     patch_mcg_per_h: float | None = None
+    name: str = ""
+    status: str = "active"
+    reason_stopped: str | None = None
+    adherence_pct: int | None = None
 
     def active_on(self, day: date) -> bool:
         """True if the course runs on that day."""
@@ -115,6 +135,7 @@ class CaseRecord:
     decided_on: date | None = None
     wearable_days_recent: int | None = None  # days with wearable data in the last 28 days
     wearable_days_before: int | None = None  # ... and in the 28 days before those
+    gas_met_on: tuple[tuple[date, bool], ...] = ()  # agreed goals (GAS) met or not, from each rating date
 
 
 @dataclass(frozen=True)
@@ -234,7 +255,8 @@ def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = No
     if base is None or latest is None or latest_on == base_on:
         return Response(instrument, base, base_on, latest, latest_on, None, None,
                         "No follow-up value since baseline yet", band, target)
-    c = outcomes.classify_change(instrument, base, latest)
+    c = outcomes.classify_change(instrument, base, latest,
+                                 raw_floor=float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR)))
     text = (f"{instrument.upper()} {_score(base)} ({fmt_day(base_on, record.today) if base_on else 'baseline'}) → "
             f"{_score(latest)} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
     return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text, band, target)
@@ -247,6 +269,7 @@ def _score(value: float) -> str:
 
 def response_since(record: CaseRecord, since: date, settings: Mapping[str, Any] | None = None) -> Response | None:
     """Change of the primary outcome since a date (the hub decision): value at or before it vs the latest."""
+    settings = settings or {}
     instrument = choose_primary_outcome(record)
     if instrument is None:
         return None
@@ -260,22 +283,32 @@ def response_since(record: CaseRecord, since: date, settings: Mapping[str, Any] 
         return Response(instrument, base, base_on, None, None, None, None,
                         f"No {instrument.upper()} since the hub decision yet")
     latest_on, latest = after[-1]
-    c = outcomes.classify_change(instrument, base, latest)
+    c = outcomes.classify_change(instrument, base, latest,
+                                 raw_floor=float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR)))
     text = (f"Since the hub decision: {instrument.upper()} {_score(base)} ({fmt_day(base_on, record.today)}) → "
             f"{_score(latest)} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
     return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text)
 
 
+def _gas_met(record: CaseRecord, on: date) -> bool | None:
+    """Whether the agreed goals were met (every rated goal at GAS level >= 0) as last rated on or before a day."""
+    rated = [(d, met) for d, met in record.gas_met_on if d <= on]
+    return max(rated, key=lambda p: p[0])[1] if rated else None
+
+
 def _target_met(record: CaseRecord, instrument: str | None, on: date, settings: Mapping[str, Any]) -> bool | None:
+    """At target on a day: the agreed goals are met (GAS, section 2.3), or the primary outcome responds."""
+    gas_met = _gas_met(record, on)
     if instrument is None:
-        return None
+        return gas_met
     pts = [p for p in _series(record, instrument) if p[0] <= on]
     base_on, base = _baseline(record, instrument, _series(record, instrument))
     if not pts or base is None or pts[-1][0] == base_on:
-        return None
-    return outcomes.is_responder(instrument, base, pts[-1][1],
+        return gas_met
+    return outcomes.is_responder(instrument, base, pts[-1][1], gas_met=gas_met,
                                  pain_pct=float(_setting(settings, "pain.moderate_pct", 30.0)),
-                                 mskhq_mic=float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC)))
+                                 mskhq_mic=float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC)),
+                                 raw_floor=float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR)))
 
 
 def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list[Flag], float]:
@@ -319,6 +352,166 @@ def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list
     return flags, total
 
 
+# ------------------------------------------------------------------ v0.2 flags (hazards H2, H8, H11)
+
+EXERCISE_CATEGORIES = ("exercise",)  # "Exercise / physiotherapy" treatments (H11)
+_STOPPED_AS_PLANNED = ("completed", "tapered")
+
+
+def _latest(record: CaseRecord, instrument: str) -> AssessmentRec | None:
+    done = [a for a in record.assessments if a.instrument == instrument and a.completed and a.total is not None
+            and a.on <= record.today]
+    return max(done, key=lambda a: a.on) if done else None
+
+
+def _distress_flags(record: CaseRecord, settings: Mapping[str, Any]) -> list[Flag]:
+    """E3 as flags (H2): significant distress on the latest PHQ-9 / GAD-7, and a PHQ-9 without item 9."""
+    today = record.today
+    flags: list[Flag] = []
+    reasons = []
+    phq_min = float(_setting(settings, "escalation.e3_phq9_min", 15))
+    gad_min = float(_setting(settings, "escalation.e3_gad7_min", 15))
+    phq, gad = _latest(record, "phq9"), _latest(record, "gad7")
+    if phq is not None and phq.total >= phq_min:
+        reasons.append(f"PHQ-9 {phq.total:g} on {fmt_day(phq.on, today)} (≥ {phq_min:g})")
+    if gad is not None and gad.total >= gad_min:
+        reasons.append(f"GAD-7 {gad.total:g} on {fmt_day(gad.on, today)} (≥ {gad_min:g})")
+    if reasons:
+        flags.append(Flag("distress", "amber", f"Significant distress: {'; '.join(reasons)}. Consider a parallel "
+                          "mental-health pathway", {"phq9": phq.total if phq else None,
+                                                    "gad7": gad.total if gad else None}))
+    # The latest PHQ-9 that came back: if item 9 is unanswered, nobody knows about thoughts of self-harm.
+    returned = [a for a in record.assessments if a.instrument == "phq9" and a.on <= today
+                and (a.completed or a.item9_missing)]
+    last = max(returned, key=lambda a: a.on, default=None)
+    if last is not None and last.item9_missing:
+        flags.append(Flag("phq9_item9_unanswered", "amber",
+                          f"PHQ-9 of {fmt_day(last.on, today)} has no answer to item 9 (thoughts of self-harm): "
+                          "ask item 9 now", {"on": last.on.isoformat()}))
+    return flags
+
+
+def _ome_on(record: CaseRecord, day: date) -> float:
+    series = ome_over_time(record.treatments, day, day)
+    return series[-1][1] if series else 0.0
+
+
+def _opioid_escalation_flag(record: CaseRecord, settings: Mapping[str, Any]) -> Flag | None:
+    """E4 / section 4.3 (H2): the daily OME rose since the previous review while the primary outcome has not
+    improved importantly since then."""
+    today = record.today
+    attended = sorted({r.on for r in record.reviews if r.attendance == "attended" and r.on < today})
+    if not attended:
+        return None
+    prev = attended[-2] if len(attended) >= 2 else attended[-1]
+    before, now = _ome_on(record, prev), _ome_on(record, today)
+    if now - before <= float(_setting(settings, "opioid.escalation_min_rise", 0.0)):
+        return None
+    instrument = choose_primary_outcome(record)
+    if instrument is None:
+        return None
+    since = response_since(record, prev, settings)
+    if since is not None and since.category is not None:
+        improved = since.category in ("moderate", "substantial", "improved")
+        outcome = (f"{since.instrument.upper()} {_score(since.baseline)} ({fmt_day(since.baseline_on, today)}) → "
+                   f"{_score(since.latest)} ({fmt_day(since.latest_on, today)}): "
+                   f"{since.category.replace('_', ' ')}")
+    else:
+        overall = primary_response(record, settings)
+        if overall is None or overall.category is None:
+            return None
+        improved = overall.category in ("moderate", "substantial", "improved")
+        outcome = overall.text
+    if improved:
+        return None
+    return Flag("opioid_escalation_without_benefit", "amber",
+                f"Opioid dose rose from {before:g} to {now:g} mg OME/day since the review on "
+                f"{fmt_day(prev, today)} while the primary outcome has not improved ({outcome}): opioid stewardship "
+                "review", {"ome_before": before, "ome_now": now, "since": prev.isoformat()})
+
+
+def onset_kind(t: TreatmentRec) -> str:
+    """Which onset window applies to a treatment (section 5.3 ONSET_WINDOW_WEEKS)."""
+    if t.category == "exercise":
+        return "exercise_programme"
+    if t.category == "psychological":
+        return "psych_therapy"
+    if t.category == "medicine" and t.drug:
+        from hub.clinical.drugs import drug_classes
+
+        try:
+            if "antidepressant" in drug_classes(t.drug):
+                return "antidepressant"
+        except ValueError:
+            pass
+    return "default"
+
+
+def _onset_windows(settings: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(_setting(settings, f"inertia.onset_window_weeks.{k}", v))
+            for k, v in signals.ONSET_WINDOW_WEEKS.items()}
+
+
+def _waiting_for(record: CaseRecord, on: date, settings: Mapping[str, Any]) -> tuple[TreatmentRec, float] | None:
+    """The latest treatment started within its onset window before a review (inertia suppresses itself)."""
+    windows = _onset_windows(settings)
+    inside = [t for t in record.treatments
+              if signals.within_onset_window(t.start, on, onset_kind(t), windows)]
+    if not inside:
+        return None
+    t = max(inside, key=lambda t: t.start)
+    return t, windows.get(onset_kind(t), windows["default"])
+
+
+def _treatment_name(t: TreatmentRec) -> str:
+    return t.name or t.drug or t.category.replace("_", " ")
+
+
+def _explore_beliefs_flag(record: CaseRecord, settings: Mapping[str, Any]) -> Flag | None:
+    """H11 (cognitive dissonance): high fear-avoidance or catastrophising while exercise / physiotherapy was
+    declined, stopped early or missed in the last months. Info only: it suggests, it adds no priority."""
+    today = record.today
+    scores = []
+    tsk11_min = float(_setting(settings, "beliefs.tsk11_min", BELIEFS_TSK11_MIN))
+    tsk17_above = float(_setting(settings, "tsk17.high_above", 37))
+    pcs_min = float(_setting(settings, "beliefs.pcs_min", BELIEFS_PCS_MIN))
+    for code, label, test, cut in (("tsk11", "TSK-11", lambda v: v >= tsk11_min, f"≥ {tsk11_min:g}"),
+                                   ("tsk17", "TSK-17", lambda v: v > tsk17_above, f"> {tsk17_above:g}"),
+                                   ("pcs", "PCS", lambda v: v >= pcs_min, f"≥ {pcs_min:g}")):
+        a = _latest(record, code)
+        if a is not None and test(a.total):
+            scores.append(f"{label} {a.total:g} on {fmt_day(a.on, today)} ({cut})")
+    sbst = [a for a in record.assessments if a.instrument == "sbst" and a.fear_item_positive is not None
+            and a.on <= today]
+    last_sbst = max(sbst, key=lambda a: a.on, default=None)
+    if last_sbst is not None and last_sbst.fear_item_positive:
+        scores.append(f"STarT Back fear item positive on {fmt_day(last_sbst.on, today)}")
+    if not scores:
+        return None
+    months = int(_setting(settings, "beliefs.window_months", BELIEFS_WINDOW_MONTHS))
+    low = float(_setting(settings, "beliefs.low_adherence_pct", BELIEFS_LOW_ADHERENCE_PCT))
+    since = signals._months_before(today, months)
+    events = []
+    for t in record.treatments:
+        if t.category not in EXERCISE_CATEGORIES or t.start > today:
+            continue
+        if t.end is not None and t.end >= since and t.reason_stopped == "patient_choice":
+            events.append((t.end, f"{_treatment_name(t)} declined / stopped by the patient ({fmt_day(t.end, today)})"))
+        elif t.end is not None and t.end >= since and t.reason_stopped not in (None, *_STOPPED_AS_PLANNED):
+            events.append((t.end, f"{_treatment_name(t)} stopped early ({t.reason_stopped.replace('_', ' ')}, "
+                                  f"{fmt_day(t.end, today)})"))
+        elif (t.adherence_pct is not None and t.adherence_pct < low
+              and (t.end is None or t.end >= since)):
+            events.append((t.end or today, f"{_treatment_name(t)} mostly missed (adherence {t.adherence_pct}%)"))
+    if not events:
+        return None
+    events.sort(key=lambda e: e[0], reverse=True)
+    return Flag("explore_beliefs", "info",
+                f"{'; '.join(scores)} while {'; '.join(e[1] for e in events)}: explore the patient's beliefs about "
+                "exercise and pain (e.g. fear that it will cause harm) before offering it again",
+                {"scores": scores})
+
+
 def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None) -> CaseEvaluation:
     """All flags of a case with reasons, the primary-outcome response and the queue priority."""
     settings = settings or {}
@@ -332,15 +525,24 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
                               f"PHQ-9 item 9 answered above 0 on {fmt_day(a.on, today)}: same-day clinician review; "
                               "record the action taken", {"on": a.on.isoformat()}))
 
+    flags += _distress_flags(record, settings)
+
     opioid_flags, ome_total = _opioid_flags(record, settings)
     flags += opioid_flags
+    escalation = _opioid_escalation_flag(record, settings)
+    if escalation is not None:
+        flags.append(escalation)
 
     # Therapeutic inertia over attended reviews, with appropriate restraint shown as such.
     instrument = choose_primary_outcome(record)
     attended = sorted((r for r in record.reviews if r.attendance == "attended" and r.on <= today), key=lambda r: r.on)
+    # A treatment started within its onset window justifies waiting (section 5.3, H8).
+    waiting = {r.on: _waiting_for(record, r.on, settings) for r in attended}
     sig_reviews = [signals.Review(date=r.on, target_met=_target_met(record, instrument, r.on, settings),
                                   management_changes=tuple(r.management_changes),
-                                  inaction_justifications=tuple(r.inaction_justifications))
+                                  inaction_justifications=tuple(r.inaction_justifications) or (
+                                      (signals.JustCode.RECENT_CHANGE_WITHIN_ONSET_WINDOW.value,)
+                                      if waiting[r.on] else ()))
                    for r in attended]
     if sig_reviews:
         ti = signals.therapeutic_inertia_flag(
@@ -352,11 +554,17 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
             if len(values) >= 2:
                 reason += f" ({instrument.upper()} {values[0]:.1f} → {values[-1]:.1f})"
             flags.append(Flag("inertia", "amber", reason, {"ti_score": ti.ti_score, "rule": ti.rule}))
-        elif attended[-1].inaction_justifications and sig_reviews[-1].target_met is False:
+        elif sig_reviews[-1].target_met is False and attended[-1].inaction_justifications:
             codes = ", ".join(j.replace("_", " ") for j in attended[-1].inaction_justifications)
             flags.append(Flag("appropriate_restraint", "info",
                               f"No change on {fmt_day(attended[-1].on, today)} by decision: {codes}",
                               {"ti_score": ti.ti_score}))
+        elif sig_reviews[-1].target_met is False and waiting[attended[-1].on]:
+            t, weeks = waiting[attended[-1].on]
+            flags.append(Flag("appropriate_restraint", "info",
+                              f"Waiting for {_treatment_name(t)} (started {fmt_day(t.start, today)}) to work: the "
+                              f"review on {fmt_day(attended[-1].on, today)} is within its {weeks:g}-week onset "
+                              "window, so no inertia is raised", {"ti_score": ti.ti_score, "within_onset_window": True}))
 
     # Treatment fatigue / disengagement.
     contacts = [(r.on, r.attendance == "attended") for r in record.reviews if r.attendance in ("attended", "dna")]
@@ -393,7 +601,10 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
             plateau = signals.prom_plateau_signal(
                 since_baseline, mic, min_points=int(_setting(settings, "disengagement.plateau_min_points", 3)),
                 min_weeks=float(_setting(settings, "disengagement.plateau_min_weeks", 12)),
-                slope_weeks=float(_setting(settings, "disengagement.plateau_slope_weeks", 12)))
+                slope_weeks=float(_setting(settings, "disengagement.plateau_slope_weeks", 12)),
+                improving_floor=(float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR))
+                                 if instrument in ("peg", "nrs") else None),
+                higher_is_better=instrument == "mskhq")
             if plateau.flag:
                 flags.append(Flag("prom_plateau", "amber", f"{instrument.upper()}: {plateau.reason}"))
     recent, before = record.wearable_days_recent, record.wearable_days_before
@@ -407,6 +618,10 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
     if latest_review is not None and latest_review.treatment_too_much:
         flags.append(Flag("treatment_burden", "amber",
                           f"Patient said the treatment is too much for them on {fmt_day(latest_review.on, today)}"))
+
+    beliefs = _explore_beliefs_flag(record, settings)
+    if beliefs is not None:
+        flags.append(beliefs)
 
     if record.relisted_reason and record.status in ("submitted", "triaged", "scheduled"):
         flags.insert(0, Flag("relisted", "amber", record.relisted_reason))
@@ -439,12 +654,18 @@ def explain_priority(flags: Sequence[Flag], record: CaseRecord,
     if any(f.code == "safety_phq9" for f in flags):
         score += w["priority.safety_alert"]
         reasons.append(f"Safety alert +{w['priority.safety_alert']:g}")
+    disengaged = [f for f in flags if f.code in DISENGAGEMENT_PRIORITY_ONCE and f.severity != "info"]
     for f in flags:
-        if f.code == "safety_phq9" or f.severity == "info":
+        if f.code == "safety_phq9" or f.severity == "info" or f in disengaged:
             continue
         weight = w["priority.red_flag"] if f.severity == "red" else w["priority.amber_flag"]
         score += weight
         reasons.append(f"{f.label} +{weight:g}")
+    if disengaged:
+        # One signal, counted once: the separate reasons stay on the flags themselves.
+        score += w["priority.amber_flag"]
+        reasons.append(f"Disengagement ({'; '.join(f.label for f in disengaged)}) "
+                       f"+{w['priority.amber_flag']:g}")
     if record.risk_band == "high":
         score += w["priority.risk_high"]
         reasons.append(f"High risk band +{w['priority.risk_high']:g}")

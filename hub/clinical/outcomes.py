@@ -17,6 +17,9 @@ IMMPACT_MINIMAL_PCT = 10.0
 PAIN_WORSE_PCT = 10.0  # DESIGN DEFAULT deterioration threshold
 FARRAR_POINTS = 2.0
 FARRAR_PCT = 30.0
+# v0.2 raw floor: a 0-10 pain change smaller than this many points is never important, whatever the
+# percentage says (IMMPACT asks for raw and percentage criteria). DESIGN DEFAULT, configurable.
+RAW_FLOOR = 1.0
 
 MSKHQ_MIC = 5.5
 ODI_MIC_POINTS = 10.0
@@ -72,18 +75,24 @@ def classify_pain_change(
     worse_pct: float = PAIN_WORSE_PCT,
     farrar_points: float = FARRAR_POINTS,
     farrar_pct: float = FARRAR_PCT,
+    raw_floor: float = RAW_FLOOR,
 ) -> PainChange:
-    """Classify a 0-10 pain (NRS/PEG) change by IMMPACT percentage categories and Farrar's rule."""
+    """Classify a 0-10 pain (NRS/PEG) change (v0.2): a change smaller than the raw floor is never important;
+    otherwise the IMMPACT percentage picks the category. Change and percentage are compared rounded to 2 dp."""
     b = _num("baseline", baseline, 0, 10)
     f = _num("follow_up", follow_up, 0, 10)
     if not 0 < minimal_pct <= moderate_pct <= substantial_pct:
         raise ValueError("pain thresholds must satisfy 0 < minimal_pct <= moderate_pct <= substantial_pct")
+    floor = _pos("raw_floor", raw_floor)
     change = b - f
-    if b == 0:
-        return PainChange(b, f, change, None, "not_applicable", _r(change) >= farrar_points)
-    pct = change * 100 / b
-    p = _r(pct)
-    if p >= substantial_pct:
+    c = round(change, 2)
+    pct = None if b == 0 else change * 100 / b
+    p = None if pct is None else round(pct, 2)
+    if abs(c) < floor:
+        category = "no_important_change"
+    elif p is None:
+        category = "worse" if -c >= floor else "no_important_change"
+    elif p >= substantial_pct:
         category = "substantial"
     elif p >= moderate_pct:
         category = "moderate"
@@ -93,7 +102,17 @@ def classify_pain_change(
         category = "no_important_change"
     else:
         category = "worse"
-    return PainChange(b, f, change, pct, category, _r(change) >= farrar_points or p >= farrar_pct)
+    important = c >= farrar_points or (p is not None and p >= farrar_pct and c >= floor)
+    return PainChange(b, f, change, pct, category, important)
+
+
+def pain_change_text(pc: PainChange) -> str:
+    """Both numbers and the category, as the clinician reads them: '3.0 → 3.3 (+0.3 points, +10%): no important
+    change'."""
+    rise = pc.follow_up - pc.baseline
+    pct = "" if pc.pct is None else f", {-pc.pct:+.0f}%"
+    return (f"{pc.baseline:.1f} → {pc.follow_up:.1f} ({rise:+.1f} points{pct}): "
+            f"{pc.category.replace('_', ' ')}")
 
 
 def _points_class(better_delta: float, mic: float) -> str:
@@ -193,7 +212,8 @@ def _change_id(name: str) -> str:
     return instrument_id(name)
 
 
-def classify_change(instrument: str, baseline: float, follow_up: float, mic: float | None = None) -> ChangeClass:
+def classify_change(instrument: str, baseline: float, follow_up: float, mic: float | None = None,
+                    raw_floor: float = RAW_FLOOR) -> ChangeClass:
     """Classify the change of an outcome measure and give its MIC band (PEG/NRS use IMMPACT categories)."""
     iid = _change_id(instrument)
     spec = INSTRUMENTS["BPI" if iid.startswith("BPI") else iid]
@@ -210,7 +230,7 @@ def classify_change(instrument: str, baseline: float, follow_up: float, mic: flo
     if iid in _PAIN_IDS:
         moderate = IMMPACT_MODERATE_PCT if mic is None else _pos("mic", mic)
         pc = classify_pain_change(b, f, moderate_pct=moderate, minimal_pct=min(IMMPACT_MINIMAL_PCT, moderate),
-                                  substantial_pct=max(IMMPACT_SUBSTANTIAL_PCT, moderate))
+                                  substantial_pct=max(IMMPACT_SUBSTANTIAL_PCT, moderate), raw_floor=raw_floor)
         category = pc.category
         important = category in ("moderate", "substantial", "worse")
         direction = ("better" if category in ("moderate", "substantial") else
@@ -254,6 +274,7 @@ def is_responder(
     mskhq_mic: float = MSKHQ_MIC,
     odi_points: float = ODI_MIC_POINTS,
     odi_pct: float = ODI_MIC_PCT,
+    raw_floor: float = RAW_FLOOR,
 ) -> bool | None:
     """Hub responder rule (2.3): moderate important improvement of the primary outcome, or GAS target met.
 
@@ -269,8 +290,11 @@ def is_responder(
     if baseline is None or latest is None:
         return False if gas_met is False else None
     if iid in ("PEG", "NRS"):
-        pc = classify_pain_change(baseline, latest)
-        return pc.pct is not None and _r(pc.pct) >= pain_pct
+        # v0.2: the same rule as 2.2 -- at least moderate AND at least the raw floor.
+        pc = classify_pain_change(baseline, latest, moderate_pct=pain_pct,
+                                  minimal_pct=min(IMMPACT_MINIMAL_PCT, pain_pct),
+                                  substantial_pct=max(IMMPACT_SUBSTANTIAL_PCT, pain_pct), raw_floor=raw_floor)
+        return pc.category in ("moderate", "substantial")
     if iid == "MSKHQ":
         return mskhq_change_class(baseline, latest, mic=mskhq_mic) == "improved"
     return odi_change_class(baseline, latest, mic_points=odi_points, mic_pct=odi_pct) == "improved"

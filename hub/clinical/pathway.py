@@ -18,6 +18,7 @@ from hub.clinical.opioids import co_prescription_flags
 
 _STEPS_DATA: dict[str, Any] = load_yaml("pathway_steps.yaml")
 _RULES_DATA: dict[str, Any] = load_yaml("medicine_rules.yaml")
+_NONDRUG_DATA: dict[str, Any] = load_yaml("nondrug_rules.yaml")
 PATHWAY_VERSION: str = str(_STEPS_DATA["version"])
 RULES_VERSION: str = str(_RULES_DATA["version"])
 
@@ -169,12 +170,84 @@ def check_medicine(
         if not _when_ok(rule.get("when") or {}, condition, age_, acute):
             continue
         value, note, source = rule["rule"], " ".join(str(rule["note"]).split()), rule["source"]
-        if already_taking and value == "do_not_initiate" and g.get("already_taking_rule"):
+        if already_taking and rule.get("already_taking"):
+            at = rule["already_taking"]
+            value, note, source = at["rule"], " ".join(str(at["note"]).split()), at["source"]
+        elif already_taking and value == "do_not_initiate" and g.get("already_taking_rule"):
             at = g["already_taking_rule"]
             value, note, source = at["rule"], " ".join(str(at["note"]).split()), at["source"]
         hits.append(RuleHit(value, gid, matched[0], note, source, value.startswith("do_not_"), rule["id"],
                             rule.get("see")))
     return hits
+
+
+NONDRUG_TREATMENTS: dict[str, dict[str, Any]] = _NONDRUG_DATA["treatments"]
+NONDRUG_RULES: dict[str, list[dict[str, Any]]] = _NONDRUG_DATA["guidelines"]
+
+
+def _check_nondrug_tables() -> None:
+    for gid, rules in NONDRUG_RULES.items():
+        if gid not in GUIDELINES:
+            raise ValueError(f"nondrug_rules.yaml: unknown guideline {gid!r}")
+        for rule in rules:
+            if rule["rule"] not in RULE_VALUES:
+                raise ValueError(f"nondrug_rules.yaml {rule['id']}: unknown rule value {rule['rule']!r}")
+            for t in rule["treatments"]:
+                if t not in NONDRUG_TREATMENTS:
+                    raise ValueError(f"nondrug_rules.yaml {rule['id']}: unknown treatment {t!r}")
+            for cond in rule.get("conditions") or ():
+                if cond not in CONDITIONS:
+                    raise ValueError(f"nondrug_rules.yaml {rule['id']}: unknown condition {cond!r}")
+
+
+_check_nondrug_tables()
+
+
+def _mentions(text: str, terms: Sequence[str]) -> bool:
+    import re
+
+    return any(re.search(r"(?<![a-z0-9])" + re.escape(t.lower()) + r"(?![a-z0-9])", text) for t in terms)
+
+
+def nondrug_treatments_in(text: str, investigation: bool = False) -> list[str]:
+    """Codes of the non-drug treatments (nondrug_rules.yaml) a recommendation's words mention."""
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {text!r}")
+    low = " ".join(text.lower().split())
+    found = []
+    for code, t in NONDRUG_TREATMENTS.items():
+        terms = t.get("investigation_terms", t["terms"]) if investigation else t["terms"]
+        if _mentions(low, terms):
+            found.append(code)
+    return found
+
+
+def check_treatment(
+    text: str,
+    condition: str,
+    pain_classification: str | None,
+    investigation: bool = False,
+) -> list[RuleHit]:
+    """Apply the governing guideline's non-drug rows to a referral or non-drug treatment described in words."""
+    _check_case(condition, pain_classification)
+    gid = governing_guideline(condition, pain_classification)
+    if gid is None:
+        return []
+    found = nondrug_treatments_in(text, investigation)
+    hits: list[RuleHit] = []
+    for rule in NONDRUG_RULES.get(gid, ()):
+        if rule.get("conditions") and condition not in rule["conditions"]:
+            continue
+        for code in (c for c in found if c in rule["treatments"]):
+            value = rule["rule"]
+            hits.append(RuleHit(value, gid, code, " ".join(str(rule["note"]).split()), rule["source"],
+                                value.startswith("do_not_"), rule["id"]))
+    return hits
+
+
+def treatment_label(code: str) -> str:
+    """Readable name of a non-drug treatment code (or of a drug class)."""
+    return str(NONDRUG_TREATMENTS.get(code, {}).get("label", code.replace("_", " ")))
 
 
 def blocks(hits: Sequence[RuleHit]) -> bool:

@@ -335,8 +335,13 @@ def prom_plateau_signal(
     min_points: int = PLATEAU_MIN_POINTS,
     min_weeks: float = PLATEAU_MIN_WEEKS,
     slope_weeks: float = PLATEAU_SLOPE_WEEKS,
+    improving_floor: float | None = None,
+    higher_is_better: bool = False,
 ) -> SignalResult:
-    """Flag a primary-PROM plateau: >= 3 values over >= 12 weeks, |last - first| < MIC and |slope| <= MIC/12 per week."""
+    """Flag a primary-PROM plateau: >= 3 values over >= 12 weeks, |last - first| < MIC and |slope| <= MIC/12 per week.
+
+    With ``improving_floor`` (v0.2, the pain raw floor) a slow, steady improvement of at least that much over the
+    window is not a plateau."""
     if isinstance(mic, bool) or not isinstance(mic, numbers.Real) or mic <= 0:
         raise ValueError(f"mic must be a positive number, got {mic!r}")
     pts = _pairs("values", values)
@@ -350,6 +355,11 @@ def prom_plateau_signal(
         return SignalResult(False, f"PROM values span {span:.0f} weeks; {min_weeks:g} needed", "prom_plateau", None)
     diff = abs(float(pts[-1][1]) - float(pts[0][1]))
     slope = least_squares_slope_per_week(pts)
+    gain = (float(pts[-1][1]) - float(pts[0][1])) * (1 if higher_is_better else -1)
+    if improving_floor is not None and round(gain, 2) >= improving_floor:
+        return SignalResult(False, f"Improving steadily: {round(float(pts[0][1]), 1):g} -> "
+                            f"{round(float(pts[-1][1]), 1):g} over {span:.0f} weeks (at least {improving_floor:g} "
+                            "point better): not a plateau", "prom_plateau", slope)
     limit = mic / slope_weeks
     if round(diff, 9) < mic and round(abs(slope), 9) <= limit:
         return SignalResult(True, f"PROM plateau: {round(float(pts[0][1]), 1):g} -> {round(float(pts[-1][1]), 1):g} over {span:.0f} weeks "
@@ -368,6 +378,24 @@ def burden_signal(burden_reported: bool | None, reported_on: date | None = None,
     if burden_reported is None:
         return SignalResult(False, "Treatment burden not asked", "burden", None)
     return SignalResult(False, f"No treatment burden reported{when}", "burden", 0.0)
+
+
+def phq9_item9_missing(responses: Mapping[str, Any] | None) -> bool:
+    """True when a PHQ-9 came back (some item answered) without an answer to item 9 (H2: ask item 9 now)."""
+    if not responses:
+        return False
+    answered = [k for k, v in responses.items() if str(k).upper().startswith("PHQ9_Q") and v is not None]
+    return bool(answered) and responses.get("PHQ9_Q9") is None
+
+
+SBST_FEAR_ITEM = "SBST_Q5"  # "not really safe for a person with a condition like mine to be physically active"
+
+
+def sbst_fear_item_positive(responses: Mapping[str, Any] | None) -> bool | None:
+    """The STarT Back fear-avoidance item (agree = 1), or None when it was not answered."""
+    if not responses or responses.get(SBST_FEAR_ITEM) is None:
+        return None
+    return bool(int(responses[SBST_FEAR_ITEM]) >= 1)
 
 
 def phq9_safety_alert(responses: Mapping[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 
-from hub.clinical import opioids, outcomes, pathway, signals
+from hub.clinical import case_review, opioids, outcomes, pathway, signals
 from hub.clinical.goals import GAS_RHO
 from hub.clinical.instruments import BANDS
 
@@ -74,6 +74,10 @@ THRESHOLDS: tuple[Threshold, ...] = (
       "IMMPACT 10-20%; 20-30% also placed in 'minimal' (DESIGN DEFAULT)", "Pain NRS/PEG reduction classed as minimal"),
     T("pain.worse_pct", outcomes.PAIN_WORSE_PCT, "% increase", 0, 100, DESIGN,
       "Deterioration threshold invented by this spec", "Pain NRS/PEG increase classed as worse"),
+    T("pain.raw_floor", outcomes.RAW_FLOOR, "points (0-10)", 0, 10, DESIGN,
+      "v0.2: IMMPACT asks for raw and percentage criteria (Dworkin 2008); raw MIC on 0-10 scales is about 1-2 "
+      "points (Farrar 2001)",
+      "Pain NRS/PEG change smaller than this is never important (also: no plateau once improved by this much)"),
     T("pain.farrar_points", outcomes.FARRAR_POINTS, "points (0-10)", 0, 10, V,
       "Farrar et al. Pain 2001", "Raw pain reduction that is clinically important (Farrar)"),
     T("pain.farrar_pct", outcomes.FARRAR_PCT, "% reduction", 0, 100, V,
@@ -109,6 +113,9 @@ THRESHOLDS: tuple[Threshold, ...] = (
     T("opioid.cdc_red_mme", opioids.PROFILES["CDC"]["red"], "MME/day", 1, 1000, S,
       "CDC 2016: >= 90 avoid or justify (dropped as a ceiling in CDC 2022)",
       "Daily MME at or above which the CDC flag is red"),
+    T("opioid.escalation_min_rise", 0.0, "mg OME/day", 0, 1000, DESIGN,
+      "Section 4.3: flag any OME increase since the last review when the primary outcome is not improved",
+      "OME rise since the previous review above which 'opioid escalation without benefit' is checked"),
     # --- escalation (section 3.3)
     T("escalation.e2_min_steps", pathway.E2_MIN_STEPS, "steps", 1, 10, DESIGN,
       "CKS concept; numbers invented", "E2: completed S4/S5 steps before 'non-specialist management failing'"),
@@ -148,6 +155,15 @@ THRESHOLDS: tuple[Threshold, ...] = (
       "Invented", "Weeks the PROM values must span to judge a plateau"),
     T("disengagement.plateau_slope_weeks", signals.PLATEAU_SLOPE_WEEKS, "weeks", 1, 104, DESIGN,
       "Invented", "Slope limit is MIC divided by this many weeks"),
+    # --- explore beliefs (hazard H11: cognitive dissonance)
+    T("beliefs.tsk11_min", case_review.BELIEFS_TSK11_MIN, "points (11-44)", 11, 44, DESIGN,
+      "No published TSK-11 cut-off (open item)", "TSK-11 total at or above which fear of movement is high"),
+    T("beliefs.pcs_min", case_review.BELIEFS_PCS_MIN, "points (0-52)", 0, 52, S,
+      "PCS cut-off 30 (Sullivan manual; RehabMeasures)", "PCS total at or above which catastrophising is high"),
+    T("beliefs.window_months", case_review.BELIEFS_WINDOW_MONTHS, "months", 1, 24, DESIGN,
+      "Invented", "Months back in which a declined, stopped or missed exercise treatment counts"),
+    T("beliefs.low_adherence_pct", case_review.BELIEFS_LOW_ADHERENCE_PCT, "% of sessions", 0, 100, DESIGN,
+      "Invented", "Adherence below which an exercise treatment counts as mostly missed"),
     # --- goals (section 6)
     T("gas.rho", GAS_RHO, "correlation", 0, 0.99, V,
       "Kiresuk & Sherman 1968 convention", "Inter-goal correlation in the GAS T-score"),

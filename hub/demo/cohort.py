@@ -825,6 +825,7 @@ def _simulate(p: _Plan, today: date, seed: int, pcp_id: int | None) -> dict[str,
                 row["dose_text"] = _dose_text(row["_key"], ladder[idx + 1])
 
     assessments = _assessments(p, today, rng, pcp_id)
+    _safety_v02_examples(p, today, seed, reg, assessments)
     wearables = _wearables(p, today, seed) if p.wears else []
     return {"treatments": reg.rows, "assessments": assessments, "reviews": reviews, "wearables": wearables,
             "regimen": reg}
@@ -943,6 +944,40 @@ def _assessments(p: _Plan, today: date, rng: random.Random, pcp_id: int | None) 
         rows.append(_row_assessment("phq9", d, phq, float(phq_score.total), phq_score.band,
                                     safety=phq_score.safety_alert, minutes=700))
     return rows
+
+
+# Patients who show the clinical safety v0.2 prompts (by plan index; each has a hub case):
+# a PHQ-9 entered from a paper form with item 9 left blank, and fear of movement with physiotherapy declined.
+ITEM9_BLANK_PATIENTS = (2,)
+DECLINED_PHYSIO_PATIENTS = (7, 23)
+
+
+def _safety_v02_examples(p: _Plan, today: date, seed: int, reg: _Regimen, rows: list[dict[str, Any]]) -> None:
+    """TSK-11 for patients with psychosocial risk, and the few examples above. Uses its own random stream so
+    the rest of the cohort is the same as before these were added."""
+    rng = random.Random(seed * 1_000_003 + p.index * 17 + 7)
+    if p.distress > 0.55:
+        # Fear of movement measured at baseline when psychosocial risk is raised (CLINICAL.md S2).
+        target = int(_clamp(round(16 + 22 * p.distress + rng.gauss(0, 2)), 11, 44))
+        if p.index in DECLINED_PHYSIO_PATIENTS:
+            target = max(target, 33)
+        items = [1] * 11
+        for k in range(target - 11):
+            items[k % 11] += 1
+        rows.append(_row_assessment("tsk11", p.start, {f"TSK11_Q{i + 1}": v for i, v in enumerate(items)},
+                                    float(sum(items)), None, mode="self", minutes=620))
+    if p.index in DECLINED_PHYSIO_PATIENTS:
+        start = today - timedelta(days=rng.randint(70, 100))
+        reg.add("exercise", "Physiotherapy-led graded exercise programme", start,
+                end=start + timedelta(days=rng.randint(10, 20)), reason="patient_choice", adherence=30,
+                notes="Stopped after two sessions: worried the exercises would make the pain worse.")
+    if p.index in ITEM9_BLANK_PATIENTS:
+        phq = [r for r in rows if r["instrument"] == "phq9" and r["status"] == "completed" and not r["safety_alert"]]
+        if phq:
+            last = max(phq, key=lambda r: r["administered_on"])
+            last["responses"] = {k: v for k, v in last["responses"].items() if k != "PHQ9_Q9"}
+            last["total"] = float(sum(last["responses"].values()))
+            last["band"] = instruments.score_phq9({**last["responses"], "PHQ9_Q9": 0}).band
 
 
 _WEEKDAY = (1.0, 1.05, 1.0, 1.05, 1.1, 1.05, 0.78)  # Monday .. Sunday

@@ -823,7 +823,7 @@ def seed_demo_meetings(session_factory, *, today: date | None = None, seed: int 
             info = _case_info(session_factory, case_id, patterns)
             form = build_form(info, day, seed, earliest_due)
             version = decisions.save(session_factory, writers[n % len(writers)], item_id, form, 0)
-            decisions.finalise(session_factory, chair, item_id, version)
+            decisions.finalise(session_factory, chair, item_id, version, finalise_day=day)
             decided.append(case_id)
             counts["decisions"] += 1
             counts["recommendations"] += len(form.recommendations)

@@ -100,7 +100,7 @@ def decide(world, case_id: int, day: date, primary: str | None, recs: list[Recom
                         flag_responses={c: {"response": "change"} for c in open_flags},
                         follow_up_date=day + timedelta(days=56), recommendations=recs)
     version = decisions.save(sf, chair, item, form, 0)
-    decisions.finalise(sf, chair, item, version)
+    decisions.finalise(sf, chair, item, version, finalise_day=day)  # a backdated history
 
 
 def rec(due: date, owner_role: str | None = "pcp", owner_user_id: int | None = None) -> RecommendationInput:

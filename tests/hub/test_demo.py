@@ -52,9 +52,14 @@ def ref_score(instrument: str, r: dict) -> tuple[float, str | None, bool]:
         assert set(r) == {f"MSKHQ_Q{i}" for i in range(1, 15)} and all(0 <= v <= 4 for v in r.values())
         return float(sum(r.values())), None, False
     if instrument == "phq9":
-        assert set(r) == {f"PHQ9_Q{i}" for i in range(1, 10)} and all(0 <= v <= 3 for v in r.values())
+        # The demo holds one PHQ-9 entered with item 9 left blank (it raises 'phq9_item9_unanswered').
+        assert set(r) in ({f"PHQ9_Q{i}" for i in range(1, 10)}, {f"PHQ9_Q{i}" for i in range(1, 9)})
+        assert all(0 <= v <= 3 for v in r.values())
         total = sum(r.values())
-        return float(total), ref_band(total, PHQ9_BANDS), r["PHQ9_Q9"] > 0
+        return float(total), ref_band(total, PHQ9_BANDS), r.get("PHQ9_Q9", 0) > 0
+    if instrument == "tsk11":
+        assert set(r) == {f"TSK11_Q{i}" for i in range(1, 12)} and all(1 <= v <= 4 for v in r.values())
+        return float(sum(r.values())), None, False
     if instrument == "gad7":
         assert set(r) == {f"GAD7_Q{i}" for i in range(1, 8)} and all(0 <= v <= 3 for v in r.values())
         total = sum(r.values())
@@ -288,7 +293,7 @@ def test_treatments_cover_every_category_and_the_named_medicines(seeded):
 
 def test_assessment_totals_and_bands_follow_clinical_md(seeded):
     asm = [a for (a,) in rows(seeded["sf"], select(Assessment))]
-    assert {a.instrument for a in asm} == {"nrs", "peg", "mskhq", "phq9", "gad7", "sbst", "startmsk"}
+    assert {a.instrument for a in asm} == {"nrs", "peg", "mskhq", "phq9", "gad7", "sbst", "startmsk", "tsk11"}
     not_returned = 0
     for a in asm:
         if a.status == "not_returned":
@@ -306,10 +311,12 @@ def test_assessments_agree_with_hub_clinical_instruments_when_available(seeded):
     from hub.clinical.instruments import score
 
     names = {"phq9": "PHQ9", "gad7": "GAD7", "mskhq": "MSKHQ", "peg": "PEG", "sbst": "SBST", "nrs": "NRS",
-             "startmsk": "STARTMSK"}
+             "startmsk": "STARTMSK", "tsk11": "TSK11"}
     checked = 0
     for (a,) in rows(seeded["sf"], select(Assessment).where(Assessment.status == "completed",
                                                             Assessment.instrument.in_(list(names)))):
+        if a.instrument == "phq9" and "PHQ9_Q9" not in a.responses:
+            continue  # the paper form with item 9 blank: not scorable, flagged instead
         result = score(names[a.instrument], a.responses)
         assert float(result.total) == pytest.approx(a.total), (a.instrument, a.responses)
         assert result.band == a.band
@@ -581,3 +588,26 @@ def test_seed_and_reset_on_postgresql(pg_engine, seeded):
     with sf.begin() as s:
         s.add(Practice(code="EXTRA", name="Extra practice"))
     assert not demo.is_empty(sf)
+
+
+def test_demo_shows_every_v02_flag_with_a_readable_reason(seeded):
+    """Clinical safety v0.2: the demo carries each new flag on at least one case, with a reason a clinician reads."""
+    from hub import flags as hub_flags
+    from hub.clinical.case_review import evaluate_case
+
+    with seeded["sf"]() as s:
+        cases = s.execute(select(Case.id, Case.patient_id, Case.condition, Case.pain_classification, Case.risk_band,
+                                 Case.submitted_at, Case.baseline_pain, Case.primary_outcome, Case.status,
+                                 Case.relisted_reason)).all()
+        records = hub_flags._records_for(s, cases, TODAY)
+    found: dict[str, list[str]] = defaultdict(list)
+    for rec in records.values():
+        for f in evaluate_case(rec).flags:
+            found[f.code].append(f.reason)
+    expect = {"distress": "Consider a parallel mental-health pathway", "phq9_item9_unanswered": "ask item 9 now",
+              "opioid_escalation_without_benefit": "not improved", "explore_beliefs": "explore the patient's beliefs",
+              "appropriate_restraint": "onset window"}
+    for code, words in expect.items():
+        assert any(words in r for r in found[code]), (code, found[code][:3])
+    for code in expect:
+        assert all("None" not in r and "_" not in r.split(":")[0] for r in found[code]), found[code][:3]

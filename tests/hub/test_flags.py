@@ -28,6 +28,8 @@ def test_demo_cohort_shows_every_flag_type_with_reasons(demo_sf):
         for group, codes in FLAG_GROUPS.items():
             assert present & set(codes), f"no {group} flag in the demo cohort"
         assert "appropriate_restraint" in present
+        # Clinical safety v0.2 flags, stored like the others (hazards H2 and H11).
+        assert {"distress", "phq9_item9_unanswered", "opioid_escalation_without_benefit", "explore_beliefs"} <= present
         for f in s.scalars(select(CaseFlag)):
             assert len(f.reason) > 15 and f.reason[0].isupper() or f.reason[0].isdigit(), f.reason
         assert s.scalar(select(func.count()).select_from(Case).where(Case.safety_alert.is_(True))) >= 1

@@ -259,6 +259,10 @@ def test_about_states_specification_status(hub):
     at = login("physio")
     at.switch_page("pages/about.py").run()
     assert any("needs clinical sign-off" in w.value for w in at.warning)
+    assert any("named Clinical Safety Officer must review" in e.value for e in at.error)
+    assert any("docs/hazard-log/HAZARD-LOG.md" in m.value for m in at.markdown)
+    hazards = at.dataframe[0].value
+    assert {"H1", "H12", "X1"} <= set(hazards["ID"])
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -11,26 +11,45 @@ from hub.clinical import outcomes as O
 FAST = settings(max_examples=80, deadline=None)
 
 
-@pytest.mark.parametrize(
-    "baseline, follow, change, pct, category, farrar",
-    [
-        (8, 5, 3, 37.5, "moderate", True),
-        (6, 3, 3, 50.0, "substantial", True),
-        (10, 7, 3, 30.0, "moderate", True),
-        (3, 1, 2, 66.7, "substantial", True),
-        (7, 6, 1, 14.3, "minimal", False),
-        (4, 3, 1, 25.0, "minimal", False),
-        (5, 5, 0, 0.0, "no_important_change", False),
-        (5, 7, -2, -40.0, "worse", False),
-        (0, 2, -2, None, "not_applicable", False),
-    ],
-)
+# CLINICAL.md 2.2 v0.2: every row of the worked-example table (raw floor 1.0 point).
+PAIN_CHANGE_V02 = [
+    (8, 5, 3, 37.5, "moderate", True),
+    (6, 3, 3, 50.0, "substantial", True),
+    (10, 7, 3, 30.0, "moderate", True),
+    (3, 1, 2, 66.7, "substantial", True),
+    (2, 1, 1, 50.0, "substantial", True),
+    (7, 6, 1, 14.3, "minimal", False),
+    (4, 3, 1, 25.0, "minimal", False),
+    (6.0, 4.8, 1.2, 20.0, "minimal", False),
+    (5, 5, 0, 0.0, "no_important_change", False),
+    (1.0, 0.67, 0.33, 33.0, "no_important_change", False),
+    (3.0, 3.3, -0.3, -10.0, "no_important_change", False),
+    (3.0, 3.33, -0.33, -11.0, "no_important_change", False),
+    (8.0, 8.9, -0.9, -11.25, "no_important_change", False),
+    (8.0, 9.0, -1, -12.5, "worse", False),
+    (5, 7, -2, -40.0, "worse", False),
+    (0, 2, -2, None, "worse", False),
+    (0, 0.67, -0.67, None, "no_important_change", False),
+    (0, 0, 0, None, "no_important_change", False),
+]
+
+
+@pytest.mark.parametrize("baseline, follow, change, pct, category, farrar", PAIN_CHANGE_V02)
 def test_classify_pain_change_table(baseline, follow, change, pct, category, farrar):
     r = O.classify_pain_change(baseline, follow)
-    assert r.change == change
-    assert (None if r.pct is None else round(r.pct, 1)) == pct
+    assert round(r.change, 2) == change
+    assert (None if r.pct is None else round(r.pct, 2)) == (None if pct is None else pytest.approx(pct, abs=0.05))
     assert r.category == category
     assert r.farrar_important is farrar
+
+
+def test_raw_floor_is_configurable():
+    assert O.classify_pain_change(3.0, 3.5, raw_floor=0.5).category == "worse"
+    assert O.classify_pain_change(3.0, 3.5).category == "no_important_change"
+
+
+def test_pain_change_text_shows_both_numbers():
+    assert O.pain_change_text(O.classify_pain_change(3.0, 3.3)) == "3.0 → 3.3 (+0.3 points, +10%): no important change"
 
 
 def test_peg_example_7_to_4_67_is_moderate():
@@ -40,7 +59,7 @@ def test_peg_example_7_to_4_67_is_moderate():
 
 @pytest.mark.parametrize(
     "baseline, follow, category",
-    [(10, 9, "minimal"), (10, 9.1, "no_important_change"), (5, 5.5, "worse"), (5, 5.45, "no_important_change"),
+    [(10, 9, "minimal"), (10, 9.1, "no_important_change"), (5, 6, "worse"), (5, 5.5, "no_important_change"), (5, 5.45, "no_important_change"),
      (10, 5, "substantial"), (10, 5.1, "moderate"), (7.0, 4.9, "moderate")],
 )
 def test_pain_category_boundaries(baseline, follow, category):
@@ -179,6 +198,10 @@ def test_classify_change_band_is_consistent_with_category(iid, data):
         ("ODI", 40, 31, True, True),
         ("PEG", None, None, None, None),
         ("PEG", None, None, False, False),
+        # v0.2 (2.3 via 2.2): a third of a point is not a response, whatever the percentage
+        ("PEG", 1.0, 0.67, None, False),
+        ("NRS", 2, 1, None, True),
+        ("PEG", 3.0, 2.1, None, False),
     ],
 )
 def test_is_responder(instrument, baseline, latest, gas, expected):

@@ -111,9 +111,45 @@ def test_ng59_applies_even_if_lbp_classified_primary():
     assert rules("naproxen", "low_back_pain", "primary") == [("NG59", "consider", False)]
 
 
-def test_sciatica_gabapentinoid_points_to_cg173():
-    (hit,) = W.check_medicine("pregabalin", "sciatica", "secondary")
+# H1: NICE NG59 December 2020 sciatica rules (they replace "follow CG173" for these classes).
+@pytest.mark.parametrize("drug", ["pregabalin", "gabapentin", "carbamazepine", "lamotrigine", "prednisolone",
+                                  "dexamethasone", "methylprednisolone", "diazepam", "lorazepam"])
+def test_h1_sciatica_do_not_offer_blocks(drug):
+    hits = W.check_medicine(drug, "sciatica", "secondary", age=50)
+    assert [(h.guideline, h.rule, h.blocks) for h in hits] == [("NG59", "do_not_offer", True)]
+    assert "sciatica" in hits[0].note and "2020" in hits[0].source
+
+
+@pytest.mark.parametrize("drug", ["morphine", "oxycodone", "codeine", "tramadol"])
+def test_h1_no_opioids_for_chronic_sciatica(drug):
+    hits = W.check_medicine(drug, "sciatica", "secondary", acute=False)
+    assert W.blocks(hits) and any("chronic sciatica" in h.note for h in hits)
+
+
+@pytest.mark.parametrize("drug", ["pregabalin", "prednisolone", "diazepam", "oxycodone"])
+def test_h1_sciatica_already_taking_gets_review(drug):
+    hits = W.check_medicine(drug, "sciatica", "secondary", already_taking=True)
+    assert [(h.rule, h.blocks) for h in hits] == [("review", False)]
+    assert "risks of continuing" in hits[0].note
+
+
+def test_h1_oral_corticosteroids_in_drug_table():
+    from hub.clinical.drugs import drug_classes
+
+    for drug in ("prednisolone", "dexamethasone", "methylprednisolone", "Prednisolone 5 mg tablets"):
+        assert "oral_corticosteroid" in drug_classes(drug)
+    assert "intra_articular_corticosteroid" in drug_classes("methylprednisolone injection")
+
+
+def test_sciatica_antidepressant_still_points_to_cg173():
+    (hit,) = W.check_medicine("amitriptyline", "sciatica", "secondary")
     assert (hit.rule, hit.blocks, hit.see) == ("see_guideline", False, "CG173")
+
+
+# H9: NG193 "consider" names six antidepressants; others get no NG193 rule (and are not blocked).
+@pytest.mark.parametrize("drug", ["venlafaxine", "nortriptyline", "escitalopram", "imipramine"])
+def test_h9_other_antidepressants_get_no_ng193_rule(drug):
+    assert W.check_medicine(drug, "widespread_pain", "primary", age=40) == []
 
 
 # ---------------------------------------------------------------- NG226 (OA)
