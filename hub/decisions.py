@@ -139,9 +139,19 @@ def load(session_factory, actor: Actor, agenda_item_id: int) -> DecisionState:
         item, _, case = _item_for(s, actor, agenda_item_id)
         d = s.scalar(select(Decision).where(Decision.agenda_item_id == item.id))
         if d is None:
-            return DecisionState(DecisionForm(primary_outcome=case.primary_outcome), 0, "draft", None, None)
+            form = DecisionForm(primary_outcome=case.primary_outcome)
+            form.patient_summary = suggest_patient_summary(form)
+            return DecisionState(form, 0, "draft", None, None)
         who = s.get(User, d.updated_by).name if d.updated_by else None
         return DecisionState(_form_of(d), d.version, d.status, who, d.updated_at)
+
+
+def suggest_patient_summary(form: DecisionForm) -> str:
+    """A plain-words first draft of the patient letter's "What this means for you", from the plan's coded parts
+    (recommendation kinds, medicine names, the follow-up date); the chair edits it."""
+    from hub.letter_patient import suggest_patient_summary as suggest
+
+    return suggest([(r.kind, (r.drug or "").strip() or None) for r in form.recommendations], form.follow_up_date)
 
 
 def snapshot(form: DecisionForm) -> dict:

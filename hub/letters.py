@@ -235,6 +235,23 @@ def practice_text(d: LetterData) -> str:
     return f"{name} (ODS code {_flat(d.practice_ods_code)})" if _flat(d.practice_ods_code) else name
 
 
+# Standard names of the scores (the glossary of the patient version explains these exact names).
+SCORE_NAMES: dict[str, str] = {
+    "phq9": "PHQ-9", "gad7": "GAD-7", "mskhq": "MSK-HQ", "startmsk": "STarT MSK", "start_msk": "STarT MSK",
+    "sbst": "STarT Back", "sbst6": "STarT Back (6-item)", "peg": "PEG", "nrs": "NRS", "odi": "ODI", "pcs": "PCS",
+    "tsk11": "TSK-11", "tsk17": "TSK-17", "pseq": "PSEQ", "bpi": "BPI", "ompsq": "ÖMPSQ-10",
+}
+
+
+def score_line(instrument: str, total: float, on: date | None, band: str | None = None) -> str:
+    """'PHQ-9 12.0 (3 March 2026) moderate': the standard name and the score to one decimal."""
+    code = _flat(instrument).lower().replace("-", "").replace(" ", "")
+    name = SCORE_NAMES.get(code, _flat(instrument).upper())
+    when = f" ({format_date(on)})" if on else ""
+    band_text = f" {_flat(band).replace('_', ' ')}" if _flat(band) else ""
+    return f"{name} {float(total):.1f}{when}{band_text}"
+
+
 def suggest_summary_for(d: LetterData) -> str:
     """The plain-words draft of "What this means for you" for a letter whose chair left it empty."""
     drugs = {c.drug for c in d.medication_changes}
