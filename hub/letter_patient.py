@@ -229,9 +229,10 @@ def _patient_blocks(d: LetterData) -> list[_Block]:
         b.append(_blk("h2", "Your medicines"))
         b += [_blk("li", m) for m in meds]
         if d.ome_text:
-            b.append(_blk("p", f"Your opioid painkillers add up to {d.ome_text} of morphine by mouth "
-                               f"({OME_CAUTION}). Doctors call this your oral morphine equivalent (OME). They use "
-                               f"it to judge risk. It is not a guide for changing from one opioid to another."))
+            b.append(_blk("p", f"All your opioid painkillers together, counted as morphine taken by mouth: "
+                               f"{d.ome_text} ({OME_CAUTION}). Doctors call this your oral morphine equivalent "
+                               f"(OME). They use it to judge risk. It is not a guide for changing from one opioid "
+                               f"to another."))
     if any(_flat(x) for x in d.assessment_lines):
         b.append(_blk("h2", "Your questionnaire scores"))
         b.append(_blk("p", "These are the scores from the questionnaires you filled in. "

@@ -473,7 +473,8 @@ def _flag_responses(c: _CaseInfo, rng: random.Random, taper: bool) -> dict[str, 
             r = {"response": "escalate", "note": "GP to contact the patient the same day and record the action; "
                                                  "crisis numbers given."}
         elif code == "opioid_unconvertible":
-            r = {"response": "change", "note": "GP to record the daily dose so the OME can be counted."}
+            r = {"response": "change", "note": "The OME shown is a lower bound: the hub pain specialist advises on "
+                                               "the opioid not counted (e.g. methadone) before any dose change."}
         else:
             r = {"response": "restraint", "reason_code": "awaiting_investigation_or_specialist",
                  "note": "Reviewed at the hub; no change until the recommended assessment is done."}

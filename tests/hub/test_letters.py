@@ -364,7 +364,7 @@ def test_patient_version_content():
     assert "Who: You. When: by 15 July 2026." in text and "Who: You and your carer." in text
     assert GOAL_SHOPS.text in text and "We hope you can do this by 1 September 2026." in text
     assert "you told us you agree with it." in text
-    assert "120 mg/day of morphine" in text
+    assert "counted as morphine taken by mouth: 120 mg/day" in text
     assert "No known drug allergies" in text
     assert "call 999" in text
     assert "contact the GP the same week" in text  # the safety-netting advice
