@@ -32,7 +32,34 @@ _NEW_ROUTES = ("('oral', 'transdermal', 'sublingual', 'topical', 'subcutaneous',
                "'intra_articular', 'other')")
 
 
+def _sqlite_foreign_keys(on: bool) -> None:
+    """SQLite batch mode copies a table, drops the old one and renames the copy. With foreign keys on, dropping
+    a table that other rows refer to fails, or worse runs its ON DELETE CASCADE (recommendations of a decision
+    would be deleted). So foreign keys are switched off for this migration; the pragma is ignored inside a
+    transaction, so what the driver has open is committed first (SQLite DDL is not transactional anyway).
+    When switching back on, every reference is checked."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        return
+    raw = bind.connection.dbapi_connection
+    if raw.in_transaction:
+        raw.commit()
+    if on:
+        bad = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if bad:
+            raise RuntimeError(f"foreign key violations after migration 0007: {bad[:5]}")
+    raw.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
 def upgrade() -> None:
+    _sqlite_foreign_keys(False)
+    try:
+        _upgrade()
+    finally:
+        _sqlite_foreign_keys(True)
+
+
+def _upgrade() -> None:
     with op.batch_alter_table('practice', schema=None) as b:
         b.add_column(sa.Column('ods_code', sa.String(length=10), nullable=True))
         b.create_check_constraint('ods_code_length', 'ods_code IS NULL OR length(ods_code) BETWEEN 3 AND 10')
@@ -87,6 +114,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _sqlite_foreign_keys(False)
+    try:
+        _downgrade()
+    finally:
+        _sqlite_foreign_keys(True)
+
+
+def _downgrade() -> None:
     with op.batch_alter_table('recommendation', schema=None) as b:
         b.drop_column('review_date')
         b.drop_column('dose_schedule')
