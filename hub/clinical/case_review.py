@@ -294,12 +294,12 @@ def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list
         parts = ", ".join(f"{i.label} = {i.ome:g}" for i in result.items)
         if level != "none":
             limit = red if level == "red" else amber
-            at_least = "at least " if result.unconvertible else ""
+            at_least = "At least " if result.unconvertible else ""
             flags.append(Flag(f"opioid_{level}", "red" if level == "red" else "amber",
                               f"{at_least}{total:g} mg OME/day (≥ {limit:g}): {parts}", {"ome": total}))
         for u in result.unconvertible:
             flags.append(Flag("opioid_unconvertible", "amber",
-                              f"{u.drug} {u.route}: not counted in the OME ({u.reason}); the total is a lower bound",
+                              f"{u.drug.capitalize()} ({u.route}): not counted in the OME ({u.reason}); the total is a lower bound",
                               {"drug": u.drug, "excludes": u.excludes_text}))
     for c in opioids.co_prescription_flags([t.drug for t in active]):
         flags.append(Flag("co_prescription", "amber", c.reason, {"drugs": [*c.opioids, *c.others]}))
