@@ -491,3 +491,26 @@ def test_h4_h5_migration_carries_existing_rows_over(database_url):
         # Recreating the decision table (SQLite batch mode) must not cascade-delete its recommendations.
         assert conn.execute(text("SELECT count(*) FROM recommendation")).scalar() == n_recs
     engine.dispose()
+
+
+# --- demo --------------------------------------------------------------------------------------------------
+
+
+def test_h3_h5_demo_fills_identity_and_shows_a_lower_bound_letter(sf):
+    from db.models import Practice
+    from hub.demo import seed_all
+
+    seed_all(sf)
+    with sf() as s:
+        assert sorted(s.scalars(select(Practice.ods_code))) == ["Z99901", "Z99902", "Z99903"]
+        pts = s.scalars(select(Patient)).all()
+        assert pts and all(p.date_of_birth is not None and p.date_of_birth.year == p.birth_year for p in pts)
+        assert all(p.address and cases.normalise_postcode(p.postcode) == p.postcode for p in pts)
+        bodies = [unescape_markdown(x.body_markdown) for x in s.scalars(select(Letter))]
+        patient_versions = [unescape_markdown(x.patient_markdown) for x in s.scalars(select(Letter))]
+    lower = [b for b in bodies if re.search(r"at least \d+(\.\d)? mg/day \(excludes: methadone — specialist advice\) "
+                                            r"\(for risk, not for converting between opioids\)", b)]
+    assert lower, "no demo letter for a patient on an unconvertible opioid"
+    assert all("Date of birth: " in b and "ODS code: Z9990" in b for b in bodies)
+    assert all("## What this means for you" not in b for b in bodies)
+    assert all("What this means for you" in p and "inertia" not in p.lower() for p in patient_versions)
