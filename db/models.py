@@ -32,10 +32,12 @@ from hub.vocab import (
     CASE_STATUSES,
     CONDITIONS,
     DISCIPLINES,
+    DISCUSSED_WITH_PATIENT,
     LETTER_STATUSES,
     MEETING_STATUSES,
     OWNER_ROLES,
     PAIN_CLASSIFICATIONS,
+    PATIENT_VIEWS,
     RECOMMENDATION_TYPES,
     REVIEW_MODES,
     RISK_BANDS,
@@ -65,7 +67,12 @@ class Practice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    __table_args__ = (CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),)
+    # NHS Organisation Data Service code of the practice (a letter and 5 digits for a GP practice).
+    ods_code: Mapped[str | None] = mapped_column(String(10))
+    __table_args__ = (
+        CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        CheckConstraint("ods_code IS NULL OR length(ods_code) BETWEEN 3 AND 10", name="ods_code_length"),
+    )
 
 
 class User(Base):
@@ -117,6 +124,11 @@ class Patient(Base):
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     birth_year: Mapped[int] = mapped_column(Integer)
+    # Full date of birth (letters identify the patient by it); NULL for patients registered before it was
+    # collected, whose letters then say "date of birth not recorded" until it is added.
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="", server_default="")
     sex: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -235,6 +247,9 @@ class Treatment(Base):
     daily_dose_mg: Mapped[float | None] = mapped_column(Float)
     patch_mcg_per_h: Mapped[float | None] = mapped_column(Float)
     dose_text: Mapped[str] = mapped_column(String(200), default="")
+    # True when the medicine was chosen from the pick-list or matched a generic name or brand of the drug
+    # table; False when typed free text the hub could not code (shown "not coded", never converted).
+    drug_coded: Mapped[bool | None] = mapped_column(Boolean)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="active")
@@ -254,7 +269,7 @@ class Treatment(Base):
         CheckConstraint(f"status IN {sql_in(TREATMENT_STATUSES)}", name="status_known"),
         CheckConstraint(f"reason_stopped IS NULL OR reason_stopped IN {sql_in(STOP_REASONS)}", name="stop_reason_known"),
         CheckConstraint("category <> 'medicine' OR (drug IS NOT NULL AND route IS NOT NULL)", name="medicine_has_drug"),
-        CheckConstraint("daily_dose_mg IS NULL OR daily_dose_mg > 0", name="dose_positive"),
+        CheckConstraint("daily_dose_mg IS NULL OR daily_dose_mg >= 0", name="dose_not_negative"),
         CheckConstraint("patch_mcg_per_h IS NULL OR patch_mcg_per_h > 0", name="patch_positive"),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
         CheckConstraint("adherence_pct IS NULL OR adherence_pct BETWEEN 0 AND 100", name="adherence_range"),
@@ -484,7 +499,10 @@ class Decision(Base):
     options_discussed: Mapped[str] = mapped_column(Text, default="")
     option_preferred: Mapped[str] = mapped_column(Text, default="")
     options_declined: Mapped[str] = mapped_column(Text, default="")
-    discussed_with_patient: Mapped[bool | None] = mapped_column(Boolean)
+    discussed_with_patient: Mapped[str | None] = mapped_column(String(10))  # DISCUSSED_WITH_PATIENT
+    patient_view: Mapped[str | None] = mapped_column(String(20))  # PATIENT_VIEWS
+    # "What this means for you": the patient letter's own plain-language text, written by the chair.
+    patient_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
     mdt_options: Mapped[str] = mapped_column(Text, default="")
     agreed_plan: Mapped[str] = mapped_column(Text, default="")
     allergies: Mapped[str] = mapped_column(Text, default="")
@@ -507,6 +525,11 @@ class Decision(Base):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'final')", name="status_known"),
         CheckConstraint("status = 'draft' OR follow_up_date IS NOT NULL", name="final_has_follow_up"),
+        CheckConstraint(f"discussed_with_patient IS NULL OR discussed_with_patient IN {sql_in(DISCUSSED_WITH_PATIENT)}",
+                        name="discussed_known"),
+        CheckConstraint(f"patient_view IS NULL OR patient_view IN {sql_in(PATIENT_VIEWS)}", name="patient_view_known"),
+        CheckConstraint("patient_view IS NULL OR patient_view = 'not_yet_asked' OR discussed_with_patient = 'yes'",
+                        name="view_needs_discussion"),
         CheckConstraint("primary_outcome IS NULL OR primary_outcome IN ('peg', 'nrs', 'mskhq', 'odi')",
                         name="primary_outcome_known"),
     )
@@ -522,6 +545,9 @@ class Recommendation(Base):
     kind: Mapped[str] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(Text)
     drug: Mapped[str | None] = mapped_column(String(100))
+    # Medicine recommendations: the new dose and schedule, and when the change is reviewed (letter table).
+    dose_schedule: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    review_date: Mapped[date | None] = mapped_column(Date)
     owner_role: Mapped[str | None] = mapped_column(String(40))
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     due_date: Mapped[date] = mapped_column(Date)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -37,6 +39,9 @@ class NewPatient:
     family_name: str = ""
     birth_year: int | None = None
     sex: str = ""
+    date_of_birth: date | None = None  # when given, the birth year is taken from it
+    address: str = ""
+    postcode: str = ""
 
 
 @dataclass
@@ -67,6 +72,20 @@ class SavedCase:
     status: str
 
 
+_POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
+
+
+def normalise_postcode(text: str) -> str | None:
+    """A UK postcode in upper case with one space ('ls14ap' -> 'LS1 4AP'), or None when it is not well formed."""
+    m = _POSTCODE_RE.match(" ".join((text or "").upper().split()))
+    return f"{m.group(1)} {m.group(2)}" if m else None
+
+
+def patient_age(dob: date, today: date) -> int:
+    """Age in whole years on a day."""
+    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+
 def _validate_patient(np: NewPatient, s) -> dict[str, str]:
     errors: dict[str, str] = {}
     ok, reason = validate_nhs_number(np.nhs_number or "")
@@ -79,8 +98,23 @@ def _validate_patient(np: NewPatient, s) -> dict[str, str]:
     if not (np.family_name or "").strip():
         errors["family_name"] = "Enter the patient's family name."
     this_year = date.today().year
-    if np.birth_year is None or not (this_year - 120 <= int(np.birth_year) <= this_year - 16):
-        errors["birth_year"] = f"Enter a birth year between {this_year - 120} and {this_year - 16} (the hub sees adults)."
+    dob = np.date_of_birth
+    if dob is not None:
+        age = patient_age(dob, date.today())
+        if dob > date.today():
+            errors["date_of_birth"] = "The date of birth cannot be in the future."
+        elif not 16 <= age <= 120:
+            errors["date_of_birth"] = "Enter a date of birth for an adult aged 16 to 120 (the hub sees adults)."
+        elif np.birth_year is not None and int(np.birth_year) != dob.year:
+            errors["birth_year"] = (f"The birth year ({np.birth_year}) does not match the date of birth "
+                                    f"({dob:%d/%m/%Y}): correct one of them or leave the birth year empty.")
+    elif np.birth_year is None or not (this_year - 120 <= int(np.birth_year) <= this_year - 16):
+        errors["birth_year"] = (f"Enter the date of birth (or at least a birth year between {this_year - 120} and "
+                                f"{this_year - 16}; the hub sees adults).")
+    if len((np.address or "").strip()) > 300:
+        errors["address"] = "Keep the address under 300 characters."
+    if (np.postcode or "").strip() and normalise_postcode(np.postcode) is None:
+        errors["postcode"] = "Enter a UK postcode such as LS1 4AP (or leave it empty)."
     if np.sex not in SEXES:
         errors["sex"] = "Choose the patient's sex."
     return errors
@@ -168,11 +202,15 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
             np = inp.new_patient
             patient = Patient(practice_id=actor.practice_id, nhs_number=normalise_nhs_number(np.nhs_number),
                               given_name=np.given_name.strip(), family_name=np.family_name.strip(),
-                              birth_year=int(np.birth_year), sex=np.sex)
+                              birth_year=np.date_of_birth.year if np.date_of_birth else int(np.birth_year),
+                              date_of_birth=np.date_of_birth, address=" ".join((np.address or "").split()),
+                              postcode=normalise_postcode(np.postcode or "") or "", sex=np.sex)
             s.add(patient)
             s.flush()
             audit.record(s, actor, "patient.create", "patient", patient.id,
-                         {"nhs_number": patient.nhs_number, "birth_year": patient.birth_year, "sex": patient.sex})
+                         {"nhs_number": patient.nhs_number, "birth_year": patient.birth_year, "sex": patient.sex,
+                          "date_of_birth": patient.date_of_birth, "address": patient.address,
+                          "postcode": patient.postcode})
         values = {
             "condition": inp.condition,
             "pain_classification": inp.pain_classification,
@@ -443,6 +481,9 @@ class CaseHeader:
     version: int
     can_edit: bool
     can_comment: bool
+    # The OME as shown, with the caution: "at least 24 mg/day (excludes: methadone — specialist advice)";
+    # "" when the patient takes no opioid.
+    ome_text: str = ""
 
 
 def _load_visible_case(s, actor: Actor, case_id: int) -> Case:
@@ -472,7 +513,19 @@ def case_header(session_factory, actor: Actor, case_id: int, today: date | None 
             priority_reasons=list(c.priority_reasons or []), ome_total=c.ome_total, response=c.response,
             version=c.version,
             can_edit=can_edit_case(actor, c.practice_id), can_comment=can_comment(actor, c.practice_id, c.status),
+            ome_text=_ome_text(s, p.id),
         )
+
+
+def _ome_text(s, patient_id: int) -> str:
+    from db.models import Treatment
+    from hub.clinical.opioids import OME_CAUTION
+    from hub.correspondence import current_ome
+
+    ome = current_ome(s.scalars(select(Treatment).where(Treatment.patient_id == patient_id,
+                                                         Treatment.category == "medicine",
+                                                         Treatment.status == "active")))
+    return f"{ome.text} ({OME_CAUTION})" if ome.on_opioids else ""
 
 
 def case_form_input(session_factory, actor: Actor, case_id: int) -> tuple[CaseInput, int]:

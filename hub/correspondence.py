@@ -10,7 +10,14 @@ from sqlalchemy import select
 from db.models import Action, Case, Decision, Letter, Meeting, Treatment
 from hub.access import Actor, can_see_case, owner_label
 from hub.errors import NotFound
-from hub.vocab import CONDITIONS, DISCIPLINES, FLAG_RESPONSES, PAIN_CLASSIFICATIONS, PATHWAY_STEP_LABELS
+from hub.vocab import (
+    CONDITIONS,
+    DISCIPLINES,
+    FLAG_RESPONSES,
+    PAIN_CLASSIFICATIONS,
+    PATHWAY_STEP_LABELS,
+    RECOMMENDATION_TYPES,
+)
 
 
 def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
@@ -26,13 +33,14 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
     for a in s.scalars(select(Assessment).where(Assessment.patient_id == p.id, Assessment.status == "completed")
                        .order_by(Assessment.administered_on)):
         latest[a.instrument] = a
-    lines = [f"{k.upper()} {a.total:g} ({a.administered_on:%d %b %Y}){' ' + a.band if a.band else ''}"
-             for k, a in latest.items()]
+    lines = [letters.score_line(k, a.total, a.administered_on, a.band) for k, a in latest.items()]
     if case.response and case.response.get("text"):
         lines.insert(0, f"Primary outcome: {case.response['text']}")
+    active = list(s.scalars(select(Treatment).where(Treatment.patient_id == p.id, Treatment.category == "medicine",
+                                                    Treatment.status == "active")))
     meds = [treatment_label(t.category, t.name, t.drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h)
-            for t in s.scalars(select(Treatment).where(Treatment.patient_id == p.id, Treatment.category == "medicine",
-                                                       Treatment.status == "active"))]
+            + ("" if t.drug_coded is not False else " (not coded)") for t in active]
+    ome = current_ome(active)
     flag_lines = []
     for f in case.flags or []:
         if f.get("severity") == "info":
@@ -52,29 +60,46 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
                                         owner=owner_label(s, r.owner_role, r.owner_user_id, case), due=r.due_date,
                                         for_patient=r.for_patient or r.owner_role == "patient",
                                         rationale=rationale.strip("; ")))
+    changes = [letters.MedicationChange(
+        drug=r.drug or r.description, change=letters.CHANGE_OF_KIND[r.kind], dose_schedule=r.dose_schedule or "",
+        review_date=r.review_date or d.follow_up_date,
+        rationale="; ".join(f"{h['guideline']}: {h['rule'].replace('_', ' ')}" for h in r.guideline_hits or []))
+        for r in d.recommendations if r.kind in letters.CHANGE_OF_KIND and r.kind in RECOMMENDATION_TYPES]
     goal_items = [letters.LetterGoal(
         text=f"{g.target_activity}{', ' + g.support_needed if g.support_needed else ''}, {g.performance_quantifier}",
         levels={int(k): v for k, v in (g.levels or {}).items()}, due=g.due_date) for g in d.goals]
     safety = [f["reason"] for f in (case.flags or []) if f.get("code") == "safety_phq9"]
     return letters.LetterData(
         patient_name=f"{p.given_name} {p.family_name}", nhs_number=format_nhs_number(p.nhs_number),
-        birth_year=p.birth_year, sex=p.sex, practice_name=case.practice.name, referrer_name=case.referrer.name,
+        birth_year=p.birth_year, date_of_birth=p.date_of_birth, address=p.address or "", postcode=p.postcode or "",
+        sex=p.sex, practice_name=case.practice.name, practice_ods_code=case.practice.ods_code or "",
+        referrer_name=case.referrer.name,
         meeting_date=meeting.starts_at.date(), meeting_type="Virtual pain hub MDT", attendees=attendees,
         chair_name=meeting.chair.name, clinical_question=case.clinical_question, answer=d.answer,
         condition=CONDITIONS.get(case.condition, case.condition),
         pain_classification=PAIN_CLASSIFICATIONS.get(case.pain_classification, case.pain_classification),
         formulation=d.formulation, pathway_step=PATHWAY_STEP_LABELS.get(d.pathway_step, d.pathway_step),
-        allergies=d.allergies, assessment_lines=lines, medication_lines=meds, total_ome=case.ome_total,
+        allergies=d.allergies, assessment_lines=lines, medication_lines=meds,
+        total_ome=ome.total if ome.on_opioids else None, ome_excluded=ome.excluded, medication_changes=changes,
         flags_and_responses=flag_lines, recommendations=items, goals=goal_items, what_matters=d.what_matters,
         beliefs_concerns=d.beliefs_concerns, options_discussed=d.options_discussed,
         option_preferred=d.option_preferred, options_declined=d.options_declined,
-        agreed_with_patient=d.discussed_with_patient, safety_netting=d.safety_netting, safety_alerts=safety,
+        discussed_with_patient=d.discussed_with_patient, patient_view=d.patient_view,
+        patient_summary=d.patient_summary or "", safety_netting=d.safety_netting, safety_alerts=safety,
         follow_up_date=d.follow_up_date,
         rediscussion_criteria="Re-list with the hub if the follow-up review shows no important improvement, an action "
                               "is overdue, or a new safety, inertia or disengagement flag appears.",
         completed_by=actor.name, completed_by_role="Hub chair", completed_on=date.today(),
         distribution=[f"{case.referrer.name}, {case.practice.name}", f"{p.given_name} {p.family_name} (patient copy)"])
 
+
+
+def current_ome(treatments):
+    """OME summary of a patient's active medicines (a lower bound naming what it excludes)."""
+    from hub.clinical import opioids
+
+    return opioids.ome_summary([{"drug": t.drug, "route": t.route, "daily_dose_mg": t.daily_dose_mg,
+                                 "patch_mcg_per_h": t.patch_mcg_per_h} for t in treatments if t.drug])
 
 
 def letter_for(session_factory, actor: Actor, letter_id: int) -> dict:

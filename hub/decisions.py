@@ -28,8 +28,10 @@ from hub.clinical.pathway import RuleHit, check_medicine, check_treatment, treat
 from hub.clinical.signals import JUST_CODES
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
 from hub.vocab import (
+    DISCUSSED_WITH_PATIENT,
     FLAG_RESPONSES,
     GUIDELINE_CHECK_AS_START,
+    PATIENT_VIEWS,
     OWNER_ROLES,
     MEDICINE_RECOMMENDATIONS,
     PATHWAY_STEP_LABELS,
@@ -37,7 +39,8 @@ from hub.vocab import (
 )
 
 TEXT_FIELDS = ("formulation", "pathway_step", "answer", "what_matters", "beliefs_concerns", "options_discussed",
-               "option_preferred", "options_declined", "mdt_options", "agreed_plan", "allergies", "safety_netting")
+               "option_preferred", "options_declined", "mdt_options", "agreed_plan", "allergies", "safety_netting",
+               "patient_summary")
 
 
 @dataclass
@@ -52,6 +55,8 @@ class RecommendationInput:
     due_date: date | None = None
     for_patient: bool = False
     guideline_override: str | None = None
+    dose_schedule: str = ""  # medicines: the new dose and schedule (letter's medication-changes table)
+    review_date: date | None = None  # medicines: when the change is reviewed (default: the follow-up date)
 
 
 @dataclass
@@ -82,7 +87,9 @@ class DecisionForm:
     options_discussed: str = ""
     option_preferred: str = ""
     options_declined: str = ""
-    discussed_with_patient: bool | None = None
+    discussed_with_patient: str | None = None  # DISCUSSED_WITH_PATIENT: 'not_yet' / 'yes'
+    patient_view: str | None = None  # PATIENT_VIEWS: agrees / disagrees / wants_time / not_yet_asked
+    patient_summary: str = ""  # "What this means for you" (patient letter), written by the chair
     mdt_options: str = ""
     agreed_plan: str = ""
     allergies: str = ""
@@ -116,10 +123,11 @@ def _item_for(s, actor: Actor, agenda_item_id: int) -> tuple[AgendaItem, Meeting
 def _form_of(d: Decision) -> DecisionForm:
     return DecisionForm(
         **{k: getattr(d, k) for k in TEXT_FIELDS}, flag_responses=dict(d.flag_responses or {}),
-        discussed_with_patient=d.discussed_with_patient, primary_outcome=d.primary_outcome,
-        follow_up_date=d.follow_up_date,
+        discussed_with_patient=d.discussed_with_patient, patient_view=d.patient_view,
+        primary_outcome=d.primary_outcome, follow_up_date=d.follow_up_date,
         recommendations=[RecommendationInput(r.kind, r.description, r.drug, r.owner_role, r.owner_user_id, r.due_date,
-                                             r.for_patient, r.guideline_override) for r in d.recommendations],
+                                             r.for_patient, r.guideline_override, r.dose_schedule or "",
+                                             r.review_date) for r in d.recommendations],
         goals=[GoalInput(g.target_activity, g.support_needed, g.performance_quantifier, g.due_date, g.importance,
                          g.difficulty, {int(k): v for k, v in (g.levels or {}).items()}, g.baseline_level,
                          next((i for i, r in enumerate(d.recommendations, 1) if r.id == g.recommendation_id), None))
@@ -132,9 +140,19 @@ def load(session_factory, actor: Actor, agenda_item_id: int) -> DecisionState:
         item, _, case = _item_for(s, actor, agenda_item_id)
         d = s.scalar(select(Decision).where(Decision.agenda_item_id == item.id))
         if d is None:
-            return DecisionState(DecisionForm(primary_outcome=case.primary_outcome), 0, "draft", None, None)
+            form = DecisionForm(primary_outcome=case.primary_outcome)
+            form.patient_summary = suggest_patient_summary(form)
+            return DecisionState(form, 0, "draft", None, None)
         who = s.get(User, d.updated_by).name if d.updated_by else None
         return DecisionState(_form_of(d), d.version, d.status, who, d.updated_at)
+
+
+def suggest_patient_summary(form: DecisionForm) -> str:
+    """A plain-words first draft of the patient letter's "What this means for you", from the plan's coded parts
+    (recommendation kinds, medicine names, the follow-up date); the chair edits it."""
+    from hub.letter_patient import suggest_patient_summary as suggest
+
+    return suggest([(r.kind, (r.drug or "").strip() or None) for r in form.recommendations], form.follow_up_date)
 
 
 def snapshot(form: DecisionForm) -> dict:
@@ -156,11 +174,17 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
             e[f"flag.{code}"] = f"Choose how the hub responds to the flag '{code}'."
         elif resp["response"] == "restraint" and resp.get("reason_code") not in JUST_CODES:
             e[f"flag.{code}"] = "Appropriate restraint needs a coded reason."
+    if form.discussed_with_patient not in (None, *DISCUSSED_WITH_PATIENT):
+        e["discussed_with_patient"] = "Say whether the plan was discussed with the patient (not yet / yes)."
+    if form.patient_view not in (None, *PATIENT_VIEWS):
+        e["patient_view"] = "Choose the patient's view: agrees, disagrees, wants time to decide or not yet asked."
+    elif form.patient_view not in (None, "not_yet_asked") and form.discussed_with_patient != "yes":
+        e["patient_view"] = ("The patient's view can only be recorded once the plan was discussed with them: set "
+                             "'Discussed with the patient' to Yes, or the view to 'Not yet asked'.")
     if form.primary_outcome not in (None, "peg", "nrs", "mskhq", "odi"):
         e["primary_outcome"] = "Choose PEG, pain NRS, MSK-HQ or ODI as the primary outcome."
     if form.follow_up_date is not None and form.follow_up_date <= meeting_day:
         e["follow_up_date"] = "The follow-up review must be after the meeting."
-    age = date.today().year - case.patient.birth_year
     for i, r in enumerate(form.recommendations, 1):
         prefix = f"recommendations[{i}]"
         if r.kind not in RECOMMENDATION_TYPES:
@@ -177,6 +201,10 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
                 "decision is finalised and its letter dated: move it to that day or later.")
         if r.kind in MEDICINE_RECOMMENDATIONS and not (r.drug or "").strip():
             e[f"{prefix}.drug"] = f"Recommendation {i}: name the medicine."
+        if len(r.dose_schedule or "") > 200:
+            e[f"{prefix}.dose_schedule"] = f"Recommendation {i}: keep the dose and schedule under 200 characters."
+        if r.review_date is not None and r.review_date < meeting_day:
+            e[f"{prefix}.review_date"] = f"Recommendation {i}: the review date must be on or after the meeting."
         blocking = [h for h in guideline_check(r, case) if h.blocks]
         if blocking and len((r.guideline_override or "").strip()) < 10:
             h = blocking[0]
@@ -249,6 +277,7 @@ def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm,
             setattr(d, k, (getattr(form, k) or "").strip())
         d.flag_responses = dict(form.flag_responses)
         d.discussed_with_patient = form.discussed_with_patient
+        d.patient_view = form.patient_view
         d.primary_outcome = form.primary_outcome
         d.follow_up_date = form.follow_up_date
         d.recommendations = [
@@ -256,6 +285,7 @@ def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm,
                            drug=(r.drug or "").strip().lower() or None, owner_role=r.owner_role,
                            owner_user_id=r.owner_user_id, due_date=r.due_date, for_patient=bool(r.for_patient),
                            guideline_override=(r.guideline_override or "").strip() or None,
+                           dose_schedule=(r.dose_schedule or "").strip(), review_date=r.review_date,
                            guideline_hits=_hits(r, case))
             for i, r in enumerate(form.recommendations)]
         d.goals = [Goal(position=i, case_id=case.id, target_activity=g.target_activity.strip(),

@@ -52,6 +52,7 @@ WEARABLE_DAYS_CAP = 365
 EXPORT_TAG_SYSTEM = "urn:msk-pain-hub:fhir-export"
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -175,9 +176,12 @@ def _patient(case: Case) -> dict[str, Any]:
         "name": [{"use": "official", "family": p.family_name, "given": [p.given_name],
                   "text": f"{p.given_name} {p.family_name}"}],
         "gender": SEX_TO_GENDER.get(p.sex, "unknown"),
-        # Only the year is stored, and FHIR's date type allows a year on its own.
-        "birthDate": f"{p.birth_year:04d}",
-        "managingOrganization": {"display": case.practice.name},
+        # The full date when recorded; else the year alone (FHIR's date type allows a year on its own).
+        "birthDate": p.date_of_birth.isoformat() if p.date_of_birth else f"{p.birth_year:04d}",
+        "address": [{"use": "home", "text": ", ".join(x for x in (p.address, p.postcode) if x),
+                     "postalCode": p.postcode or None}] if (p.address or p.postcode) else [],
+        "managingOrganization": {"display": case.practice.name, **(
+            {"identifier": {"system": ODS_SYSTEM, "value": case.practice.ods_code}} if case.practice.ods_code else {})},
     }
 
 
@@ -203,7 +207,7 @@ def _medication_statement(t: Treatment) -> dict[str, Any]:
     label = treatment_label(t.category, t.name, t.drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h)
     if t.patch_mcg_per_h:
         dose = f"{t.patch_mcg_per_h:g} microgram/h patch"
-    elif t.daily_dose_mg:
+    elif t.daily_dose_mg is not None:  # 0 mg/day is a dose (0), not a missing one
         dose = f"{t.daily_dose_mg:g} mg per day"
     else:
         dose = ""

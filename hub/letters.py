@@ -1,27 +1,96 @@
-"""Post-MDT outcome letters and meeting minutes (CLINICAL.md section 7): dataclasses in, text/PDF out.
-
-Pure rendering: no database, no streamlit, no I/O except reading the shipped fonts.
+"""Post-MDT outcome letters (CLINICAL.md section 7): dataclasses in, the GP letter and the patient's
+version out. Pure: no database, no streamlit.
 
 * The GP letter follows the PRSB/ITK3 Outpatient Letter headings in the order and with the
   conformance of CLINICAL.md 7.1, filled with the MDT content of 7.2.
 * A Mandatory section is empty when its essential data is missing (``MANDATORY_RULES``); sending
   is blocked while any is empty (``Letter.can_send``). Empty Required/Optional sections are kept
   and show "None recorded".
-* Every piece of user text is cleaned (control characters dropped) and backslash-escaped for
-  Markdown, so it can never become markup, a link or raw HTML.
-* PDFs are built with fpdf2 and the DejaVu Sans fonts shipped in ``hub/fonts`` (Unicode names,
-  "≥", "→"), A4, with a header (title and NHS number) and page numbers.
+* Text helpers and the block model are in hub.letter_text, the patient version in hub.letter_patient,
+  PDF rendering in hub.letter_pdf and the minutes in hub.minutes; their public names are importable
+  from here too.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from hub.clinical.identifiers import format_nhs_number, validate_nhs_number
-from hub.vocab import CONDITIONS, DISCIPLINES, PAIN_CLASSIFICATIONS, RECOMMENDATION_TYPES, SEXES, label
+from hub.clinical.opioids import OME_CAUTION, ome_text
+from hub.letter_patient import (  # noqa: F401  (re-exported)
+    AGREEMENT_PLAIN,
+    CRISIS_ADVICE,
+    GAS_LEVEL_PLAIN,
+    GLOSSARY,
+    KIND_PLAIN,
+    PATIENT_CHANGE_LABELS,
+    PATIENT_TITLE,
+    _patient_blocks,
+    agreement_plain,
+    suggest_patient_summary,
+)
+from hub.letter_pdf import letter_pdf  # noqa: F401  (re-exported)
+from hub.letter_text import (  # noqa: F401  (re-exported)
+    AGREED,
+    ALLERGIES,
+    ASSESSMENT_SCALES,
+    ATTENDANCE,
+    CARE_PLANNING,
+    CLINICAL_SUMMARY,
+    CONCERNS,
+    DEMOGRAPHICS,
+    DIAGNOSES,
+    DISTRIBUTION,
+    GOALS,
+    GP_PRACTICE,
+    HCP_ACTIONS,
+    INDIVIDUAL_REQUIREMENTS,
+    INFORMATION,
+    LEGAL,
+    LETTER_TITLE,
+    MANDATORY,
+    MANDATORY_RULES,
+    MEDICATIONS,
+    NONE_RECORDED,
+    NOT_RECORDED,
+    OPTIONAL,
+    PATIENT_ACTIONS,
+    PERSON_COMPLETING,
+    PLAN,
+    PLAN_SUBHEADINGS,
+    PROBLEMS,
+    REFERRER,
+    REQUIRED,
+    RESEARCH,
+    SAFETY_ALERTS,
+    SECTION_SPECS,
+    Letter,
+    Section,
+    _b,
+    _blk,
+    _Block,
+    _bullets,
+    _draft_banner,
+    _flat,
+    _fmt_number,
+    _kind_label,
+    _kv,
+    _levels,
+    _lines,
+    _long,
+    _markdown,
+    _missing_text,
+    _or,
+    _plain,
+    _row,
+    clean_text,
+    escape_markdown,
+    format_date,
+    unescape_markdown,
+)
+from hub.minutes import MinutesCase, MinutesData, minutes_markdown, minutes_pdf  # noqa: F401  (re-exported)
+from hub.vocab import CONDITIONS, DISCIPLINES, DISCUSSED_WITH_PATIENT, PAIN_CLASSIFICATIONS, PATIENT_VIEWS, SEXES, label
 
 # --------------------------------------------------------------------------------------------
 # Data in
@@ -48,6 +117,27 @@ class LetterGoal:
     text: str
     levels: dict[int, str]
     due: date | None
+
+
+@dataclass(frozen=True)
+class MedicationChange:
+    """One row of the letter's medication-changes table, from a medicine recommendation of the decision."""
+
+    drug: str
+    change: str  # 'start' | 'increase' | 'reduce' | 'stop' | 'continue'
+    dose_schedule: str
+    review_date: date | None
+    rationale: str = ""
+
+
+# Recommendation kind -> change code of the table (kinds absent from the vocabulary are simply never seen).
+CHANGE_OF_KIND: dict[str, str] = {
+    "start_medicine": "start", "increase_dose": "increase", "taper_medicine": "reduce",
+    "stop_medicine": "stop", "continue_medicine": "continue",
+}
+CHANGE_LABELS: dict[str, str] = {"start": "Start", "increase": "Increase", "reduce": "Reduce", "stop": "Stop",
+                                 "continue": "Continue"}
+MEDICATION_TABLE_HEADER = ("Drug", "Change", "Dose and schedule", "Review date")
 
 
 @dataclass(frozen=True)
@@ -82,7 +172,6 @@ class LetterData:
     options_discussed: str
     option_preferred: str
     options_declined: str
-    agreed_with_patient: bool | None
     safety_netting: str
     safety_alerts: list[str]
     follow_up_date: date | None
@@ -91,110 +180,23 @@ class LetterData:
     completed_by_role: str
     completed_on: date
     distribution: list[str]
-
-
-# --------------------------------------------------------------------------------------------
-# Letter out
-# --------------------------------------------------------------------------------------------
-
-MANDATORY, REQUIRED, OPTIONAL = "Mandatory", "Required", "Optional"
-NONE_RECORDED = "None recorded"
-NOT_RECORDED = "Not recorded"
-
-
-@dataclass(frozen=True)
-class Section:
-    """One PRSB heading of the letter; ``body`` is plain text ("- " bullets, "  - " sub-bullets)."""
-
-    title: str
-    code: str | None
-    conformance: str
-    body: str
+    date_of_birth: date | None = None
+    address: str = ""
+    postcode: str = ""
+    practice_ods_code: str = ""
+    discussed_with_patient: str | None = None  # 'not_yet' / 'yes' / None (not recorded)
+    patient_view: str | None = None  # 'agrees' / 'disagrees' / 'wants_time' / 'not_yet_asked' / None
+    patient_summary: str = ""  # "What this means for you" (the patient version's own text)
+    medication_changes: list[MedicationChange] = field(default_factory=list)
+    ome_excluded: tuple[str, ...] = ()  # opioids not counted in total_ome ("methadone — specialist advice")
 
     @property
-    def empty(self) -> bool:
-        """True when the section has no content (a Mandatory one then blocks sending)."""
-        return not self.body.strip()
+    def ome_text(self) -> str:
+        """The OME as shown: '24 mg/day', or 'at least 24 mg/day (excludes: ...)'; '' when not on opioids."""
+        if self.total_ome is None and not self.ome_excluded:
+            return ""
+        return ome_text(self.total_ome or 0.0, self.ome_excluded)
 
-
-@dataclass(frozen=True)
-class Letter:
-    """A built letter: structured sections, the GP letter and the patient's plain-language version."""
-
-    sections: tuple[Section, ...]
-    missing_mandatory: tuple[str, ...]
-    markdown: str
-    patient_markdown: str
-
-    @property
-    def can_send(self) -> bool:
-        """True when no Mandatory section is empty."""
-        return not self.missing_mandatory
-
-
-# Section titles (CLINICAL.md 7.1) and their order in the letter.
-DEMOGRAPHICS = "Patient demographics"
-GP_PRACTICE = "GP practice"
-ATTENDANCE = "Attendance details"
-CLINICAL_SUMMARY = "Clinical summary"
-ALLERGIES = "Allergies and adverse reactions"
-PERSON_COMPLETING = "Person completing record"
-REFERRER = "Referrer details"
-DIAGNOSES = "Diagnoses"
-PROBLEMS = "Problems and issues"
-PLAN = "Plan and requested actions"
-INFORMATION = "Information and advice given"
-SAFETY_ALERTS = "Safety alerts"
-INDIVIDUAL_REQUIREMENTS = "Individual requirements"
-LEGAL = "Legal information"
-RESEARCH = "Participation in research"
-DISTRIBUTION = "Distribution list"
-ASSESSMENT_SCALES = "Assessment scales"
-MEDICATIONS = "Medications and medical devices"
-CONCERNS = "Patient and carer concerns, expectations and wishes"
-
-# (title, SNOMED CT section code or None where CLINICAL.md gives none, conformance), in letter order.
-# "Procedures" and "History" (Required) and the other Optional headings are omitted: the MDT
-# performs no procedures, the history is in the referral, and there is no data for them.
-SECTION_SPECS: tuple[tuple[str, str | None, str], ...] = (
-    (DEMOGRAPHICS, "886731000000109", MANDATORY),
-    (GP_PRACTICE, "886711000000101", MANDATORY),
-    (ATTENDANCE, "1077881000000105", MANDATORY),
-    (CLINICAL_SUMMARY, "887181000000106", MANDATORY),
-    (ALLERGIES, "886921000000105", MANDATORY),
-    (PERSON_COMPLETING, "887231000000104", MANDATORY),
-    (REFERRER, None, REQUIRED),
-    (DIAGNOSES, None, REQUIRED),
-    (PROBLEMS, None, REQUIRED),
-    (PLAN, "887201000000105", REQUIRED),
-    (INFORMATION, None, REQUIRED),
-    (SAFETY_ALERTS, None, REQUIRED),
-    (INDIVIDUAL_REQUIREMENTS, None, REQUIRED),
-    (LEGAL, None, REQUIRED),
-    (RESEARCH, None, REQUIRED),
-    (DISTRIBUTION, None, REQUIRED),
-    (ASSESSMENT_SCALES, "887141000000103", OPTIONAL),
-    (MEDICATIONS, "933361000000108", OPTIONAL),
-    (CONCERNS, None, OPTIONAL),
-)
-
-# What makes each Mandatory section non-empty (shown in the letter when it is missing).
-MANDATORY_RULES: dict[str, str] = {
-    DEMOGRAPHICS: "the patient's name and a valid NHS number are required",
-    GP_PRACTICE: "the patient's GP practice is required",
-    ATTENDANCE: "the MDT meeting date is required",
-    CLINICAL_SUMMARY: "the MDT's answer to the referral question is required",
-    ALLERGIES: 'an allergy statement is required (e.g. "No known drug allergies")',
-    PERSON_COMPLETING: "the name of the person completing the letter is required",
-}
-
-# Sub-headings of "Plan and requested actions" (PRSB) plus the goals of CLINICAL.md 7.2 item 7.
-HCP_ACTIONS = "Actions for healthcare professionals"
-PATIENT_ACTIONS = "Actions for patient or their carer"
-GOALS = "Goals (SMART) with Goal Attainment Scaling levels"
-AGREED = "Agreed with patient"
-CARE_PLANNING = "Care planning arrangements"
-PLAN_SUBHEADINGS: tuple[str, ...] = (HCP_ACTIONS, PATIENT_ACTIONS, GOALS, AGREED, CARE_PLANNING)
 
 GAS_LEVEL_LABELS: dict[int, str] = {  # CLINICAL.md 6.2
     -2: "much less than expected",
@@ -203,210 +205,7 @@ GAS_LEVEL_LABELS: dict[int, str] = {  # CLINICAL.md 6.2
     1: "more than expected",
     2: "much more than expected",
 }
-GAS_LEVEL_PLAIN: dict[int, str] = {
-    -2: "Much less than we hope",
-    -1: "A bit less than we hope",
-    0: "What we hope for",
-    1: "A bit more than we hope",
-    2: "Much more than we hope",
-}
 STATUS_LABELS: dict[str, str] = {"requested": "Requested", "planned": "Planned", "completed": "Completed"}
-
-# Plain-language names of the recommendation types (patient version).
-KIND_PLAIN: dict[str, str] = {
-    "start_medicine": "Start a new medicine",
-    "stop_medicine": "Stop a medicine",
-    "taper_medicine": "Slowly reduce a medicine",
-    "continue_medicine": "Keep taking a medicine",
-    "refer": "A referral to another service",
-    "exercise_programme": "Exercise",
-    "psychological_therapy": "Talking therapy",
-    "investigation": "A test",
-    "social_prescribing": "Support in your community",
-    "education": "Information and advice",
-    "other": "Other",
-}
-
-# Words the patient version explains whenever they appear in it (pattern, term, explanation).
-GLOSSARY: tuple[tuple[str, str, str], ...] = (
-    (r"MDT", "MDT", "multidisciplinary team: health professionals from different specialties (for example "
-     "doctors, physiotherapists, psychologists and pharmacists) who look at your care together."),
-    (r"OME", "OME", "oral morphine equivalent: a way of adding up the strength of all your opioid painkillers, "
-     "compared with morphine taken by mouth."),
-    (r"PEG", "PEG", "a 3-question score of how bad your pain is and how much it gets in the way of enjoying life "
-     "and daily activities. It goes from 0 to 10. Lower is better."),
-    (r"NRS", "NRS", "numeric rating scale: your pain scored from 0 (no pain) to 10 (worst pain imaginable)."),
-    (r"PHQ-9", "PHQ-9", "a 9-question score of low mood (depression). It goes from 0 to 27. Higher means more "
-     "symptoms."),
-    (r"GAD-7", "GAD-7", "a 7-question score of anxiety. It goes from 0 to 21. Higher means more symptoms."),
-    (r"MSK-HQ", "MSK-HQ", "a questionnaire about how joint, back or muscle problems affect your life. It goes "
-     "from 0 to 56. Higher is better."),
-    (r"MSK(?!-HQ)", "MSK", "musculoskeletal: to do with muscles, bones and joints."),
-    (r"PSEQ", "PSEQ", "a questionnaire about how confident you feel doing things even when you are in pain. "
-     "It goes from 0 to 60. Higher is better."),
-    (r"PCS", "PCS", "a questionnaire about how much you worry about and focus on pain. It goes from 0 to 52. "
-     "Higher means more worry."),
-    (r"TSK(?:-1[17])?", "TSK", "a questionnaire about how worried you are that moving will cause pain or harm. "
-     "Higher means more worry."),
-    (r"ODI", "ODI", "a questionnaire about how back pain affects daily activities. Higher means more difficulty."),
-    (r"BPI", "BPI", "Brief Pain Inventory: a questionnaire about how bad your pain is and how it affects you."),
-    (r"STarT(?: Back| MSK)?", "STarT", "a short questionnaire that helps choose how much support you need."),
-    (r"CBT", "CBT", "cognitive behavioural therapy: a talking therapy that helps you change unhelpful thoughts "
-     "and habits."),
-    (r"ACT", "ACT", "acceptance and commitment therapy: a talking therapy that helps you live well alongside "
-     "pain."),
-    (r"PMP", "PMP", "pain management programme: a group course that teaches ways to live well with pain."),
-    (r"NSAIDs?", "NSAID", "anti-inflammatory painkillers, such as ibuprofen or naproxen."),
-    (r"MR", "MR", "modified release: a tablet that releases the medicine slowly over many hours."),
-    (r"OA", "OA", "osteoarthritis: wear and repair changes in a joint that can cause pain and stiffness."),
-    (r"NICE", "NICE", "the National Institute for Health and Care Excellence, which writes national health "
-     "guidance."),
-    (r"NG\d+", "NG number", "the number of a NICE guideline (for example NG193 is about long-term pain)."),
-    (r"GAS", "GAS", "goal attainment scaling: a way of measuring how well a goal has been met."),
-    (r"SMART", "SMART", "a goal that is specific, measurable, achievable, realistic and has a date."),
-    (r"PRSB", "PRSB", "Professional Record Standards Body: it sets how health records and letters are laid out."),
-)
-_GLOSSARY_RE = tuple((re.compile(rf"(?<![A-Za-z0-9]){p}(?![A-Za-z0-9])"), t, e) for p, t, e in GLOSSARY)
-
-_CLASSIFICATION_PLAIN: dict[str, str] = {
-    "primary": "This means pain that has lasted more than 3 months and is not better explained by another "
-               "condition. It is real pain, and it can get better with the right support.",
-    "secondary": "This means long-lasting pain that is caused by another condition, such as arthritis.",
-}
-
-# --------------------------------------------------------------------------------------------
-# Text helpers
-# --------------------------------------------------------------------------------------------
-
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-# Characters with a Markdown/GFM/HTML (or Streamlit: "$" maths, ":red[...]") meaning.
-_MD_SPECIAL = frozenset("\\`*_{}[]()#+-!|<>~=&$")
-_MD_UNESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])|\*\*")
-
-
-def clean_text(text: object) -> str:
-    """User text as a safe string: None -> "", newlines normalised, tabs to spaces, control characters removed."""
-    if text is None:
-        return ""
-    s = str(text).replace("\r\n", "\n").replace("\t", " ")
-    s = s.translate({0x0D: "\n", 0x0B: "\n", 0x0C: "\n", 0x85: "\n", 0x2028: "\n", 0x2029: "\n"})
-    return _CONTROL_RE.sub("", s)
-
-
-def _lines(text: object) -> list[str]:
-    return [ln.strip() for ln in clean_text(text).split("\n") if ln.strip()]
-
-
-def _flat(text: object) -> str:
-    return " ".join(_lines(text))
-
-
-def escape_markdown(text: object) -> str:
-    """Backslash-escape one line of user text so Markdown renders it literally (no markup, links or HTML)."""
-    s = _flat(text)
-    out = []
-    for ch in s:
-        out.append("\\" + ch if ch in _MD_SPECIAL else ch)
-    escaped = "".join(out)
-    # "1." at the start of a line would start an ordered list.
-    return re.sub(r"^(\d+)\.", r"\1\\.", escaped)
-
-
-def unescape_markdown(text: str) -> str:
-    """Inverse of escape_markdown for the Markdown this module writes (also drops ** bold markers)."""
-    return _MD_UNESCAPE_RE.sub(lambda m: m.group(1) or "", text)
-
-
-def format_date(d: date | None) -> str:
-    """A date as '1 July 2026' ('' for None)."""
-    return "" if d is None else f"{d.day} {d:%B %Y}"
-
-
-def _fmt_number(x: float) -> str:
-    x = float(x)
-    return str(int(x)) if x.is_integer() else f"{x:.1f}"
-
-
-def _or(value: str, default: str = NOT_RECORDED) -> str:
-    return value if value else default
-
-
-# --------------------------------------------------------------------------------------------
-# Block model: one document model rendered to plain text, Markdown and PDF
-# --------------------------------------------------------------------------------------------
-
-_Part = tuple[str, bool]  # (text, bold)
-
-
-@dataclass(frozen=True)
-class _Block:
-    kind: str  # 'h1' | 'h2' | 'h3' | 'p' | 'kv' | 'li' | 'li2' | 'banner'
-    parts: tuple[_Part, ...]
-
-    @property
-    def plain(self) -> str:
-        return "".join(t for t, _ in self.parts)
-
-
-def _blk(kind: str, *parts: str | _Part) -> _Block:
-    return _Block(kind, tuple((p, False) if isinstance(p, str) else p for p in parts))
-
-
-def _b(text: str) -> _Part:
-    return (text, True)
-
-
-def _kv(label_: str, value: object, default: str = NOT_RECORDED) -> _Block:
-    return _blk("kv", _b(label_ + ":"), " " + _or(_flat(value), default))
-
-
-def _long(label_: str, value: object, default: str = NOT_RECORDED) -> list[_Block]:
-    """A labelled multi-line field: the first line after the label, the others as paragraphs."""
-    lines = _lines(value) or [default]
-    return [_blk("p", _b(label_ + ":"), " " + lines[0])] + [_blk("p", ln) for ln in lines[1:]]
-
-
-_LIST_KINDS = frozenset({"kv", "li", "li2"})
-
-
-def _md_inline(parts: tuple[_Part, ...]) -> str:
-    out = []
-    for text, bold in parts:
-        if bold:
-            esc = escape_markdown(text)
-            if esc:
-                out.append(f"**{esc}**")
-        else:
-            # Keep one leading/trailing space of plain runs (they separate bold labels from values).
-            lead = " " if text.startswith(" ") else ""
-            trail = " " if text.endswith(" ") and text.strip() else ""
-            out.append(lead + escape_markdown(text) + trail)
-    return "".join(out).strip()
-
-
-def _md_block(b: _Block) -> str:
-    text = _md_inline(b.parts)
-    return {
-        "h1": "# " + text, "h2": "## " + text, "h3": "### " + text, "p": text, "kv": "- " + text,
-        "li": "- " + text, "li2": "  - " + text, "banner": "> " + text,
-    }[b.kind]
-
-
-def _markdown(blocks: list[_Block]) -> str:
-    out: list[str] = []
-    prev: _Block | None = None
-    for b in blocks:
-        if prev is not None:
-            same_list = prev.kind in _LIST_KINDS and b.kind in _LIST_KINDS
-            out.append("\n" if same_list else "\n\n")
-        out.append(_md_block(b))
-        prev = b
-    return "".join(out) + "\n"
-
-
-def _plain(blocks: list[_Block]) -> str:
-    prefix = {"li": "- ", "li2": "  - "}
-    return "\n".join(prefix.get(b.kind, "") + b.plain for b in blocks)
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,20 +213,65 @@ def _plain(blocks: list[_Block]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def identity_lines(d: LetterData) -> list[tuple[str, str]]:
+    """The patient's identifiers, shown in both letter versions: name, date of birth, NHS number (3-3-4),
+    address and registered practice with its ODS code."""
+    if d.date_of_birth is not None:
+        dob = format_date(d.date_of_birth)
+    else:
+        dob = NOT_RECORDED + (f" (year of birth {d.birth_year})" if d.birth_year else "")
+    valid, _ = validate_nhs_number(d.nhs_number or "")
+    address = ", ".join(x for x in (_flat(d.address), _flat(d.postcode)) if x)
+    return [("Name", _flat(d.patient_name) or NOT_RECORDED), ("Date of birth", dob),
+            ("NHS number", format_nhs_number(d.nhs_number) if valid else NOT_RECORDED),
+            ("Address", address or NOT_RECORDED), ("Registered GP practice", practice_text(d) or NOT_RECORDED)]
+
+
+def practice_text(d: LetterData) -> str:
+    """'Northgate Medical Centre (ODS code Z99901)'."""
+    name = _flat(d.practice_name)
+    if not name:
+        return ""
+    return f"{name} (ODS code {_flat(d.practice_ods_code)})" if _flat(d.practice_ods_code) else name
+
+
+# Standard names of the scores (the glossary of the patient version explains these exact names).
+SCORE_NAMES: dict[str, str] = {
+    "phq9": "PHQ-9", "gad7": "GAD-7", "mskhq": "MSK-HQ", "startmsk": "STarT MSK", "start_msk": "STarT MSK",
+    "sbst": "STarT Back", "sbst6": "STarT Back (6-item)", "peg": "PEG", "nrs": "NRS", "odi": "ODI", "pcs": "PCS",
+    "tsk11": "TSK-11", "tsk17": "TSK-17", "pseq": "PSEQ", "bpi": "BPI", "ompsq": "ÖMPSQ-10",
+}
+
+
+def score_line(instrument: str, total: float, on: date | None, band: str | None = None) -> str:
+    """'PHQ-9 12.0 (3 March 2026) moderate': the standard name and the score to one decimal."""
+    code = _flat(instrument).lower().replace("-", "").replace(" ", "")
+    name = SCORE_NAMES.get(code, _flat(instrument).upper())
+    when = f" ({format_date(on)})" if on else ""
+    band_text = f" {_flat(band).replace('_', ' ')}" if _flat(band) else ""
+    return f"{name} {float(total):.1f}{when}{band_text}"
+
+
+def suggest_summary_for(d: LetterData) -> str:
+    """The plain-words draft of "What this means for you" for a letter whose chair left it empty."""
+    drugs = {c.drug for c in d.medication_changes}
+    pairs = [(r.kind, next((x for x in drugs if x and x.lower() in r.description.lower()), None))
+             for r in d.recommendations]
+    return suggest_patient_summary(pairs, d.follow_up_date)
+
+
 def _demographics(d: LetterData) -> list[_Block]:
     valid, _ = validate_nhs_number(d.nhs_number or "")
     if not _flat(d.patient_name) or not valid:
         return []
-    return [
-        _kv("Name", d.patient_name),
-        _kv("NHS number", format_nhs_number(d.nhs_number)),
-        _kv("Year of birth", "" if d.birth_year is None else str(d.birth_year)),
-        _kv("Sex", label(SEXES, _flat(d.sex))),
-    ]
+    lines = identity_lines(d)
+    return [_kv(k, v) for k, v in lines[:4]] + [_kv("Sex", label(SEXES, _flat(d.sex)))]
 
 
 def _gp_practice(d: LetterData) -> list[_Block]:
-    return [_kv("Practice", d.practice_name)] if _flat(d.practice_name) else []
+    if not _flat(d.practice_name):
+        return []
+    return [_kv("Practice", d.practice_name), _kv("ODS code", d.practice_ods_code)]
 
 
 def _attendance(d: LetterData) -> list[_Block]:
@@ -489,14 +333,6 @@ def _diagnoses(d: LetterData) -> list[_Block]:
             _kv("Pain classification", label(PAIN_CLASSIFICATIONS, _flat(d.pain_classification)))]
 
 
-def _bullets(lines: list[str]) -> list[_Block]:
-    return [_blk("li", _flat(x)) for x in lines if _flat(x)]
-
-
-def _kind_label(kind: str) -> str:
-    return label(RECOMMENDATION_TYPES, _flat(kind)) or "Action"
-
-
 def _item_blocks(it: LetterItem) -> list[_Block]:
     blocks = [
         _blk("li", _b(_kind_label(it.kind) + ":"), " " + _or(_flat(it.description))),
@@ -506,19 +342,6 @@ def _item_blocks(it: LetterItem) -> list[_Block]:
     if _flat(it.rationale):
         blocks.append(_blk("li2", "Rationale: " + _flat(it.rationale)))
     return blocks
-
-
-def _levels(g: LetterGoal) -> dict[int, str]:
-    """GAS levels with text, keyed by int (string keys from JSON, e.g. "-2", are accepted)."""
-    out: dict[int, str] = {}
-    for k, v in (g.levels or {}).items():
-        try:
-            lvl = int(k)
-        except (TypeError, ValueError):
-            continue
-        if _flat(v):
-            out[lvl] = _flat(v)
-    return out
 
 
 def _goal_blocks(goals: list[LetterGoal]) -> list[_Block]:
@@ -535,18 +358,16 @@ def _goal_blocks(goals: list[LetterGoal]) -> list[_Block]:
     return blocks
 
 
-def _agreed_text(agreed: bool | None) -> str:
-    if agreed is True:
-        return "Yes: the plan was agreed with the patient."
-    if agreed is False:
-        return "No: the patient did not agree the plan (see Patient and carer concerns, expectations and wishes)."
-    return NOT_RECORDED
+def agreement_lines(discussed: str | None, view: str | None) -> list[tuple[str, str]]:
+    """What was recorded about the patient and the plan, and nothing more: two separate facts."""
+    return [("Discussed with the patient", label(DISCUSSED_WITH_PATIENT, discussed) or NOT_RECORDED),
+            ("Patient's view", label(PATIENT_VIEWS, view) or NOT_RECORDED)]
 
 
 def _plan(d: LetterData) -> list[_Block]:
     hcp = [r for r in d.recommendations if not r.for_patient]
     pat = [r for r in d.recommendations if r.for_patient]
-    if not (hcp or pat or d.goals or d.agreed_with_patient is not None or d.follow_up_date
+    if not (hcp or pat or d.goals or d.discussed_with_patient or d.patient_view or d.follow_up_date
             or _flat(d.rediscussion_criteria)):
         return []
     none = [_blk("p", NONE_RECORDED)]
@@ -556,7 +377,8 @@ def _plan(d: LetterData) -> list[_Block]:
     blocks += [b for it in pat for b in _item_blocks(it)] or none
     blocks.append(_blk("h3", GOALS))
     blocks += _goal_blocks(list(d.goals)) or none
-    blocks += [_blk("h3", AGREED), _blk("p", _agreed_text(d.agreed_with_patient))]
+    blocks += [_blk("h3", AGREED)] + [_kv(k, v) for k, v in agreement_lines(d.discussed_with_patient,
+                                                                             d.patient_view)]
     blocks += [_blk("h3", CARE_PLANNING),
                _kv("Follow-up date", format_date(d.follow_up_date), "Not set"),
                _kv("Re-discussion criteria", d.rediscussion_criteria, NONE_RECORDED)]
@@ -575,10 +397,28 @@ def _safety(d: LetterData) -> list[_Block]:
     return blocks
 
 
+def medication_rows(changes: list[MedicationChange], labels: dict[str, str] | None = None) -> list[_Block]:
+    """The medication-changes table: a header row and one row per change."""
+    if not changes:
+        return []
+    labels = labels or CHANGE_LABELS
+    rows = [_row(*MEDICATION_TABLE_HEADER, header=True)]
+    for c in changes:
+        default = {"continue": "As now", "stop": "Not applicable"}.get(c.change, NOT_RECORDED)
+        rows.append(_row(_flat(c.drug).capitalize() or NOT_RECORDED, labels.get(c.change, c.change),
+                         _flat(c.dose_schedule) or default, format_date(c.review_date) or "Not set"))
+    return rows
+
+
 def _medications(d: LetterData) -> list[_Block]:
     blocks = _bullets(list(d.medication_lines))
-    if d.total_ome is not None:
-        blocks.append(_kv("Total oral morphine equivalent (OME)", f"{_fmt_number(d.total_ome)} mg/day"))
+    if d.ome_text:
+        blocks.append(_kv("Total oral morphine equivalent (OME)", f"{d.ome_text} ({OME_CAUTION})"))
+    if d.medication_changes:
+        blocks.append(_blk("p", _b("Medication changes:")))
+        blocks += medication_rows(list(d.medication_changes))
+        blocks += [_blk("p", f"{_flat(c.drug).capitalize()}: {_flat(c.rationale)}")
+                   for c in d.medication_changes if _flat(c.rationale)]
     return blocks
 
 
@@ -601,17 +441,6 @@ _BUILDERS = {
     ASSESSMENT_SCALES: lambda d: _bullets(list(d.assessment_lines)),
     MEDICATIONS: _medications, CONCERNS: _concerns,
 }
-
-LETTER_TITLE = "Pain hub outcome letter"
-
-
-def _missing_text(title: str) -> str:
-    return f"Missing (mandatory): {MANDATORY_RULES.get(title, 'this section is required')}."
-
-
-def _draft_banner(missing: tuple[str, ...]) -> _Block:
-    return _blk("banner", _b("Draft: cannot be sent."),
-                " Mandatory sections not completed: " + "; ".join(missing) + ".")
 
 
 def build_letter(data: LetterData) -> Letter:
@@ -637,364 +466,3 @@ def build_letter(data: LetterData) -> Letter:
     return Letter(tuple(sections), missing, _markdown(doc), _markdown(_patient_blocks(data)))
 
 
-# --------------------------------------------------------------------------------------------
-# Patient version
-# --------------------------------------------------------------------------------------------
-
-PATIENT_TITLE = "Your pain hub review: what the team advises"
-CRISIS_ADVICE = ("If you feel very unwell or unsafe, or you are thinking about harming yourself, call 999 or go "
-                 "to A&E now. For urgent help that is not an emergency, call NHS 111.")
-
-
-def _patient_item(it: LetterItem) -> list[_Block]:
-    when = f"by {format_date(it.due)}" if it.due else "no date set yet"
-    who = _or(_flat(it.owner), "not decided yet")
-    if who.lower() in ("patient", "the patient", "patient or carer", "patient or their carer"):
-        who = "You"
-    elif who.lower() in ("patient and carer", "patient and their carer"):
-        who = "You and your carer"
-    status = _flat(it.status)
-    done = " This has already been done." if status == "completed" else ""
-    return [
-        _blk("li", _b(KIND_PLAIN.get(_flat(it.kind), _kind_label(it.kind)) + ":"),
-             " " + _or(_flat(it.description))),
-        _blk("li2", f"Who: {who}. When: {when}.{done}"),
-    ]
-
-
-def _patient_blocks(d: LetterData) -> list[_Block]:
-    name = _flat(d.patient_name)
-    b: list[_Block] = [_blk("h1", PATIENT_TITLE), _blk("p", f"Dear {name}," if name else "Dear patient,")]
-    when = f" on {format_date(d.meeting_date)}" if d.meeting_date else ""
-    b.append(_blk("p", f"Your GP asked a team of health professionals who specialise in long-term pain for advice "
-                       f"about your care. The team met{when} to talk about it. This letter explains what they "
-                       f"advise and what happens next. Your GP gets a more detailed letter."))
-    if d.attendees:
-        b.append(_blk("h2", "Who was at the meeting"))
-        b += [_blk("li", f"{_flat(n)} ({label(DISCIPLINES, _flat(disc)) or 'health professional'})")
-              for n, disc in d.attendees]
-        if _flat(d.chair_name):
-            b.append(_blk("p", f"The meeting was led by {_flat(d.chair_name)}."))
-
-    b.append(_blk("h2", "What the team thinks"))
-    if _flat(d.clinical_question):
-        b += _long("Your GP asked", d.clinical_question)
-    b += _long("The team's answer", d.answer, "The team's answer has not been written yet.")
-    cond = label(CONDITIONS, _flat(d.condition))
-    if cond and cond.lower() != "other":
-        b.append(_blk("p", f"Your condition: {cond}."))
-    pc = _flat(d.pain_classification)
-    pc_code = pc if pc in PAIN_CLASSIFICATIONS else next(
-        (k for k, v in PAIN_CLASSIFICATIONS.items() if v.lower() == pc.lower()), "")
-    if pc:
-        text = f"The team describes your pain as {label(PAIN_CLASSIFICATIONS, pc).lower()}."
-        b.append(_blk("p", text + (" " + _CLASSIFICATION_PLAIN[pc_code] if pc_code else "")))
-    if _flat(d.formulation):
-        b += _long("How the team understands your pain", d.formulation)
-
-    b.append(_blk("h2", "What happens next"))
-    hcp = [r for r in d.recommendations if not r.for_patient]
-    pat = [r for r in d.recommendations if r.for_patient]
-    b.append(_blk("h3", "What your care team will do"))
-    b += [x for it in hcp for x in _patient_item(it)] or [_blk("p", "Nothing new for now.")]
-    b.append(_blk("h3", "What you can do"))
-    b += [x for it in pat for x in _patient_item(it)] or [_blk("p", "Nothing new for now.")]
-    if d.goals:
-        b.append(_blk("h3", "Your goals"))
-        for g in d.goals:
-            b.append(_blk("li", _b("Goal:"), " " + _or(_flat(g.text))))
-            if g.due:
-                b.append(_blk("li2", f"We hope you can do this by {format_date(g.due)}."))
-            levels = _levels(g)
-            for lvl in sorted(levels):
-                b.append(_blk("li2", f"{GAS_LEVEL_PLAIN.get(lvl, 'Level')}: {levels[lvl]}"))
-    b.append(_blk("h3", "Do you agree with this plan?"))
-    if d.agreed_with_patient is True:
-        b.append(_blk("p", "You agreed with this plan."))
-    elif d.agreed_with_patient is False:
-        b.append(_blk("p", "You did not agree with all of this plan. Please talk to your GP about what you would "
-                           "like to do."))
-    else:
-        b.append(_blk("p", "We have not recorded whether you agree with this plan. Please talk to your GP if you "
-                           "have questions or concerns."))
-
-    concerns = (("What matters most to you", d.what_matters), ("Your worries about your pain", d.beliefs_concerns),
-                ("Options we talked about", d.options_discussed), ("The option you preferred", d.option_preferred),
-                ("Options you did not want", d.options_declined))
-    if any(_flat(v) for _, v in concerns):
-        b.append(_blk("h2", "What matters to you"))
-        b += [x for lab, v in concerns if _flat(v) for x in _long(lab, v)]
-
-    meds = [m for m in (_flat(x) for x in d.medication_lines) if m]
-    if meds or d.total_ome:
-        b.append(_blk("h2", "Your medicines"))
-        b += [_blk("li", m) for m in meds]
-        if d.total_ome:
-            b.append(_blk("p", f"All your opioid painkillers together are as strong as about "
-                               f"{_fmt_number(d.total_ome)} mg of morphine a day. Doctors call this your oral "
-                               f"morphine equivalent (OME)."))
-    if any(_flat(x) for x in d.assessment_lines):
-        b.append(_blk("h2", "Your questionnaire scores"))
-        b.append(_blk("p", "These are the scores from the questionnaires you filled in. "
-                           "The words at the end of this letter explain what they mean."))
-        b += _bullets(list(d.assessment_lines))
-
-    b.append(_blk("h2", "Your allergies"))
-    if _flat(d.allergies):
-        b.append(_blk("p", f"Our records say: {_flat(d.allergies)}. Please tell your GP if this is wrong."))
-    else:
-        b.append(_blk("p", "We do not have a record of your allergies. Please tell your GP about any allergies."))
-
-    b.append(_blk("h2", "Your next review"))
-    if d.follow_up_date:
-        b.append(_blk("p", f"Your next review is planned for {format_date(d.follow_up_date)}."))
-    else:
-        b.append(_blk("p", "A date for your next review has not been set yet. Your GP practice will contact you."))
-    if _flat(d.rediscussion_criteria):
-        b += _long("The team will look at your care again if", d.rediscussion_criteria)
-
-    b.append(_blk("h2", "If things get worse"))
-    if _flat(d.safety_netting):
-        b += [_blk("p", ln) for ln in _lines(d.safety_netting)]
-    b.append(_blk("p", CRISIS_ADVICE))
-
-    closing = []
-    if _flat(d.completed_by):
-        role = f" ({_flat(d.completed_by_role)})" if _flat(d.completed_by_role) else ""
-        closing.append(_blk("p", f"Written by {_flat(d.completed_by)}{role} on {format_date(d.completed_on)}."))
-    practice = f": {_flat(d.practice_name)}" if _flat(d.practice_name) else ""
-    closing.append(_blk("p", f"If anything in this letter is wrong or unclear, please contact your GP "
-                             f"practice{practice}."))
-
-    text = "\n".join(x.plain for x in b + closing)
-    used = [(t, e) for rx, t, e in _GLOSSARY_RE if rx.search(text)]
-    if used:
-        b.append(_blk("h2", "Words we used"))
-        b += [_blk("li", _b(t + ":"), " " + e) for t, e in used]
-    return b + closing
-
-
-# --------------------------------------------------------------------------------------------
-# Minutes
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MinutesCase:
-    """One agenda item of a meeting: the question, the outcome and its actions."""
-
-    case_label: str
-    question: str
-    outcome: str
-    actions: list[tuple[str, str, date | None]]
-
-
-@dataclass(frozen=True)
-class MinutesData:
-    """A meeting's minutes: attendance, quorum and the cases."""
-
-    title: str
-    meeting_date: date
-    chair_name: str
-    video_link: str
-    attendees: list[tuple[str, str]]
-    quorum_met: bool
-    quorum_note: str
-    cases: list[MinutesCase]
-
-
-def _minutes_blocks(m: MinutesData) -> list[_Block]:
-    b = [_blk("h1", _or(_flat(m.title), "MDT meeting minutes")),
-         _kv("Date", format_date(m.meeting_date)), _kv("Chair", m.chair_name),
-         _kv("Video link", m.video_link, "None")]
-    b.append(_blk("h2", f"Attendees ({len(m.attendees)})"))
-    b += [_blk("li", f"{_flat(n)} ({label(DISCIPLINES, _flat(disc)) or NOT_RECORDED})") for n, disc in m.attendees]
-    if not m.attendees:
-        b.append(_blk("p", NONE_RECORDED))
-    b.append(_blk("h2", "Quorum"))
-    b.append(_blk("p", _b("Quorum:"), " met." if m.quorum_met else " NOT met."))
-    b += [_blk("p", ln) for ln in _lines(m.quorum_note)]
-    b.append(_blk("h2", "Cases"))
-    if not m.cases:
-        b.append(_blk("p", "No cases on the agenda."))
-    for i, c in enumerate(m.cases, 1):
-        b.append(_blk("h3", f"{i}. {_or(_flat(c.case_label), 'Case')}"))
-        b += _long("Question", c.question)
-        b += _long("Outcome", c.outcome)
-        b.append(_blk("p", _b("Actions:")))
-        if c.actions:
-            b += [_blk("li", f"{_or(_flat(desc))} (owner: {_or(_flat(owner))}; due: "
-                             f"{format_date(due) or 'no date set'})") for desc, owner, due in c.actions]
-        else:
-            b.append(_blk("li", "None"))
-    return b
-
-
-def minutes_markdown(m: MinutesData) -> str:
-    """The meeting minutes as escaped Markdown."""
-    return _markdown(_minutes_blocks(m))
-
-
-def minutes_pdf(m: MinutesData) -> bytes:
-    """The meeting minutes as an A4 PDF."""
-    blocks = _minutes_blocks(m)
-    title = blocks[0].plain
-    pdf = _new_pdf(title, format_date(m.meeting_date), "")
-    _pdf_render(pdf, [(b.kind, b.plain) for b in blocks])
-    return bytes(pdf.output())
-
-
-# --------------------------------------------------------------------------------------------
-# PDF
-# --------------------------------------------------------------------------------------------
-
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-_SYSTEM_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-_FONT = "DejaVu"
-_NB_ALIAS = "{hub-nb}"  # total-pages alias; unlike fpdf2's "{nb}" it will not occur in clinical text
-
-
-def _font_file(name: str) -> Path:
-    for folder in (FONT_DIR, _SYSTEM_FONT_DIR):
-        if (folder / name).is_file():
-            return folder / name
-    raise FileNotFoundError(f"{name} not found in {FONT_DIR} (ship hub/fonts/{name})")
-
-
-def _new_pdf(title: str, right: str, footer_note: str):
-    from fpdf import FPDF  # imported here so the Markdown API works without fpdf2
-
-    class _PDF(FPDF):
-        def header(self) -> None:
-            self.set_font(_FONT, "B", 10)
-            right_w = self.get_string_width(right) + 2 if right else 0
-            self.set_text_color(60, 60, 60)
-            if right and self.get_string_width(title) + right_w + 4 < self.epw:
-                self.cell(self.epw - right_w, 6, title)
-                self.set_font(_FONT, "", 10)
-                self.cell(right_w, 6, right, align="R", new_x="LMARGIN", new_y="NEXT")
-            else:
-                self.multi_cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
-                if right:
-                    self.set_font(_FONT, "", 10)
-                    self.multi_cell(0, 5, right, new_x="LMARGIN", new_y="NEXT")
-            self.set_draw_color(150, 150, 150)
-            self.line(self.l_margin, self.get_y() + 1, self.w - self.r_margin, self.get_y() + 1)
-            self.set_text_color(0, 0, 0)
-            self.ln(5)
-
-        def footer(self) -> None:
-            self.set_y(-14)
-            self.set_font(_FONT, "", 8)
-            self.set_text_color(90, 90, 90)
-            text = f"Page {self.page_no()} of {_NB_ALIAS}"
-            if footer_note:
-                text = f"{footer_note}   ·   {text}"
-            self.cell(0, 5, text, align="C")
-            self.set_text_color(0, 0, 0)
-
-    pdf = _PDF(orientation="P", unit="mm", format="A4")
-    pdf.add_font(_FONT, "", str(_font_file("DejaVuSans.ttf")))
-    pdf.add_font(_FONT, "B", str(_font_file("DejaVuSans-Bold.ttf")))
-    pdf.alias_nb_pages(_NB_ALIAS)
-    pdf.set_margins(18, 16, 18)
-    pdf.set_auto_page_break(True, margin=18)
-    pdf.set_title(title)
-    pdf.set_creator("MSK Pain Hub")
-    pdf.add_page()
-    return pdf
-
-
-_PDF_STYLE = {  # kind -> (style, size, line height, space before)
-    "h1": ("B", 15, 7.5, 0), "h2": ("B", 12.5, 6.5, 4), "h3": ("B", 11, 5.5, 2.5),
-    "banner": ("B", 10.5, 5.5, 1), "p": ("", 10, 5, 1), "kv": ("", 10, 5, 0.5),
-    "li": ("", 10, 5, 0.5), "li2": ("", 9.5, 4.8, 0),
-}
-
-
-def _pdf_render(pdf, lines: list[tuple[str, str]]) -> None:
-    """Write (kind, plain text) lines: headings bold and kept with what follows, bullets indented."""
-    for kind, text in lines:
-        style, size, h, before = _PDF_STYLE.get(kind, _PDF_STYLE["p"])
-        if before:
-            pdf.ln(before)
-        if kind in ("h1", "h2", "h3") and pdf.get_y() > pdf.page_break_trigger - 25:
-            pdf.add_page()
-        pdf.set_font(_FONT, style, size)
-        if kind in ("li", "li2"):
-            indent = 4 if kind == "li" else 10
-            bullet = "•" if kind == "li" else "–"
-            pdf.set_x(pdf.l_margin + indent)
-            pdf.cell(4, h, bullet)
-            pdf.multi_cell(pdf.epw - indent - 4, h, text, align="L", new_x="LMARGIN", new_y="NEXT")
-        elif kind == "banner":
-            pdf.set_fill_color(255, 235, 205)
-            pdf.multi_cell(0, h, text, fill=True, border=1, padding=1.5, align="L", new_x="LMARGIN", new_y="NEXT")
-        else:
-            pdf.multi_cell(0, h, text, align="L", new_x="LMARGIN", new_y="NEXT")
-        if kind == "h1":
-            pdf.ln(2)
-
-
-def _body_lines(body: str) -> list[tuple[str, str]]:
-    out = []
-    for line in body.split("\n"):
-        if not line.strip():
-            continue
-        if line in PLAN_SUBHEADINGS:
-            out.append(("h3", line))
-        elif line.startswith("  - "):
-            out.append(("li2", line[4:]))
-        elif line.startswith("- "):
-            out.append(("li", line[2:]))
-        else:
-            out.append(("p", line))
-    return out
-
-
-def _markdown_lines(md: str) -> list[tuple[str, str]]:
-    """Parse the Markdown subset this module writes back into (kind, plain text) lines."""
-    out = []
-    for line in md.split("\n"):
-        if not line.strip():
-            continue
-        for prefix, kind in (("### ", "h3"), ("## ", "h2"), ("# ", "h1"), ("  - ", "li2"), ("- ", "li"),
-                             ("> ", "banner")):
-            if line.startswith(prefix):
-                out.append((kind, unescape_markdown(line[len(prefix):])))
-                break
-        else:
-            out.append(("p", unescape_markdown(line)))
-    return out
-
-
-def _letter_nhs_number(letter: Letter) -> str:
-    for s in letter.sections:
-        if s.title == DEMOGRAPHICS:
-            m = re.search(r"^NHS number: (.+)$", s.body, re.MULTILINE)
-            if m:
-                return m.group(1).strip()
-    return ""
-
-
-def letter_pdf(letter: Letter, title: str = LETTER_TITLE, patient_version: bool = False) -> bytes:
-    """The GP letter (or, with patient_version, the patient's version) as an A4 PDF."""
-    nhs = _letter_nhs_number(letter)
-    draft = "" if letter.can_send else "DRAFT: not for sending"
-    pdf = _new_pdf(_flat(title) or LETTER_TITLE, f"NHS number: {nhs}" if nhs else "", draft)
-    if patient_version:
-        _pdf_render(pdf, _markdown_lines(letter.patient_markdown))
-        return bytes(pdf.output())
-    lines: list[tuple[str, str]] = [("h1", _flat(title) or LETTER_TITLE)]
-    if letter.missing_mandatory:
-        lines.append(("banner", _draft_banner(letter.missing_mandatory).plain))
-    for s in letter.sections:
-        lines.append(("h2", s.title))
-        if not s.empty:
-            lines += _body_lines(s.body)
-        elif s.conformance == MANDATORY:
-            lines.append(("p", _missing_text(s.title)))
-        else:
-            lines.append(("p", NONE_RECORDED))
-    _pdf_render(pdf, lines)
-    return bytes(pdf.output())

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from db.models import Assessment, Case, Goal, GoalAttainment, Review, Treatment, WearableDay, utcnow
 from hub import audit, flags
 from hub.access import Actor, can_edit_case, can_see_case
+from hub.clinical.drugs import code_medicine
 from hub.errors import NotFound, PermissionDenied, ValidationError
 from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES, TREATMENT_STATUSES
 
@@ -54,8 +55,8 @@ def validate_treatment(t: TreatmentInput, today: date | None = None) -> dict[str
         if t.route == "transdermal":
             if t.patch_mcg_per_h is None or t.patch_mcg_per_h <= 0:
                 e["patch_mcg_per_h"] = "Enter the patch strength in micrograms per hour."
-        elif t.daily_dose_mg is not None and t.daily_dose_mg <= 0:
-            e["daily_dose_mg"] = "The total daily dose must be above 0 mg."
+        elif t.daily_dose_mg is not None and t.daily_dose_mg < 0:
+            e["daily_dose_mg"] = "The total daily dose cannot be negative (0 mg/day is allowed: it counts as 0)."
     elif not (t.name or t.drug or "").strip():
         e["name"] = "Describe the treatment (e.g. 'Knee strengthening programme')."
     if t.route is not None and t.route not in ROUTES:
@@ -83,7 +84,7 @@ def treatment_label(category: str, name: str, drug: str | None, route: str | Non
     drug_name = (drug or name).capitalize()
     if patch_mcg_per_h:
         return f"{drug_name} {patch_mcg_per_h:g} microgram/h patch"
-    if daily_dose_mg:
+    if daily_dose_mg is not None:  # 0 mg/day is shown as 0, not as missing
         return f"{drug_name} {daily_dose_mg:g} mg/day {ROUTES.get(route or '', route or '').lower()}".strip()
     return f"{drug_name} ({ROUTES.get(route or '', route or '').lower()})"
 
@@ -128,9 +129,16 @@ def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput,
     if errors:
         raise ValidationError(errors)
     drug = (t.drug or "").strip().lower() or None
+    coded = None
+    if t.category == "medicine" and drug:
+        # A pick-list label, generic name or UK brand becomes the table's drug name; other text is kept as
+        # typed and marked "not coded" (its OME is never guessed).
+        c = code_medicine(t.drug)
+        drug, coded = c.drug, c.coded
     row = Treatment(
         patient_id=patient_id, category=t.category,
         name=(t.name or "").strip() or treatment_label(t.category, "", drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h),
+        drug_coded=coded,
         drug=drug, route=t.route, daily_dose_mg=t.daily_dose_mg, patch_mcg_per_h=t.patch_mcg_per_h,
         dose_text=(t.dose_text or "").strip(), start_date=t.start_date, end_date=t.end_date,
         status="stopped" if t.end_date and t.end_date <= date.today() else "active",

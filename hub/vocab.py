@@ -70,6 +70,7 @@ TREATMENT_CATEGORIES: dict[str, str] = {
 ROUTES: dict[str, str] = {
     "oral": "Oral",
     "transdermal": "Transdermal patch",
+    "sublingual": "Sublingual",
     "topical": "Topical",
     "subcutaneous": "Subcutaneous",
     "intramuscular": "Intramuscular",
@@ -171,6 +172,25 @@ OWNER_ROLES: dict[str, str] = {
     "patient": "Patient",
     "hub": "Pain hub team",
     **{d: label for d, label in DISCIPLINES.items()},
+}
+
+# Whether the plan was discussed with the patient, and the patient's view of it: two separate facts, so a
+# letter never turns "not discussed yet" into "did not agree".
+DISCUSSED_WITH_PATIENT: dict[str, str] = {"not_yet": "Not yet", "yes": "Yes"}
+PATIENT_VIEWS: dict[str, str] = {
+    "agrees": "Agrees with the plan",
+    "disagrees": "Disagrees with the plan",
+    "wants_time": "Wants time to decide",
+    "not_yet_asked": "Not yet asked",
+}
+
+# How a medicine recommendation changes the medicine (the letter's medication-changes table).
+MEDICATION_CHANGES: dict[str, str] = {
+    "start_medicine": "Start",
+    "increase_dose": "Increase",
+    "taper_medicine": "Reduce",
+    "stop_medicine": "Stop",
+    "continue_medicine": "Continue",
 }
 
 FLAG_RESPONSES: dict[str, str] = {

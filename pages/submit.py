@@ -86,13 +86,25 @@ else:
     c3.text_input("Family name", key="sub_family")
     with c3:
         field_error(errors, "family_name")
-    c4, c5 = st.columns(2)
-    c4.number_input("Birth year", min_value=1900, max_value=date.today().year, value=None, step=1, key="sub_birth")
+    c4, c5, c6 = st.columns(3)
+    c4.date_input("Date of birth", value=None, min_value=date(1900, 1, 1), max_value=date.today(),
+                  format="DD/MM/YYYY", key="sub_dob")
     with c4:
-        field_error(errors, "birth_year")
-    c5.selectbox("Sex", list(SEXES), format_func=SEXES.get, index=None, key="sub_sex")
+        field_error(errors, "date_of_birth")
+    c5.number_input("Birth year", min_value=1900, max_value=date.today().year, value=None, step=1, key="sub_birth",
+                    help="Only if the date of birth is not known; taken from the date of birth otherwise.")
     with c5:
+        field_error(errors, "birth_year")
+    c6.selectbox("Sex", list(SEXES), format_func=SEXES.get, index=None, key="sub_sex")
+    with c6:
         field_error(errors, "sex")
+    c7, c8 = st.columns([3, 1])
+    c7.text_input("Address (for the outcome letter)", key="sub_address", max_chars=300)
+    with c7:
+        field_error(errors, "address")
+    c8.text_input("Postcode", key="sub_postcode", max_chars=10)
+    with c8:
+        field_error(errors, "postcode")
 field_error(errors, "patient")
 
 st.subheader("Condition and question")
@@ -134,7 +146,9 @@ ss["sub_treatments_df"] = st.data_editor(
     empty, num_rows="dynamic", key="sub_treatments", hide_index=True, width="stretch",
     column_config={
         "category": st.column_config.SelectboxColumn("Category", options=list(TREATMENT_CATEGORIES), required=True),
-        "drug_or_name": st.column_config.TextColumn("Medicine or treatment"),
+        "drug_or_name": st.column_config.TextColumn(
+            "Medicine or treatment", help="Medicines: a generic name or UK brand (e.g. oxycodone, OxyContin, Butrans, "
+                                          "co-codamol with the codeine mg/day); other names are stored 'not coded'."),
         "route": st.column_config.SelectboxColumn("Route", options=list(ROUTES)),
         "daily_dose_mg": st.column_config.NumberColumn("Total daily dose (mg)", min_value=0),
         "patch_mcg_per_h": st.column_config.NumberColumn("Patch (microgram/h)", min_value=0),
@@ -179,7 +193,8 @@ def _form_input() -> CaseInput:
     if ss.get("sub_mode") == "New patient":
         new_patient = NewPatient(nhs_number=ss.get("sub_nhs") or "", given_name=ss.get("sub_given") or "",
                                  family_name=ss.get("sub_family") or "", birth_year=ss.get("sub_birth"),
-                                 sex=ss.get("sub_sex") or "")
+                                 sex=ss.get("sub_sex") or "", date_of_birth=ss.get("sub_dob"),
+                                 address=ss.get("sub_address") or "", postcode=ss.get("sub_postcode") or "")
     duration = ss.get("sub_duration")
     return CaseInput(
         patient_id=ss.get("sub_patient") if new_patient is None else None, new_patient=new_patient,

@@ -39,8 +39,8 @@ def response_panel(header) -> None:
         since = r.get("since_decision")
         if since:
             cols[0].markdown(f"**{md_escape(since.get('text', ''))}**")
-    if header.ome_total:
-        cols[1].markdown(f"**Opioids now:** {header.ome_total:g} mg oral morphine equivalent per day")
+    if header.ome_text:
+        cols[1].markdown(f"**Opioids now (oral morphine equivalent):** {md_escape(header.ome_text)}")
 
 
 def safety_actions(sf, actor, case_id: int) -> None:

@@ -12,7 +12,8 @@ from hub.clinical.case_review import FLAG_LABELS
 from hub.clinical.signals import JUST_CODES
 from hub.decisions import DecisionForm, GoalInput, RecommendationInput
 from hub.vocab import PATHWAY_STEP_LABELS
-from hub.vocab import FLAG_RESPONSES, OWNER_ROLES, RECOMMENDATION_TYPES
+from hub.vocab import DISCUSSED_WITH_PATIENT, FLAG_RESPONSES, OWNER_ROLES, PATIENT_VIEWS, RECOMMENDATION_TYPES
+from hub.clinical.drugs import PICKLIST
 
 TEXTS = [
     ("formulation", "Formulation / working diagnosis"),
@@ -26,8 +27,11 @@ TEXTS = [
     ("agreed_plan", "Plan agreed with the patient"),
     ("allergies", "Allergies and adverse reactions (mandatory for the letter)"),
     ("safety_netting", "Safety-netting advice"),
+    ("patient_summary", "What this means for you (the patient letter's own text: plain words, no clinical terms)"),
 ]
-REC_COLUMNS = ["kind", "description", "drug", "owner_role", "due_date", "for_patient", "guideline_override"]
+REC_COLUMNS = ["kind", "description", "drug", "dose_schedule", "review_date", "owner_role", "due_date", "for_patient",
+               "guideline_override"]
+DISCUSSED_CHOICES = {"": "Not recorded", **DISCUSSED_WITH_PATIENT}
 GOAL_COLUMNS = ["target_activity", "support_needed", "performance_quantifier", "due_date", "importance", "difficulty",
                 "level_-2", "level_-1", "level_0", "level_1", "level_2", "recommendation"]
 
@@ -56,13 +60,15 @@ def fill_state(prefix: str, form: DecisionForm) -> None:
     ss[f"{prefix}pathway_step"] = form.pathway_step or None
     ss[f"{prefix}primary_outcome"] = form.primary_outcome
     ss[f"{prefix}follow_up_date"] = form.follow_up_date
-    ss[f"{prefix}discussed"] = {None: "Not yet", True: "Yes", False: "No"}[form.discussed_with_patient]
+    ss[f"{prefix}discussed"] = form.discussed_with_patient or ""
+    ss[f"{prefix}patient_view"] = form.patient_view
     for code, resp in form.flag_responses.items():
         ss[f"{prefix}flag_{code}"] = resp.get("response")
         ss[f"{prefix}flagreason_{code}"] = resp.get("reason_code")
         ss[f"{prefix}flagnote_{code}"] = resp.get("note", "")
     ss[f"{prefix}recs_init"] = pd.DataFrame(
-        [{"kind": r.kind, "description": r.description, "drug": r.drug or "", "owner_role": r.owner_role,
+        [{"kind": r.kind, "description": r.description, "drug": r.drug or "", "dose_schedule": r.dose_schedule or "",
+          "review_date": r.review_date, "owner_role": r.owner_role,
           "due_date": r.due_date, "for_patient": r.for_patient, "guideline_override": r.guideline_override or ""}
          for r in form.recommendations], columns=REC_COLUMNS)
     ss[f"{prefix}goals_init"] = pd.DataFrame(
@@ -108,7 +114,10 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
         column_config={
             "kind": st.column_config.SelectboxColumn("Type", options=list(RECOMMENDATION_TYPES), required=True),
             "description": st.column_config.TextColumn("Recommendation", required=True),
-            "drug": st.column_config.TextColumn("Medicine (generic)"),
+            "drug": st.column_config.TextColumn(
+                "Medicine", help="Generic name, e.g. " + ", ".join(sorted({p.drug for p in PICKLIST})[:8]) + "…"),
+            "dose_schedule": st.column_config.TextColumn("Dose and schedule (medicines)"),
+            "review_date": st.column_config.DateColumn("Medicine review date"),
             "owner_role": st.column_config.SelectboxColumn("Owner", options=list(OWNER_ROLES), default="pcp"),
             "due_date": st.column_config.DateColumn("Due", default=meeting_day + timedelta(days=28)),
             "for_patient": st.column_config.CheckboxColumn("For the patient", default=False),
@@ -118,7 +127,13 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
     st.markdown("**Shared decision record**")
     for name, label in TEXTS[3:9]:
         st.text_area(label, key=f"{prefix}{name}", height=68)
-    st.radio("Already discussed with the patient?", ["Not yet", "Yes", "No"], horizontal=True, key=f"{prefix}discussed")
+    c1, c2 = st.columns(2)
+    c1.radio("Discussed with the patient?", list(DISCUSSED_CHOICES), format_func=DISCUSSED_CHOICES.get,
+             horizontal=True, key=f"{prefix}discussed")
+    c2.selectbox("Patient's view of the plan", list(PATIENT_VIEWS), format_func=PATIENT_VIEWS.get, index=None,
+                 key=f"{prefix}patient_view", placeholder="Not recorded")
+    err("discussed_with_patient")
+    err("patient_view")
     st.markdown("**SMART goals with Goal Attainment Scaling levels**")
     ss[f"{prefix}goals_df"] = st.data_editor(
         ss[f"{prefix}goals_init"], num_rows="dynamic", key=f"{prefix}goals", hide_index=True, width="stretch",
@@ -140,10 +155,20 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
     c2.date_input("Follow-up review date", value=None, min_value=meeting_day + timedelta(days=1),
                   key=f"{prefix}follow_up_date")
     err("follow_up_date")
-    for name, label in TEXTS[9:]:
+    for name, label in TEXTS[9:11]:
         st.text_area(label, key=f"{prefix}{name}", height=68)
         err(name)
+    st.text_area(TEXTS[11][1], key=f"{prefix}patient_summary", height=120)
+    st.button("Refill from the plan", key=f"{prefix}refill_summary", on_click=_refill_summary, args=(prefix,),
+              help="Replaces the text with a plain-words draft made from the recommendations and the review date.")
+    err("patient_summary")
     err("letter")
+
+
+def _refill_summary(prefix: str) -> None:
+    from hub.decisions import suggest_patient_summary
+
+    st.session_state[f"{prefix}patient_summary"] = suggest_patient_summary(read(prefix, []))
 
 
 def read(prefix: str, open_flags: list[dict]) -> DecisionForm:
@@ -165,6 +190,8 @@ def read(prefix: str, open_flags: list[dict]) -> DecisionForm:
         recs.append(RecommendationInput(
             kind=_none(r.get("kind")) or "", description=_none(r.get("description")) or "",
             drug=_none(r.get("drug")) or None, owner_role=_none(r.get("owner_role")) or "pcp",
+            dose_schedule=_none(r.get("dose_schedule")) or "",
+            review_date=pd.Timestamp(_none(r.get("review_date"))).date() if _none(r.get("review_date")) else None,
             due_date=pd.Timestamp(due).date() if due is not None else None, for_patient=bool(_none(r.get("for_patient"))),
             guideline_override=_none(r.get("guideline_override")) or None))
     goals = []
@@ -184,6 +211,6 @@ def read(prefix: str, open_flags: list[dict]) -> DecisionForm:
     return DecisionForm(
         **{name: ss.get(f"{prefix}{name}") or "" for name, _ in TEXTS},
         pathway_step=ss.get(f"{prefix}pathway_step") or "", flag_responses=flag_responses,
-        discussed_with_patient={"Not yet": None, "Yes": True, "No": False}[ss.get(f"{prefix}discussed", "Not yet")],
+        discussed_with_patient=ss.get(f"{prefix}discussed") or None, patient_view=ss.get(f"{prefix}patient_view"),
         primary_outcome=ss.get(f"{prefix}primary_outcome"), follow_up_date=ss.get(f"{prefix}follow_up_date"),
         recommendations=recs, goals=goals)

@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from hub import records
+from hub.clinical.drugs import PICKLIST
 from hub.clinical.signals import CHANGE_EVENT_TYPES, JUST_CODES
 from hub.errors import HubError, ValidationError
 from hub.records import ReviewInput, TreatmentInput
@@ -37,7 +38,12 @@ def treatment_form(sf, actor, case_id: int) -> None:
         c1, c2, c3 = st.columns(3)
         category = c1.selectbox("Category", list(TREATMENT_CATEGORIES), format_func=TREATMENT_CATEGORIES.get,
                                 key="tr_category")
-        name = c2.text_input("Medicine (generic name) or treatment", key="tr_name")
+        # Medicines from the pick-list (generic names and UK brands); other text is accepted and stored
+        # "not coded" (its opioid dose is then never converted).
+        name = c2.selectbox("Medicine (pick or type) or treatment", [p.label for p in PICKLIST], index=None,
+                            accept_new_options=True, key="tr_name",
+                            help="Choose a generic name or UK brand. Text not in the list is kept as typed and "
+                                 "marked 'not coded'.") or ""
         route = c3.selectbox("Route (medicines)", list(ROUTES), format_func=ROUTES.get, index=None, key="tr_route")
         c4, c5, c6 = st.columns(3)
         dose = c4.number_input("Total daily dose (mg)", min_value=0.0, value=None, key="tr_dose")
@@ -52,8 +58,11 @@ def treatment_form(sf, actor, case_id: int) -> None:
         override = st.text_input("Reason for overriding a guideline rule (only when the check asks for one)",
                                  key="tr_override")
         if st.form_submit_button("Add treatment"):
+            picked = next((p for p in PICKLIST if p.label == name), None)
+            if route is None and picked is not None and category == "medicine":
+                route = picked.route
             t = TreatmentInput(category=category, name=name, drug=name if category == "medicine" else None,
-                               route=route, daily_dose_mg=dose or None, patch_mcg_per_h=patch or None,
+                               route=route, daily_dose_mg=dose, patch_mcg_per_h=patch or None,
                                start_date=start, end_date=end, reason_stopped=reason,
                                adherence_pct=None if adherence is None else int(adherence), already_taking=already,
                                guideline_override=override or None)

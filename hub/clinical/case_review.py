@@ -313,24 +313,13 @@ def _target_met(record: CaseRecord, instrument: str | None, on: date, settings: 
 
 def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list[Flag], float]:
     active = [t for t in record.treatments if t.category == "medicine" and t.drug and t.active_on(record.today)]
-    rx = []
-    for t in active:
-        if not opioids.is_opioid(t.drug):
-            continue
-        item = {"drug": t.drug, "route": t.route or "oral"}
-        if t.patch_mcg_per_h:
-            item["patch_mcg_per_h"] = t.patch_mcg_per_h
-        elif t.daily_dose_mg:
-            item["daily_dose_mg"] = t.daily_dose_mg
-        else:
-            item["daily_dose_mg"] = None
-        rx.append(item)
+    # A dose of 0 mg/day counts as 0; only a dose that is not recorded (None) leaves the item out.
+    rx = [opioids.rx_of(t.drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h) for t in active
+          if opioids.is_opioid(t.drug)]
     flags: list[Flag] = []
     total = 0.0
-    convertible = [r for r in rx if r.get("daily_dose_mg") or r.get("patch_mcg_per_h")]
-    undosed = [r for r in rx if r not in convertible]
-    if convertible:
-        result = opioids.daily_ome(convertible)
+    if rx:
+        result = opioids.daily_ome(rx)
         total = float(result.total)
         amber = float(_setting(settings, "opioid.amber_ome", 90.0))
         red = float(_setting(settings, "opioid.red_ome", 120.0))
@@ -338,15 +327,13 @@ def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list
         parts = ", ".join(f"{i.label} = {i.ome:g}" for i in result.items)
         if level != "none":
             limit = red if level == "red" else amber
+            at_least = "At least " if result.unconvertible else ""
             flags.append(Flag(f"opioid_{level}", "red" if level == "red" else "amber",
-                              f"{total:g} mg OME/day (≥ {limit:g}): {parts}", {"ome": total}))
+                              f"{at_least}{total:g} mg OME/day (≥ {limit:g}): {parts}", {"ome": total}))
         for u in result.unconvertible:
             flags.append(Flag("opioid_unconvertible", "amber",
-                              f"{u.drug} {u.route}: no conversion factor ({u.reason}); total OME excludes it",
-                              {"drug": u.drug}))
-    for r in undosed:
-        flags.append(Flag("opioid_unconvertible", "amber", f"{r['drug']}: no daily dose recorded, so OME cannot be "
-                          "counted", {"drug": r["drug"]}))
+                              f"{u.drug.capitalize()} ({u.route}): not counted in the OME ({u.reason}); the total is a lower bound",
+                              {"drug": u.drug, "excludes": u.excludes_text}))
     for c in opioids.co_prescription_flags([t.drug for t in active]):
         flags.append(Flag("co_prescription", "amber", c.reason, {"drugs": [*c.opioids, *c.others]}))
     return flags, total

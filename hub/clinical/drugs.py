@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hub.clinical._data import load_yaml
@@ -14,9 +15,30 @@ DRUG_CLASSES: frozenset[str] = frozenset(c for classes in DRUGS.values() for c i
 _FORM_WORDS = frozenset(_TABLE.get("formulation_words") or ())
 _TOPICAL_WORDS = frozenset(_TABLE.get("topical_words") or ())
 
+OPIOID_COMPONENTS: dict[str, str] = {str(k): str(v) for k, v in (_TABLE.get("opioid_components") or {}).items()}
+
+
+@dataclass(frozen=True)
+class PickItem:
+    """One entry of the medicine pick-list: what the form shows, the table's drug name and the usual route."""
+
+    label: str
+    drug: str
+    route: str
+
+
+PICKLIST: tuple[PickItem, ...] = tuple(PickItem(str(x["label"]), str(x["drug"]), str(x["route"]))
+                                       for x in _TABLE.get("picklist") or ())
+
 for _alias, _target in ALIASES.items():
     if _target not in DRUGS:  # fail at import, not in clinic
         raise ValueError(f"drugs.yaml: alias {_alias!r} points to unknown drug {_target!r}")
+for _item in PICKLIST:
+    if _item.drug not in DRUGS:
+        raise ValueError(f"drugs.yaml: pick-list entry {_item.label!r} names unknown drug {_item.drug!r}")
+for _combo, _component in OPIOID_COMPONENTS.items():
+    if _combo not in DRUGS or _component not in DRUGS:
+        raise ValueError(f"drugs.yaml: opioid component {_combo!r} -> {_component!r} names an unknown drug")
 
 
 def normalise_drug(name: str) -> str:
@@ -65,3 +87,27 @@ def drug_classes(name: str) -> frozenset[str]:
 def is_known_drug(name: str) -> bool:
     """True if the name (or class name) is in the drug table."""
     return bool(drug_classes(name))
+
+
+@dataclass(frozen=True)
+class CodedMedicine:
+    """A medicine name as chosen or typed: the table's drug name when it is coded, else the text as entered."""
+
+    drug: str
+    coded: bool
+    route: str | None = None
+
+
+def code_medicine(text: str) -> CodedMedicine:
+    """Code a medicine chosen from the pick-list or typed: a pick-list label, generic name or UK brand becomes
+    the table's drug name (coded); anything else is kept as typed (lower-case) and marked not coded."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("enter a medicine name")
+    raw = " ".join(text.split())
+    for item in PICKLIST:
+        if raw.lower() == item.label.lower():
+            return CodedMedicine(item.drug, True, item.route)
+    resolved = resolve_drug(raw)
+    if resolved is not None:
+        return CodedMedicine(resolved, True, None)
+    return CodedMedicine(normalise_drug(raw), False, None)

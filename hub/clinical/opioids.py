@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.clinical._data import load_yaml
-from hub.clinical.drugs import drug_classes, normalise_drug, resolve_drug
+from hub.clinical.drugs import OPIOID_COMPONENTS, drug_classes, normalise_drug, resolve_drug
 
 _CONV: dict[str, Any] = load_yaml("opioid_conversion.yaml")
 CONVERSION_VERSION: str = str(_CONV["version"])
@@ -23,6 +23,9 @@ _PROFILE_ALIASES = {"UK": "UK", "UK_FPM": "UK", "CDC": "CDC", "US": "CDC", "US_C
                     "US_CDC_2022": "CDC", "CDC_2016": "CDC"}
 _ORAL_ROUTES = frozenset({"oral", "po", "by mouth"})
 _TD_ROUTES = frozenset({"transdermal", "td", "patch"})
+_SL_ROUTES = frozenset({"sublingual", "sl"})
+# CDC 2022 caution 3, shown beside every OME figure.
+OME_CAUTION = "for risk, not for converting between opioids"
 _DECIMALS = 3
 
 
@@ -37,6 +40,7 @@ class OMEItem:
     factor: float | None  # None when a strength lookup was used
     ome: float
     label: str
+    recheck: bool = False  # factor from secondary sources only: re-check against fpm.ac.uk
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,12 @@ class UnconvertibleItem:
     drug: str
     route: str
     reason: str
+    short: str = ""  # a few words for "excludes: methadone — specialist advice"
+
+    @property
+    def excludes_text(self) -> str:
+        """'methadone — specialist advice' (the drug and why it is not counted)."""
+        return f"{self.drug} — {self.short or self.reason}"
 
 
 @dataclass(frozen=True)
@@ -96,8 +106,13 @@ def _convert(rx: Mapping[str, Any], table_id: str, table: Mapping[str, Any]) -> 
     raw = str(rx["drug"])
     drug = resolve_drug(raw) or normalise_drug(raw)
     route = normalise_drug(str(rx.get("route") or ("transdermal" if "patch_mcg_per_h" in rx else "oral")))
+    recheck = set(table.get("recheck") or ())
     if drug in table.get("unconvertible", {}):
-        return UnconvertibleItem(drug, route, table["unconvertible"][drug])
+        return UnconvertibleItem(drug, route, table["unconvertible"][drug],
+                                 (table.get("unconvertible_short") or {}).get(drug, "no conversion factor"))
+    if rx.get("daily_dose_mg", 0) is None and rx.get("patch_mcg_per_h") is None:
+        return UnconvertibleItem(drug, route, "no daily dose recorded, so its OME cannot be counted",
+                                 "no dose recorded")
     if route in _TD_ROUTES:
         if "patch_mcg_per_h" not in rx:
             raise ValueError(f"prescription {raw!r}: transdermal needs patch_mcg_per_h")
@@ -109,23 +124,33 @@ def _convert(rx: Mapping[str, Any], table_id: str, table: Mapping[str, Any]) -> 
                                f"{drug} {_fmt(rate)} microgram/h patch = {_fmt(ome)} mg OME/day ({table_id} lookup)")
         factor = (table.get("transdermal_mcg_per_h") or {}).get(drug)
         if factor is None:
-            return UnconvertibleItem(drug, route, f"no transdermal factor for {drug} in {table_id}")
+            return UnconvertibleItem(drug, route, f"no transdermal factor for {drug} in {table_id}",
+                                     "no patch factor")
         ome = round(rate * factor, _DECIMALS)
         return OMEItem(drug, "transdermal", rate, "microgram/h", float(factor), ome,
                        f"{drug} {_fmt(rate)} microgram/h x {_fmt(factor)} = {_fmt(ome)} mg OME/day")
-    if route in _ORAL_ROUTES:
+    if route in _ORAL_ROUTES or route in _SL_ROUTES:
+        kind = "oral" if route in _ORAL_ROUTES else "sublingual"
         if "daily_dose_mg" not in rx:
-            raise ValueError(f"prescription {raw!r}: oral needs daily_dose_mg")
+            raise ValueError(f"prescription {raw!r}: {kind} needs daily_dose_mg")
         dose = _dose(rx, "daily_dose_mg")
-        factor = (table.get("oral_mg") or {}).get(drug)
+        # A combination product's dose is its opioid component's mg/day (co-codamol -> codeine).
+        component = OPIOID_COMPONENTS.get(drug)
+        factor = (table.get(f"{kind}_mg") or {}).get(component or drug)
         if factor is None:
-            why = ("enter the opioid component as its own drug" if "contains_paracetamol" in drug_classes(drug)
-                   else f"no oral factor for {drug} in {table_id}")
-            return UnconvertibleItem(drug, route, why)
+            if component:
+                return UnconvertibleItem(drug, route, f"no {kind} factor for its component {component} in {table_id}",
+                                         f"no factor for {component}")
+            return UnconvertibleItem(drug, route, f"no {kind} factor for {drug} in {table_id}",
+                                     f"no {kind} factor")
         ome = round(dose * factor, _DECIMALS)
-        return OMEItem(drug, "oral", dose, "mg/day", float(factor), ome,
-                       f"{drug} oral {_fmt(dose)} mg/day x {_fmt(factor)} = {_fmt(ome)} mg OME/day")
-    return UnconvertibleItem(drug, route, f"route {route!r} has no factor in {table_id} (oral and transdermal only)")
+        check = f"{component or drug} {kind}" in recheck
+        name = f"{drug} ({component} component)" if component else drug
+        return OMEItem(drug, kind, dose, "mg/day", float(factor), ome,
+                       f"{name} {kind} {_fmt(dose)} mg/day x {_fmt(factor)} = {_fmt(ome)} mg OME/day"
+                       + (" (factor to re-check against fpm.ac.uk)" if check else ""), check)
+    return UnconvertibleItem(drug, route, f"route {route!r} has no factor in {table_id} "
+                                          "(oral, sublingual and transdermal only)", f"no factor for {route}")
 
 
 def daily_ome(rx_list: Iterable[Mapping[str, Any]], table: str = "UK_FPM") -> OMEResult:
@@ -150,12 +175,72 @@ def daily_ome(rx_list: Iterable[Mapping[str, Any]], table: str = "UK_FPM") -> OM
             continue
         if not classes:
             unconvertible.append(UnconvertibleItem(normalise_drug(str(rx["drug"])), str(rx.get("route", "")),
-                                                   "drug not in the drug table: check it by hand"))
+                                                   "drug not in the drug table: check it by hand",
+                                                   "not coded, check by hand"))
             continue
         out = _convert(rx, table, TABLES[table])
         (items if isinstance(out, OMEItem) else unconvertible).append(out)  # type: ignore[arg-type]
     total = round(float(sum(i.ome for i in items)), _DECIMALS)
     return OMEResult(total, tuple(items), tuple(unconvertible), table, tuple(ignored))
+
+
+@dataclass(frozen=True)
+class OMESummary:
+    """An OME total as shown to people: the figure, what it excludes, and the text with its caution."""
+
+    total: float
+    excluded: tuple[str, ...]  # "methadone — specialist advice"
+    text: str  # "24 mg/day" or "at least 24 mg/day (excludes: methadone — specialist advice)"
+    on_opioids: bool
+    recheck: tuple[str, ...] = ()  # items converted with a factor still to re-check
+
+    @property
+    def lower_bound(self) -> bool:
+        """True when some opioid is not counted, so the total is only a lower bound."""
+        return bool(self.excluded)
+
+    @property
+    def text_with_caution(self) -> str:
+        """The text followed by the caution: '24 mg/day (for risk, not for converting between opioids)'."""
+        return f"{self.text} ({OME_CAUTION})"
+
+
+def ome_text(total: float, excluded: Sequence[str] = ()) -> str:
+    """'24 mg/day', or when any opioid is not counted 'at least 24 mg/day (excludes: methadone — specialist advice)'."""
+    if isinstance(total, bool) or not isinstance(total, numbers.Real) or total < 0:
+        raise ValueError(f"total must be a number >= 0, got {total!r}")
+    figure = f"{round(float(total), 1):g} mg/day"
+    if not excluded:
+        return figure
+    return f"at least {figure} (excludes: {'; '.join(excluded)})"
+
+
+def summarise_ome(result: OMEResult) -> OMESummary:
+    """The OME result as shown: a lower bound naming what it excludes whenever an opioid is unconvertible."""
+    excluded = tuple(dict.fromkeys(u.excludes_text for u in result.unconvertible))
+    return OMESummary(result.total, excluded, ome_text(result.total, excluded),
+                      bool(result.items or result.unconvertible), tuple(i.label for i in result.items if i.recheck))
+
+
+def rx_of(drug: str, route: str | None, daily_dose_mg: float | None, patch_mcg_per_h: float | None) -> dict[str, Any]:
+    """A stored medicine as a prescription dict for daily_ome; a dose of 0 mg/day stays 0 (None = not recorded)."""
+    rx: dict[str, Any] = {"drug": drug, "route": route or "oral"}
+    if patch_mcg_per_h is not None or (route or "") in _TD_ROUTES:
+        rx["patch_mcg_per_h"] = patch_mcg_per_h
+        if patch_mcg_per_h is None:
+            rx["daily_dose_mg"] = None
+    else:
+        rx["daily_dose_mg"] = daily_dose_mg
+    return rx
+
+
+def ome_summary(medicines: Iterable[Mapping[str, Any]], table: str = "UK_FPM") -> OMESummary:
+    """OME summary of a list of medicines (each a dict drug, route, daily_dose_mg, patch_mcg_per_h; non-opioids ignored)."""
+    rx = [rx_of(str(m["drug"]), m.get("route"), m.get("daily_dose_mg"), m.get("patch_mcg_per_h"))
+          for m in medicines if m.get("drug")]
+    # A name not in the drug table (not coded) may be an opioid: it is listed as excluded, never dropped.
+    opioid_rx = [r for r in rx if is_opioid(r["drug"]) or not drug_classes(r["drug"])]
+    return summarise_ome(daily_ome(opioid_rx, table))
 
 
 def opioid_thresholds(profile: str = "UK", amber: float | None = None, red: float | None = None) -> tuple[float, float]:

@@ -44,6 +44,12 @@ PRACTICES: tuple[tuple[str, str], ...] = (
     ("RIVER", "Riverside Surgery"),
     ("HILL", "Hillview Health Centre"),
 )
+# Fictitious ODS codes in the GP-practice format (a letter and five digits) for the demo practices.
+PRACTICE_ODS: dict[str, str] = {"NORTH": "Z99901", "RIVER": "Z99902", "HILL": "Z99903"}
+# Synthetic addresses: invented streets in an invented town, with postcodes in the NHS "ZZ99" pseudo
+# district, which is well formed but never a real delivery address.
+_STREETS = ("Example Street", "Sample Road", "Demo Lane", "Placeholder Avenue", "Fiction Close", "Mockup Way")
+_TOWN = "Exampleton"
 
 DEMO_USERS: list[dict[str, Any]] = [
     {"username": "gp.north", "name": "Dr Asha Patel", "roles": ["pcp"], "discipline": None, "practice_code": "NORTH"},
@@ -162,6 +168,7 @@ _DRUGS: dict[str, tuple[str, str, tuple[float, ...], str]] = {
     "pregabalin": ("pregabalin", "oral", (150, 300, 600), "gabapentinoid"),
     "gabapentin": ("gabapentin", "oral", (900, 1800, 2400), "gabapentinoid"),
     "diazepam": ("diazepam", "oral", (4, 6, 10), "benzodiazepine"),
+    "methadone": ("methadone", "oral", (30, 40), "strong"),
 }
 def ome_mg_per_day(drug: str | None, route: str | None, daily_dose_mg: float | None,
                    patch_mcg_per_h: float | None) -> float:
@@ -173,7 +180,7 @@ def ome_mg_per_day(drug: str | None, route: str | None, daily_dose_mg: float | N
     rx = {"drug": drug, "route": route or "oral"}
     if patch_mcg_per_h:
         rx["patch_mcg_per_h"] = patch_mcg_per_h
-    elif daily_dose_mg:
+    elif daily_dose_mg is not None:
         rx["daily_dose_mg"] = daily_dose_mg
     else:
         return 0.0
@@ -198,6 +205,7 @@ def _dose_text(key: str, dose: float | None) -> str:
         "pregabalin": f"{d / 2:g} mg twice a day",
         "gabapentin": f"{d / 3:g} mg three times a day",
         "diazepam": f"{d / 2:g} mg twice a day",
+        "methadone": f"{d:g} mg once a day (oral solution 1 mg/ml)",
     }
     return texts[key]
 
@@ -587,6 +595,12 @@ def _background(reg: _Regimen, rng: random.Random, p: _Plan) -> None:
         key = ("oxycodone", "morphine", "fentanyl")[p.index % 3]
         reg.add("medicine", "", strong_start, drug_key=key, dose=_DRUGS[key][2][1 if key != "fentanyl" else 0],
                 adherence=rng.randint(85, 100))
+        # A few patients also take methadone, which has no UK conversion factor: their OME is shown as a
+        # lower bound ("at least ... mg/day (excludes: methadone ...)"). No random draw, so the rest of the
+        # cohort is unchanged.
+        if p.index % 4 == 1:
+            reg.add("medicine", "", strong_start + timedelta(days=30), drug_key="methadone", dose=30, adherence=95,
+                    notes="Started by the community drug service; dose confirmed with them.")
         # Some co-prescription of a gabapentinoid or a benzodiazepine (CLINICAL.md 4.3), not all.
         if p.index % 5 == 0:
             g = "pregabalin" if p.index % 2 else "gabapentin"
@@ -1137,6 +1151,19 @@ def _strip(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if not k.startswith("_")}
 
 
+def _identity(p: _Plan, today: date) -> dict[str, Any]:
+    """Date of birth in the birth year (today.year - age) and a synthetic address, derived from the patient's
+    index so that no random draw is taken (the rest of the cohort stays as it was)."""
+    year = today.year - p.age
+    dob = date(year, 1, 1) + timedelta(days=(p.index * 37) % 365)
+    if dob.year != year:  # keep the date inside the birth year
+        dob = date(year, 12, 31)
+    street = _STREETS[p.index % len(_STREETS)]
+    letters = "ABDEFGHJLNPQRSTUWXYZ"
+    postcode = f"ZZ99 {p.index % 9 + 1}{letters[p.index % 20]}{letters[(p.index // 20) % 20]}"
+    return {"date_of_birth": dob, "address": f"{p.index % 97 + 1} {street}, {_TOWN}", "postcode": postcode}
+
+
 def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today: date | None = None) -> dict:
     """Seed the synthetic demo cohort into an empty database; returns row counts per table."""
     today = today or date.today()
@@ -1150,7 +1177,7 @@ def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today
         taken = s.scalars(select(User.username).where(User.username.in_([u["username"] for u in DEMO_USERS]))).all()
         if taken:
             raise RuntimeError(f"Demo usernames already exist: {', '.join(sorted(taken))}.")
-        practices = [Practice(code=code, name=name) for code, name in PRACTICES]
+        practices = [Practice(code=code, name=name, ods_code=PRACTICE_ODS.get(code)) for code, name in PRACTICES]
         s.add_all(practices)
         s.flush()
         practice_ids = {pr.code: pr.id for pr in practices}
@@ -1162,7 +1189,7 @@ def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today
         patient_rows = [{
             "practice_id": practice_list[p.practice], "nhs_number": p.nhs, "given_name": p.given,
             "family_name": p.family, "birth_year": today.year - p.age, "sex": p.sex,
-            "created_at": _at(p.start - timedelta(days=1), 9 * 60),
+            "created_at": _at(p.start - timedelta(days=1), 9 * 60), **_identity(p, today),
         } for p in plans]
         patient_table, case_table = Patient.__table__, Case.__table__
         patient_ids = list(s.scalars(patient_table.insert().returning(patient_table.c.id,
@@ -1180,7 +1207,8 @@ def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today
 
         treatments, assessments, reviews, wearables = [], [], [], []
         for sim, pid in zip(sims, patient_ids):
-            treatments += [{**_strip(r), "patient_id": pid} for r in sim["treatments"]]
+            treatments += [{**_strip(r), "patient_id": pid, "drug_coded": True if r["drug"] else None}
+                           for r in sim["treatments"]]
             assessments += [{**r, "patient_id": pid} for r in sim["assessments"]]
             reviews += [{**r, "patient_id": pid, "case_id": case_of_patient.get(pid)} for r in sim["reviews"]]
             wearables += [{**r, "patient_id": pid} for r in sim["wearables"]]

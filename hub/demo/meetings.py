@@ -29,7 +29,7 @@ from hub import settings as hub_settings
 from hub.access import Actor
 from hub.auth import actor_for
 from hub.clinical import opioids
-from hub.decisions import DecisionForm, GoalInput, RecommendationInput
+from hub.decisions import DecisionForm, GoalInput, RecommendationInput, suggest_patient_summary
 from hub.demo.cohort import DEMO_USERS, ome_mg_per_day
 from hub.vocab import CONDITIONS, OWNER_ROLES, PAIN_CLASSIFICATIONS
 
@@ -473,7 +473,8 @@ def _flag_responses(c: _CaseInfo, rng: random.Random, taper: bool) -> dict[str, 
             r = {"response": "escalate", "note": "GP to contact the patient the same day and record the action; "
                                                  "crisis numbers given."}
         elif code == "opioid_unconvertible":
-            r = {"response": "change", "note": "GP to record the daily dose so the OME can be counted."}
+            r = {"response": "change", "note": "The OME shown is a lower bound: the hub pain specialist advises on "
+                                               "the opioid not counted (e.g. methadone) before any dose change."}
         else:
             r = {"response": "restraint", "reason_code": "awaiting_investigation_or_specialist",
                  "note": "Reviewed at the hub; no change until the recommended assessment is done."}
@@ -645,16 +646,37 @@ def build_form(c: _CaseInfo, day: date, seed: int, earliest_due: date | None = N
     # The outcome the flags are already computed on, so finalising does not change them by itself.
     primary = next((x for x in (c.primary_outcome, c.response_instrument, c.latest_instrument)
                     if x in ("peg", "nrs", "mskhq", "odi")), "nrs")
-    return DecisionForm(
+    # Discussed with the patient and the patient's view: two facts (one random draw, as before).
+    talk = rng.random()
+    discussed_with = "yes" if talk < 0.8 else "not_yet"
+    view = ("agrees" if talk < 0.6 else "wants_time" if talk < 0.7 else "disagrees" if talk < 0.75
+            else "not_yet_asked")
+    for r in recs:
+        if r.kind in _DOSE_SCHEDULES:
+            r.dose_schedule = _DOSE_SCHEDULES[r.kind]
+            r.review_date = follow_up
+    form = DecisionForm(
         formulation=_formulation(c), pathway_step=_pathway(c), answer=_answer(c),
         flag_responses=_flag_responses(c, rng, taper),
         what_matters=f"In {c.given}'s words: \"{c.goals_text.strip()}\"" if c.goals_text.strip() else
         f"{c.given} wants to do more despite the {c.site} pain.",
         beliefs_concerns=f"\"{c.concerns_text.strip()}\"" if c.concerns_text.strip() else "None recorded.",
         options_discussed=discussed, option_preferred=preferred, options_declined=declined,
-        discussed_with_patient=rng.random() < 0.8 or None, mdt_options=mdt, agreed_plan=agreed,
+        discussed_with_patient=discussed_with, patient_view=view, mdt_options=mdt, agreed_plan=agreed,
         allergies=_allergies(c, rng), safety_netting=_safety_netting(c, taper), primary_outcome=primary,
         follow_up_date=follow_up, recommendations=recs, goals=_link_goals(_goal(c, day, follow_up, rng), recs))
+    form.patient_summary = suggest_patient_summary(form)
+    return form
+
+
+# Dose and schedule of the medicine recommendations (the letter's medication-changes table).
+_DOSE_SCHEDULES = {
+    "taper_medicine": "Step down as in the plan, every 2-4 weeks",
+    "stop_medicine": "",
+    "start_medicine": "Up to three times a day",
+    "continue_medicine": "As now",
+    "increase_dose": "As in the plan",
+}
 
 
 # The recommendation a functional goal is most plausibly achieved through, in this order of kinds.

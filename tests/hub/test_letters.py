@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hub import letter_pdf as letter_pdf_module
 from hub import letters as L
 from hub.letters import (
     LetterData,
@@ -107,7 +108,7 @@ def full_data(**changes) -> LetterData:
         what_matters="Looking after her grandchildren", beliefs_concerns="Worried that exercise will wear the knee out",
         options_discussed="Taper, physiotherapy, CBT, knee replacement referral", option_preferred="Taper with physio",
         options_declined="Knee injection",
-        agreed_with_patient=True,
+        discussed_with_patient="yes", patient_view="agrees",
         safety_netting="If pain or low mood gets much worse during the taper, contact the GP the same week.",
         safety_alerts=["PHQ-9 item 9 positive (score 1): GP to assess suicide risk within 1 week"],
         follow_up_date=date(2026, 9, 15),
@@ -206,8 +207,8 @@ def test_empty_required_and_optional_sections_say_none_recorded():
     letter = build_letter(full_data(
         flags_and_responses=[], distribution=[], assessment_lines=[], medication_lines=[], total_ome=None,
         what_matters="", beliefs_concerns="", options_discussed="", option_preferred="", options_declined="",
-        safety_alerts=[], safety_netting="", recommendations=[], goals=[], agreed_with_patient=None,
-        follow_up_date=None, rediscussion_criteria=""))
+        safety_alerts=[], safety_netting="", recommendations=[], goals=[], discussed_with_patient=None,
+        patient_view=None, follow_up_date=None, rediscussion_criteria=""))
     assert letter.can_send
     md = letter.markdown
     for title in ("Problems and issues", "Plan and requested actions", "Information and advice given",
@@ -297,7 +298,7 @@ def test_goals_with_gas_levels_and_due_dates_agreement_and_care_planning():
             shown = f"{lvl:+d}" if lvl else "0"
             assert f"  - GAS {shown} ({L.GAS_LEVEL_LABELS[lvl]}): {text}" in goals
     assert goals.index("GAS -2") < goals.index("GAS 0") < goals.index("GAS +2")
-    assert subs[L.AGREED].strip().startswith("Yes")
+    assert subs[L.AGREED].strip() == "Discussed with the patient: Yes\nPatient's view: Agrees with the plan"
     assert "Follow-up date: 15 September 2026" in subs[L.CARE_PLANNING]
     assert "Re-discussion criteria: PEG not improved by 30%" in subs[L.CARE_PLANNING]
 
@@ -309,13 +310,14 @@ def test_gas_levels_from_json_string_keys():
 
 
 def test_plan_empty_subsections_say_none_recorded_and_agreement_unknown():
-    letter = build_letter(full_data(recommendations=[WALK], goals=[], agreed_with_patient=None))
+    letter = build_letter(full_data(recommendations=[WALK], goals=[], discussed_with_patient=None, patient_view=None))
     subs = subsections(section(letter, "Plan and requested actions").body)
     assert subs[L.HCP_ACTIONS].strip() == "None recorded"
     assert subs[L.GOALS].strip() == "None recorded"
-    assert subs[L.AGREED].strip() == "Not recorded"
-    assert subsections(section(build_letter(full_data(agreed_with_patient=False)),
-                               "Plan and requested actions").body)[L.AGREED].startswith("No")
+    assert subs[L.AGREED].strip() == "Discussed with the patient: Not recorded\nPatient's view: Not recorded"
+    not_yet = build_letter(full_data(discussed_with_patient="not_yet", patient_view="not_yet_asked"))
+    assert subsections(section(not_yet, "Plan and requested actions").body)[L.AGREED].strip() == (
+        "Discussed with the patient: Not yet\nPatient's view: Not yet asked")
 
 
 def test_plan_markdown_uses_subheadings():
@@ -361,8 +363,8 @@ def test_patient_version_content():
     assert "Who: GP (Dr Asha Patel). When: by 1 July 2026." in text
     assert "Who: You. When: by 15 July 2026." in text and "Who: You and your carer." in text
     assert GOAL_SHOPS.text in text and "We hope you can do this by 1 September 2026." in text
-    assert "You agreed with this plan." in text
-    assert "120 mg of morphine a day" in text
+    assert "you told us you agree with it." in text
+    assert "counted as morphine taken by mouth: 120 mg/day" in text
     assert "No known drug allergies" in text
     assert "call 999" in text
     assert "contact the GP the same week" in text  # the safety-netting advice
@@ -441,7 +443,7 @@ def test_control_characters_are_dropped():
 
 def test_empty_letter_lists_every_mandatory_section_and_still_renders():
     empty = LetterData("", "", None, "", "", "", None, "", [], "", "", "", "", "", "", "", "", [], [], None, [], [], [],
-                       "", "", "", "", "", None, "", [], None, "", "", "", date(2026, 1, 1), [])
+                       "", "", "", "", "", "", [], None, "", "", "", date(2026, 1, 1), [])
     letter = build_letter(empty)
     assert letter.missing_mandatory == tuple(MANDATORY_TITLES)
     assert all(s.empty for s in letter.sections)
@@ -469,7 +471,7 @@ def test_fonts_are_shipped_with_licence():
     fonts = ROOT / "hub" / "fonts"
     for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
         assert (fonts / name).stat().st_size > 100_000
-        assert L._font_file(name).parent == fonts
+        assert letter_pdf_module._font_file(name).parent == fonts
     assert "Bitstream" in (fonts / "LICENSE-DejaVu.txt").read_text()
 
 
