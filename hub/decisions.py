@@ -26,7 +26,7 @@ from hub.access import Actor, require_role
 from hub.clinical import goals as gas
 from hub.clinical.pathway import check_medicine
 from hub.clinical.signals import JUST_CODES
-from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
+from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
 from hub.vocab import (
     FLAG_RESPONSES,
     OWNER_ROLES,
@@ -212,6 +212,11 @@ def _open_flag_codes(case: Case) -> list[str]:
     return [f["code"] for f in (case.flags or []) if f.get("severity") in ("red", "amber")]
 
 
+_RACE_MESSAGE = ("Someone saved this discussion at the same moment as you. Nothing of yours was written and your "
+                 "input is still on the form: reload their version, compare, then save or finalise again.")
+
+
+@edit_conflict_on_race(_RACE_MESSAGE)
 def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm, expected_version: int) -> int:
     """Save the structured form. Raises EditConflict (nothing overwritten) when someone else saved after
     `expected_version`; returns the new version."""
@@ -281,6 +286,7 @@ def _hits(r: RecommendationInput, case: Case) -> list[dict]:
             for h in hits]
 
 
+@edit_conflict_on_race(_RACE_MESSAGE)
 def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_version: int) -> int:
     """Finalise in one transaction: decision final, actions for their owners, the case back to the PCP
     with the review date, the outcome letter (blocked while a mandatory section is empty), audit events.
