@@ -96,7 +96,14 @@ def cookie_secret(project_root: Path, embedded: bool) -> str:
         path = project_root / "data" / "cookie_secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
+            try:  # created owner-only from the start (never world-readable, not even for a moment)
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            except FileExistsError:
+                fd = None  # another process created it at the same moment: use theirs
+            if fd is not None:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(48))
+        if path.stat().st_mode & 0o077:
             path.chmod(0o600)
         value = path.read_text().strip()
         origin = str(path)
