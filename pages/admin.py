@@ -92,6 +92,6 @@ with tab_audit:
                + ("Values are shown because you also hold a clinical role." if actor.is_clinical else
                   "For clinical records only the names of the fields that changed are shown (no clinical values "
                   "without a clinical role)."))
-    st.dataframe(pd.DataFrame([{"#": e["seq"], "When": e["at"], "Who": e["actor"], "Action": e["action"],
+    st.dataframe(pd.DataFrame([{"When": e["at"], "Who": e["actor"], "Action": e["action"],
                                 "Entity": e["entity"], "Id": e["entity_id"], "What changed": e["what"]}
                                for e in events]), hide_index=True, width="stretch")
