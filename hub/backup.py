@@ -1,7 +1,8 @@
 """Backup and restore of the hub's database.
 
-SQLite: the online backup API of sqlite3 copies a consistent snapshot page by page while the app keeps
-running (writers wait only for the moments a batch of pages is copied). PostgreSQL: `pg_dump` in its
+SQLite: the online backup API of sqlite3 copies a consistent snapshot in one step inside a read
+transaction; in WAL mode the app's writers go on meanwhile (a page-by-page copy would restart at every
+write from another connection). PostgreSQL: `pg_dump` in its
 custom format (a consistent snapshot, safe while the app runs), restored with `pg_restore`.
 
 A restore goes into an EMPTY database only, never over data: it refuses when the target holds any row
@@ -78,7 +79,7 @@ def backup(url: str, out: str | Path) -> Path:
         src = sqlite3.connect(src_path, timeout=30)
         dst = sqlite3.connect(out)
         try:
-            src.backup(dst, pages=1024)
+            src.backup(dst, pages=-1)  # one step on a read snapshot: WAL writers go on meanwhile
         finally:
             dst.close()
             src.close()
@@ -101,9 +102,12 @@ def backup(url: str, out: str | Path) -> Path:
 
 
 def _non_empty_reason(engine: Engine) -> str | None:
-    names = set(inspect(engine).get_table_names())
     if engine.dialect.name == "postgresql":
-        return f"it holds {len(names)} tables" if names else None
+        with engine.connect() as conn:
+            n = conn.execute(text("SELECT count(*) FROM information_schema.tables "
+                                  "WHERE table_schema = ANY (current_schemas(false))")).scalar()
+        return f"it holds {n} tables" if n else None
+    names = set(inspect(engine).get_table_names())
     with engine.connect() as conn:
         for table in CORE_TABLES:
             if table in names and conn.execute(text(f'SELECT 1 FROM "{table}" LIMIT 1')).first() is not None:
