@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import auth, runtime
+from ui import auth, errors, runtime
 
 st.set_page_config(page_title="MSK Pain Hub", page_icon=":material/healing:", layout="wide")
 
@@ -36,20 +36,26 @@ else:
     allowed = [_page(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles]
     pg = st.navigation(allowed)
 
-sf = runtime.session_factory()
-actor = auth.gate(sf)
-if actor is None:
-    st.stop()
-if not navigation_known:
-    # Just logged in with the form: this run still has the hidden all-pages navigation. Offer the user's
-    # pages as links now; the real navigation appears on the next run. (Rerunning at once would unmount
-    # the authenticator's cookie component before it writes the re-login cookie.)
-    allowed = [(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles]
-    with st.sidebar:
-        for path, title, icon in allowed:
-            st.page_link(path, label=title, icon=icon)
-    allowed_paths = {p.split("/")[-1].removesuffix(".py") for p, _, _ in allowed}
-    if pg.url_path not in allowed_paths and not (pg.url_path == "" and "queue" in allowed_paths):
-        st.info("Choose a page in the menu.")
+
+def _run() -> None:
+    sf = runtime.session_factory()
+    actor = auth.gate(sf)
+    if actor is None:
         st.stop()
-pg.run()
+    if not navigation_known:
+        # Just logged in with the form: this run still has the hidden all-pages navigation. Offer the user's
+        # pages as links now; the real navigation appears on the next run. (Rerunning at once would unmount
+        # the authenticator's cookie component before it writes the re-login cookie.)
+        allowed = [(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles]
+        with st.sidebar:
+            for path, title, icon in allowed:
+                st.page_link(path, label=title, icon=icon)
+        allowed_paths = {p.split("/")[-1].removesuffix(".py") for p, _, _ in allowed}
+        if pg.url_path not in allowed_paths and not (pg.url_path == "" and "queue" in allowed_paths):
+            st.info("Choose a page in the menu.")
+            st.stop()
+    pg.run()
+
+
+# Every page run goes through one guard: an unexpected error shows a short reference, never a traceback.
+errors.guarded(_run, where=f"page {pg.url_path or 'queue'}")

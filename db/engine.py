@@ -33,10 +33,28 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _owner_only_file(url: str) -> None:
+    """Create the SQLite file owner-only (0600) before SQLite does (it would follow the umask, usually
+    world-readable), and tighten an existing file. SQLite gives its -wal and -shm files the same mode."""
+    path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    p = Path(path)
+    try:
+        if not p.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o600))
+        if p.stat().st_mode & 0o077:
+            os.chmod(p, 0o600)
+    except OSError:
+        pass  # a read-only location: SQLite reports it when connecting
+
+
 def make_engine(url: str | None = None) -> Engine:
     """Create an Engine with the project's connection settings (SQLite pragmas, pool pre-ping)."""
     url = url or database_url()
     if url.startswith("sqlite"):
+        _owner_only_file(url)
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

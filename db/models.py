@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -385,8 +386,22 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str | None] = mapped_column(String(40))
     changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Hash chain (hub.audit): position in the chain, the previous event's hash and this event's hash over
+    # its canonical JSON and prev_hash. Assigned at commit under the AuditChain row lock.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_event_entity", "entity", "entity_id"),)
+
+
+class AuditChain(Base):
+    """The head of the audit hash chain (one row, id 1): its row lock serialises appends."""
+
+    __tablename__ = "audit_chain"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
 
 
 class Setting(Base):

@@ -1,4 +1,4 @@
-"""Command line: `python -m hub demo --reset`, `python -m hub migrate`."""
+"""Command line: `python -m hub demo --reset`, `migrate`, `verify-audit`, `backup OUT`, `restore IN`, ..."""
 
 from __future__ import annotations
 
@@ -25,12 +25,35 @@ def main(argv: list[str] | None = None) -> int:
     p_fhir.add_argument("case_id", type=int)
     p_fhir.add_argument("--user", required=True, help="username of the clinician exporting (their scope applies)")
     p_fhir.add_argument("--out", help="file to write (default: stdout)")
+    sub.add_parser("verify-audit", help="verify the audit trail's hash chain; reports the first broken link")
+    p_backup = sub.add_parser("backup", help="back up the database to a new file (safe while the app runs)")
+    p_backup.add_argument("out", help="file to write (must not exist)")
+    p_restore = sub.add_parser("restore", help="restore a backup into the configured, EMPTY database")
+    p_restore.add_argument("file", help="a file written by `python -m hub backup`")
     args = parser.parse_args(argv)
 
     from db.engine import database_url, make_engine, make_session_factory, upgrade_to_head
     from hub import bootstrap, demo
 
     url = database_url()
+    if args.command in ("backup", "restore"):
+        from hub import backup
+
+        started = time.perf_counter()
+        try:
+            if args.command == "backup":
+                path = backup.backup(url, args.out)
+                print(f"Backup written to {path} ({path.stat().st_size / 1e6:.1f} MB) in "
+                      f"{time.perf_counter() - started:.1f} s")
+                return 0
+            report = backup.restore(args.file, url)
+        except backup.BackupError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        print(f"Restored in {time.perf_counter() - started:.1f} s: "
+              + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+        print(report.chain_message)
+        return 0 if report.chain_ok else 3
     engine = make_engine(url)
     upgrade_to_head(engine)
     if args.command == "migrate":
@@ -87,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sys.stdout.write(text)
         return 0
+    if args.command == "verify-audit":
+        from hub import audit
+
+        report = audit.verify(sf)
+        print(f"{report.message()} ({time.perf_counter() - started:.1f} s)")
+        return 0 if report.ok else 3
     if args.command == "refresh-flags":
         from hub import flags
 
@@ -94,13 +123,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Flags recomputed for {n} cases in {time.perf_counter() - started:.1f} s")
         return 0
     if args.reset:
-        counts = demo.reset_demo(engine, seed=args.seed)
-    elif demo.is_empty(sf):
-        counts = demo.seed_demo(sf, seed=args.seed)
-    else:
+        try:
+            demo.wipe(engine)
+        except demo.DemoResetRefused as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+    if not demo.is_empty(sf):
         print("The database already holds data; use `python -m hub demo --reset` to replace it.", file=sys.stderr)
         return 1
-    bootstrap.after_seed(sf)
+    counts = bootstrap.seed_demo_if_empty(sf, server=engine.dialect.name != "sqlite", seed=args.seed)
+    if counts is None:
+        print("Another process seeded the database at the same time.", file=sys.stderr)
+        return 1
     print(f"Demo cohort seeded in {time.perf_counter() - started:.1f} s: "
           + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import sys
 
 from sqlalchemy import Engine
 
@@ -18,23 +20,38 @@ def demo_wanted(url: str) -> bool:
     return url.startswith("sqlite") or flag in ("1", "true", "yes")
 
 
-def prepare(url: str | None = None) -> tuple[Engine, object]:
-    """Engine and session factory for a database at head, seeded with the demo when wanted and empty."""
+def prepare(url: str | None = None, *, announce=None) -> tuple[Engine, object]:
+    """Engine and session factory for a database at head, seeded with the demo when wanted and empty.
+
+    The demo is seeded in one transaction (hub.demo.seed_all): a kill part-way leaves an empty database
+    that the next start seeds again. On a server database (HUB_DEMO=1 with PostgreSQL) the demo users get a
+    random password, printed once to the terminal (`announce`, default stderr), never the published one."""
     engine = make_engine(url)
     upgrade_to_head(engine)
     sf = make_session_factory(engine)
-    if demo_wanted(engine.url.render_as_string(hide_password=False)):
-        from hub import demo
-
-        if demo.is_empty(sf):
-            demo.seed_demo(sf)
-            after_seed(sf)
+    rendered = engine.url.render_as_string(hide_password=False)
+    if demo_wanted(rendered):
+        seed_demo_if_empty(sf, server=not rendered.startswith("sqlite"), announce=announce)
     return engine, sf
 
 
-def after_seed(session_factory) -> None:
-    """After the demo cohort: flags and priority, then past and upcoming hub meetings through the services."""
-    from hub import demo, flags
+def seed_demo_if_empty(session_factory, *, server: bool, announce=None, seed: int = 2026) -> dict | None:
+    """Seed the whole demo when the database is empty; returns the counts, or None if it was not empty
+    (also when another process seeded it at the same moment)."""
+    from hub import demo
 
-    flags.recompute_all(session_factory)
-    demo.seed_demo_meetings(session_factory)
+    if not demo.is_empty(session_factory):
+        return None
+    password = secrets.token_urlsafe(15) if server else demo.DEMO_PASSWORD
+    try:
+        counts = demo.seed_all(session_factory, seed=seed, password=password)
+    except RuntimeError:
+        if demo.is_empty(session_factory):
+            raise
+        return None  # another process seeded it first
+    if server:
+        say = announce or (lambda text: print(text, file=sys.stderr, flush=True))
+        say("=" * 72 + "\nDEMO users were created on this SERVER database with a random password (shown once):\n"
+            f"    {password}\nusernames: " + ", ".join(u["username"] for u in demo.DEMO_USERS)
+            + "\nSynthetic patients only. Reset passwords from the admin page or drop the database.\n" + "=" * 72)
+    return counts

@@ -15,7 +15,7 @@ from db.models import Case, CaseFlag, Comment, Patient, Practice, User, utcnow
 from hub import audit, flags, workflow
 from hub.access import Actor, can_comment, can_edit_case, can_see_case, case_scope, require_role
 from hub.clinical.identifiers import format_nhs_number, normalise_nhs_number, validate_nhs_number
-from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
+from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
 from hub.records import TreatmentInput, insert_treatment, validate_treatment
 from hub.vocab import CASE_STATUSES, CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, SEXES
 
@@ -166,6 +166,8 @@ def _case_values(case: Case) -> dict[str, Any]:
         "baseline_pain", "risk_tool", "risk_band", "goals_text", "concerns_text", "status")}
 
 
+@edit_conflict_on_race("Someone saved this case at the same moment as you. Nothing of yours was written and your "
+                       "input is still on the form: reload, compare, then save again.")
 def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | None = None,
               expected_version: int | None = None, submit: bool = False) -> SavedCase:
     """Create or edit a PCP's case (draft), optionally submitting it to the hub, in one transaction.

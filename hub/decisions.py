@@ -26,7 +26,7 @@ from hub.access import Actor, require_role
 from hub.clinical import goals as gas
 from hub.clinical.pathway import RuleHit, check_medicine, check_treatment, treatment_label
 from hub.clinical.signals import JUST_CODES
-from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
+from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
 from hub.vocab import (
     DISCUSSED_WITH_PATIENT,
     FLAG_RESPONSES,
@@ -244,6 +244,11 @@ def _open_flag_codes(case: Case) -> list[str]:
     return [f["code"] for f in (case.flags or []) if f.get("severity") in ("red", "amber")]
 
 
+_RACE_MESSAGE = ("Someone saved this discussion at the same moment as you. Nothing of yours was written and your "
+                 "input is still on the form: reload their version, compare, then save or finalise again.")
+
+
+@edit_conflict_on_race(_RACE_MESSAGE)
 def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm, expected_version: int) -> int:
     """Save the structured form. Raises EditConflict (nothing overwritten) when someone else saved after
     `expected_version`; returns the new version."""
@@ -331,6 +336,7 @@ def _hits(r: RecommendationInput, case: Case) -> list[dict]:
             for h in guideline_check(r, case)]
 
 
+@edit_conflict_on_race(_RACE_MESSAGE)
 def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_version: int,
              finalise_day: date | None = None) -> int:
     """Finalise in one transaction: decision final, actions for their owners, the case back to the PCP

@@ -15,7 +15,6 @@ from db.models import (
     Action,
     AgendaItem,
     Assessment,
-    AuditEvent,
     Case,
     CaseFlag,
     Decision,
@@ -180,7 +179,7 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
                 "changes": {"case_id": cid, "code": code, "severity": before[(cid, code)]}}
                for cid, code in sorted(was - set(after))]
     if events:
-        s.execute(insert(AuditEvent), events)
+        audit.record_rows(s, events)
 
 
 def recompute_cases(s: Session, case_ids: Iterable[int], today: date | None = None) -> dict[int, CaseEvaluation]:

@@ -23,7 +23,7 @@ from db.models import (
 )
 from hub import audit, workflow
 from hub.access import Actor, require_role
-from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
+from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
 from hub.vocab import AGENDA_STATUSES, CONDITIONS, DISCIPLINES
 
 DEFAULT_QUORUM = ("pain_medicine", "physiotherapy", "psychology")
@@ -433,6 +433,8 @@ def preparation_list(session_factory, actor: Actor) -> list[dict]:
         return out
 
 
+@edit_conflict_on_race("Someone changed this meeting at the same moment as you. Nothing of yours was written: "
+                       "reload and check the agenda.")
 def finalise_meeting(session_factory, actor: Actor, meeting_id: int, override_reason: str | None = None,
                      expected_version: int | None = None) -> Quorum:
     """Close a meeting: quorum met or a recorded reason; undiscussed cases are carried forward."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -86,9 +84,14 @@ with tab_settings:
             act(lambda: settings.update(sf, actor, key, raw), f"Setting '{row['setting']}' saved.")
 
 with tab_audit:
+    if st.button("Verify the audit trail's hash chain", key="adm_verify_audit"):
+        report = audit.verify_for_admin(sf, actor)
+        (st.success if report.ok else st.error)(report.message())
     events = audit.recent_events(sf, actor, limit=200)
-    st.caption("The latest 200 events, newest first.")
-    st.dataframe(pd.DataFrame([{"When": e["at"], "Who": e["actor"], "Action": e["action"], "Entity": e["entity"],
-                                "Id": e["entity_id"],
-                                "What changed": json.dumps(e["changes"], default=str, ensure_ascii=False)}
+    st.caption("The latest 200 events, newest first. "
+               + ("Values are shown because you also hold a clinical role." if actor.is_clinical else
+                  "For clinical records only the names of the fields that changed are shown (no clinical values "
+                  "without a clinical role)."))
+    st.dataframe(pd.DataFrame([{"When": e["at"], "Who": e["actor"], "Action": e["action"],
+                                "Entity": e["entity"], "Id": e["entity_id"], "What changed": e["what"]}
                                for e in events]), hide_index=True, width="stretch")

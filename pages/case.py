@@ -6,7 +6,7 @@ from datetime import date
 
 import streamlit as st
 
-from hub import cases, charts, records, settings, wearables
+from hub import audit_events, cases, charts, records, settings, wearables
 from hub.errors import HubError
 from ui import case_panels, record_forms, runtime
 from ui.common import CASE_NOTICE, md_escape, show_error, show_notice
@@ -36,6 +36,7 @@ except HubError as exc:
     show_error(exc)
     st.stop()
 
+audit_events.record_view(sf, actor, "case", case_id)
 st.title(md_escape(f"Case {header.case_id}: {header.patient_name}"))
 st.caption(md_escape(f"NHS {header.nhs_number} · {header.age} years · {header.sex} · {header.practice} · "
            f"referred by {header.referrer} · status: {header.status_label}"))

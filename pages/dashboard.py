@@ -6,6 +6,7 @@ from datetime import date
 
 import streamlit as st
 
+from hub import audit_events
 from hub import dashboard as dash
 from hub import dashboard_charts as charts
 from hub import settings
@@ -107,6 +108,7 @@ for name, label in TABLES.items():
     frame = tables[name]
     with st.expander(f"{label} ({len(frame)})"):
         st.dataframe(frame, hide_index=True, width="stretch")
-        st.download_button(f"Download {label.lower()} (CSV)", data=files[f"{name}.csv"],
+        st.download_button(f"Download {label.lower()} (CSV)",
+                           data=lambda n=name: audit_events.dashboard_download(sf, actor, n, files[f"{n}.csv"]),
                            file_name=f"hub_{name}_{board.start:%Y%m%d}_{board.end:%Y%m%d}.csv", mime="text/csv",
                            key=f"db_dl_{name}", on_click="ignore")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from hub import correspondence, inbox
+from hub import audit_events, correspondence, inbox
 from ui import runtime
 from ui.common import act, md_escape, show_notice
 
@@ -26,6 +26,7 @@ if actor.has("pcp"):
             st.markdown(f"**{md_escape(x['case'])}** · sent {x['sent_at']:%d %b %Y %H:%M}")
             with st.expander("Read the letter"):
                 st.markdown(correspondence.letter_for(sf, actor, x["id"])["markdown"])
+                audit_events.record_view(sf, actor, "letter", x["id"])
             c1, c2 = st.columns(2)
             c1.page_link("pages/case.py", label="Open the case", query_params={"case_id": x["case_id"]})
             if c2.button("Acknowledge", key=f"ack_{x['id']}"):

@@ -7,7 +7,7 @@ from datetime import date
 
 import streamlit as st
 
-from hub import cases, charts, decisions, meetings, records
+from hub import audit_events, cases, charts, decisions, meetings, records
 from hub.errors import EditConflict, HubError, ValidationError
 from ui import case_panels, decision_form, runtime
 from ui.common import leave_notice, md_escape, show_error, show_notice
@@ -32,6 +32,7 @@ try:
 except HubError as exc:
     show_error(exc)
     st.stop()
+audit_events.record_view(sf, actor, "case", agenda_case.case_id, {"agenda_item_id": item_id})
 
 # The form starts from what is saved, with the version it was read at. Streamlit drops the state of
 # widgets that were not drawn in a run (e.g. an interrupted first run), so whenever any field is missing

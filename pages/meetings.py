@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 import streamlit as st
 
-from hub import correspondence, letters, meetings
+from hub import audit_events, correspondence, letters, meetings
 from hub.vocab import DISCIPLINES
 from ui import runtime
 from ui.common import act, md_escape, show_notice
@@ -147,7 +147,7 @@ m = correspondence.minutes(sf, actor, meeting_id)
 with st.expander("Show minutes"):
     st.markdown(letters.minutes_markdown(m))
 c1, c2 = st.columns(2)
-c1.download_button("Download minutes (Markdown)", letters.minutes_markdown(m), file_name=f"minutes-{meeting_id}.md",
-                   mime="text/markdown")
-c2.download_button("Download minutes (PDF)", lambda: letters.minutes_pdf(m), file_name=f"minutes-{meeting_id}.pdf",
-                   mime="application/pdf")
+c1.download_button("Download minutes (Markdown)", lambda: audit_events.minutes_download(sf, actor, meeting_id, "md"),
+                   file_name=f"minutes-{meeting_id}.md", mime="text/markdown")
+c2.download_button("Download minutes (PDF)", lambda: audit_events.minutes_download(sf, actor, meeting_id, "pdf"),
+                   file_name=f"minutes-{meeting_id}.pdf", mime="application/pdf")

@@ -9,6 +9,7 @@ import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities.exceptions import LoginError
 
 from db.engine import PROJECT_ROOT, database_url
+from db.models import utcnow
 from hub import auth as hub_auth
 from hub import settings
 from hub.access import Actor
@@ -30,7 +31,7 @@ def _clear_session(authenticator) -> None:
         authenticator.logout(location="unrendered")
     except Exception:  # the widget raises when nobody is logged in; state is cleared below anyway
         pass
-    for key in ("actor", "authentication_status", "username", "name", "roles"):
+    for key in ("actor", "authentication_status", "username", "name", "roles", "login_at"):
         st.session_state[key] = None
 
 
@@ -53,26 +54,39 @@ def gate(sf) -> Actor | None:
         expiry_days = float(settings.get(s, "security.cookie_expiry_days"))
     if not st.session_state.get("authentication_status"):
         show_notice(AUTH_NOTICE, st.warning)  # why the last session ended, above the login form
-    known = {u: d["failed_login_attempts"] for u, d in creds["usernames"].items()}
     authenticator = stauth.Authenticate(creds, COOKIE_NAME, secret, expiry_days, auto_hash=False,
                                         login_sleep_time=0)
+    # The password check, failure count, lock and delay are hub.auth.attempt_login's (one atomic UPDATE
+    # per attempt); the widget only draws the form and writes the re-login cookie.
+    model = authenticator.authentication_controller.authentication_model
+
+    def check_credentials(username: str, password: str) -> bool:
+        outcome = hub_auth.attempt_login(sf, username, password)
+        st.session_state["_login_outcome"] = outcome
+        return outcome.ok
+
+    model.check_credentials = check_credentials
+    st.session_state.pop("_login_outcome", None)
     was_authenticated = bool(st.session_state.get("authentication_status"))
     try:
-        authenticator.login(location="main", max_login_attempts=max_attempts,
+        authenticator.login(location="main", max_login_attempts=None,
                             fields={"Form name": "Log in to MSK Pain Hub", "Username": "Username",
                                     "Password": "Password", "Login": "Log in"})
     except LoginError as exc:
-        if "attempts" in str(exc):
-            st.error("This account is locked after too many failed logins. Ask an administrator to reset "
-                     "your password.")
-        else:
-            st.error(str(exc))
-    model = authenticator.authentication_controller.authentication_model
-    counts = {u: d.get("failed_login_attempts", 0) for u, d in model.credentials["usernames"].items()}
-    for username in hub_auth.record_failed_logins(sf, counts, known):
-        st.error("Too many failed logins: this account is now locked. Ask an administrator to reset your password.")
+        st.error(str(exc))
+    except Exception:  # noqa: BLE001 - a malformed or forged cookie (e.g. alg=none) is no login, never a traceback
+        import logging
+
+        logging.getLogger("hub.auth").warning("login cookie refused", exc_info=True)
+        st.session_state["authentication_status"] = None
+    outcome = st.session_state.pop("_login_outcome", None)
     status = st.session_state.get("authentication_status")
-    if status is False:
+    if outcome is not None and outcome.locked:
+        st.session_state["authentication_status"] = status = False
+        st.error("This account is locked after too many failed logins. Ask an administrator to reset "
+                 "your password." if not outcome.newly_locked else
+                 "Too many failed logins: this account is now locked. Ask an administrator to reset your password.")
+    elif status is False:
         st.error("Username or password is incorrect.")
     if not status:
         st.caption("Demo logins are listed in the README. No real patient data belongs in the demo.")
@@ -85,18 +99,23 @@ def gate(sf) -> Actor | None:
         via_cookie = isinstance(token, dict) and token.get("username") == username
         if via_cookie:
             token_issued = _issue_time(token, expiry_days)
-        actor = hub_auth.actor_for(sf, username, token_issued if via_cookie else None)
+        # The session's start: the cookie's issue time, or now for a form login. Checked on every run
+        # against the account's sessions_valid_after, so a password reset ends this open session too.
+        login_at = token_issued if via_cookie and token_issued is not None else utcnow()
+        actor = hub_auth.actor_for(sf, username, login_at)
         if actor is None:
             _end_session(authenticator, "Your session has ended (account changed, locked or deactivated). "
                                         "Please log in again.")
-        hub_auth.record_login(sf, username, via_cookie=via_cookie)
+        if via_cookie:
+            hub_auth.record_login(sf, username, via_cookie=True)
+        st.session_state["login_at"] = login_at
         st.session_state["actor"] = actor
         if via_cookie:
             st.rerun()  # nothing to wait for: render the navigation for this user's roles now
         # After a form login the cookie component must mount before the page reruns, or the
         # re-login cookie is never written: the navigation is refreshed a moment later instead.
         return actor
-    actor = hub_auth.actor_for(sf, username)
+    actor = hub_auth.actor_for(sf, username, st.session_state.get("login_at") or datetime.min)
     if actor is None:
         _end_session(authenticator, "Your session has ended: your account was changed, locked or deactivated. "
                                     "Log in again or contact an administrator.")

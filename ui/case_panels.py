@@ -64,24 +64,25 @@ def decisions_panel(sf, actor, case_id: int) -> None:
     """Outcome letters (on screen and as PDF, clinician and patient versions) and the case's actions."""
     import pandas as pd
 
-    from hub import correspondence, inbox
+    from hub import audit_events, correspondence, inbox
 
     letters = correspondence.case_letters(sf, actor, case_id)
     if not letters:
         st.info("The hub has not sent a decision on this case yet.")
     for x in letters:
         data = correspondence.letter_for(sf, actor, x["id"])
+        audit_events.record_view(sf, actor, "letter", x["id"], {"case_id": case_id})
         ack = f" · acknowledged {data['acknowledged_at']:%d %b %Y}" if data["acknowledged_at"] else ""
         with st.expander(f"Outcome letter of {x['sent_at']:%d %b %Y}{ack}", expanded=len(letters) == 1):
             version = st.radio("Version", ["For the GP", "For the patient"], horizontal=True, key=f"lv_{x['id']}")
             st.markdown(data["markdown"] if version == "For the GP" else data["patient_markdown"])
             c1, c2 = st.columns(2)
             # The PDFs are made when a button is clicked (a letter takes ~0.3 s to render), not on every run.
-            c1.download_button("Download letter (PDF)", lambda lid=x["id"]: correspondence.letter_pdf(sf, actor, lid),
+            c1.download_button("Download letter (PDF)", lambda lid=x["id"]: audit_events.letter_pdf_download(sf, actor, lid),
                                file_name=f"outcome-letter-case-{case_id}.pdf", mime="application/pdf",
                                key=f"pdf_{x['id']}")
             c2.download_button("Download patient version (PDF)",
-                               lambda lid=x["id"]: correspondence.letter_pdf(sf, actor, lid, True),
+                               lambda lid=x["id"]: audit_events.letter_pdf_download(sf, actor, lid, True),
                                file_name=f"your-pain-hub-plan-case-{case_id}.pdf", mime="application/pdf",
                                key=f"ppdf_{x['id']}")
     actions = inbox.case_actions(sf, actor, case_id)
@@ -113,9 +114,7 @@ def goals_panel(sf, actor, case_id: int) -> None:
 
 def fhir_download(sf, actor, case_id: int) -> None:
     """Download the case as a FHIR R4 Bundle, built when the button is clicked (and audited then)."""
-    from hub import fhir
-    from hub.audit_events import record_export
+    from hub import audit_events
 
-    st.download_button("Download FHIR R4 Bundle (JSON)", lambda: fhir.export_case_json(sf, actor, case_id),
-                       file_name=f"case-{case_id}-fhir.json", mime="application/fhir+json", key="fhir_dl",
-                       on_click=record_export, args=(sf, actor, case_id))
+    st.download_button("Download FHIR R4 Bundle (JSON)", lambda: audit_events.fhir_download(sf, actor, case_id),
+                       file_name=f"case-{case_id}-fhir.json", mime="application/fhir+json", key="fhir_dl")

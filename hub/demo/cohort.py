@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, delete, func, select
+from sqlalchemy import Engine, MetaData, delete, func, select, text
 
 from db.models import (
     Assessment,
+    AuditEvent,
     Case,
     Patient,
     Practice,
@@ -1126,9 +1127,10 @@ def is_empty(session_factory) -> bool:
         return s.scalar(select(Practice.id).limit(1)) is None
 
 
-def _create_users(s, practice_ids: dict[str, int], usernames: list[str] | None = None) -> dict[str, int]:
+def _create_users(s, practice_ids: dict[str, int], usernames: list[str] | None = None,
+                  password: str = DEMO_PASSWORD) -> dict[str, int]:
     """Create demo users (all, or the named ones) with one shared bcrypt hash; returns username -> id."""
-    password_hash = hash_password(DEMO_PASSWORD)
+    password_hash = hash_password(password)
     ids: dict[str, int] = {}
     for u in DEMO_USERS:
         if usernames is not None and u["username"] not in usernames:
@@ -1164,8 +1166,10 @@ def _identity(p: _Plan, today: date) -> dict[str, Any]:
     return {"date_of_birth": dob, "address": f"{p.index % 97 + 1} {street}, {_TOWN}", "postcode": postcode}
 
 
-def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today: date | None = None) -> dict:
-    """Seed the synthetic demo cohort into an empty database; returns row counts per table."""
+def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today: date | None = None,
+              password: str = DEMO_PASSWORD) -> dict:
+    """Seed the synthetic demo cohort into an empty database; returns row counts per table. Every demo user
+    gets `password` (the published demo password unless the caller chose another)."""
     today = today or date.today()
     if n_patients < 1:
         raise ValueError("n_patients must be at least 1.")
@@ -1181,7 +1185,7 @@ def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today
         s.add_all(practices)
         s.flush()
         practice_ids = {pr.code: pr.id for pr in practices}
-        user_ids = _create_users(s, practice_ids)
+        user_ids = _create_users(s, practice_ids, password=password)
         pcp_ids = [user_ids[_pcp_username(code)] for code, _ in PRACTICES]
         practice_list = [practice_ids[code] for code, _ in PRACTICES]
 
@@ -1238,14 +1242,53 @@ def _all_tables(engine: Engine) -> list:
     return [t for t in md.sorted_tables if t.name != "alembic_version"]
 
 
-def reset_demo(engine: Engine, *, seed: int = 2026, n_patients: int = 150, today: date | None = None) -> dict:
-    """Delete all rows of every table (schema and alembic_version kept) and seed the demo cohort again."""
-    from db.engine import make_session_factory
+class DemoResetRefused(RuntimeError):
+    """`demo --reset` on a database where somebody changed data after the demo was seeded."""
 
+
+def non_demo_events(session_factory) -> int:
+    """How many audit events record a change of data that the demo seed did not make: events after the
+    demo's completion marker (or any, if the database was never seeded as a demo) other than logins,
+    reads, downloads and system bookkeeping."""
+    from hub.audit import is_read_action
+
+    with session_factory() as s:
+        marker = s.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.action.in_(("demo.complete",))))
+        q = select(AuditEvent.action).where(AuditEvent.seq > (marker or 0))
+        if marker is None:
+            q = q.where(AuditEvent.action != "demo.seed")
+        return sum(1 for (action,) in s.execute(q) if not is_read_action(action))
+
+
+def wipe(engine: Engine) -> None:
+    """Delete all rows of every table (schema and alembic_version kept) and restart the audit chain.
+    Refuses (DemoResetRefused) when the database holds non-demo events: real work is never wiped."""
+    from db.engine import make_session_factory
+    from hub.audit import GENESIS_HASH
+
+    n = non_demo_events(make_session_factory(engine))
+    if n:
+        raise DemoResetRefused(
+            f"This database holds {n} audit events of changes made after the demo was seeded (or it was never a "
+            "demo): `demo --reset` refuses to delete them. Back it up (`python -m hub backup FILE`) and use a new, "
+            "empty database for the demo instead.")
     tables = _all_tables(engine)
     with engine.begin() as conn:
         for table in reversed(tables):
-            conn.execute(delete(table))
+            if table.name == "audit_chain":
+                conn.execute(table.update().values(seq=0, last_hash=GENESIS_HASH))
+            elif table.name == "audit_event" and engine.dialect.name == "postgresql":
+                # audit rows refuse DELETE (trigger); a demo's trail is emptied with TRUNCATE
+                conn.execute(text("TRUNCATE TABLE audit_event"))
+            else:
+                conn.execute(delete(table))
+
+
+def reset_demo(engine: Engine, *, seed: int = 2026, n_patients: int = 150, today: date | None = None) -> dict:
+    """Wipe the database (refused when it holds non-demo events, see `wipe`) and seed the demo cohort again."""
+    from db.engine import make_session_factory
+
+    wipe(engine)
     return seed_demo(make_session_factory(engine), seed=seed, n_patients=n_patients, today=today)
 
 

@@ -33,21 +33,25 @@ def test_secret_from_env_then_secrets_toml_then_generated_for_the_demo(tmp_path,
     assert oct((tmp_path / "data" / "cookie_secret").stat().st_mode & 0o777) == "0o600"
 
 
+def _no_wait(_seconds: float) -> None:
+    return None
+
+
 def test_failed_logins_lock_and_reset_password_unlocks(world):
     creds, max_attempts = auth.credentials(world.sf)
     assert max_attempts == 5 and "pcp.a" in creds["usernames"]
-    known = {"pcp.a": 0}
-    locked = auth.record_failed_logins(world.sf, {"pcp.a": 5}, known)
-    assert locked == ["pcp.a"]
-    creds, _ = auth.credentials(world.sf)
-    assert creds["usernames"]["pcp.a"]["failed_login_attempts"] == 5  # the widget refuses it
+    outcomes = [auth.attempt_login(world.sf, "pcp.a", "wrong-password", sleep=_no_wait) for _ in range(5)]
+    assert [o.failed_attempts for o in outcomes] == [1, 2, 3, 4, 5]
+    assert [o.newly_locked for o in outcomes] == [False] * 4 + [True]
     assert auth.actor_for(world.sf, "pcp.a") is None
+    assert not auth.attempt_login(world.sf, "pcp.a", "correct-horse-battery", sleep=_no_wait).ok  # locked
     users.reset_password(world.sf, world.admin, world.pcp_a.user_id, "a-brand-new-password")
     assert auth.actor_for(world.sf, "pcp.a") is not None
     with world.sf() as s:
         u = s.scalar(select(User).where(User.username == "pcp.a"))
         assert not u.locked and u.failed_login_attempts == 0
         assert auth.check_password("a-brand-new-password", u.password_hash)
+    assert auth.attempt_login(world.sf, "pcp.a", "a-brand-new-password", sleep=_no_wait).ok
 
 
 def test_cookie_issued_before_password_change_or_deactivation_is_refused(world):

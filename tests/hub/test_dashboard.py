@@ -28,6 +28,7 @@ from hub.decisions import DecisionForm, RecommendationInput
 from hub.errors import PermissionDenied, ValidationError
 from hub.records import TreatmentInput
 from hub.vocab import RED_FLAGS
+from tests_support import backdate_audit
 
 TODAY = date.today()
 # D, the day of the main meeting: a Friday at least 14 days ago (so letters cross a weekend).
@@ -169,6 +170,7 @@ def built(world) -> Hub:
             s.execute(update(Letter).where(Letter.case_id == cid).values(sent_at=sent, acknowledged_at=ack))
         s.execute(update(Action).where(Action.id == done_gp).values(completed_at=at(D + timedelta(days=2))))
         s.execute(update(Action).where(Action.id == done_physio).values(completed_at=at(D - timedelta(days=25))))
+        backdate_audit(s)
         s.execute(update(AuditEvent).where(AuditEvent.action == "safety.action").values(at=at(D + timedelta(days=9))))
     return Hub(a1, a2, a3, b1)
 
@@ -343,6 +345,7 @@ def test_relisted_case_uses_the_submission_before_its_first_decision(world, buil
     # Re-listing stamps a new submitted_at; the submission the first decision answered is in the audit trail.
     with world.sf.begin() as s:
         s.execute(update(Case).where(Case.id == built.a1).values(submitted_at=at(TODAY)))
+        backdate_audit(s)
         s.execute(update(AuditEvent).where(AuditEvent.action == "case.submit", AuditEvent.entity_id == str(built.a1))
                   .values(at=at(D - timedelta(days=12))))
     d = board(world, world.chair)

@@ -26,6 +26,13 @@ def _init_v2_only(self, *args, **kwargs):
 PagesManager.__init__ = _init_v2_only
 
 
+@pytest.fixture(autouse=True)
+def _page_errors_visible(monkeypatch):
+    """Development mode for page tests: the error guard in app.py also renders the exception, so
+    `at.exception` still reveals a page that raised (tests of production behaviour unset HUB_DEV)."""
+    monkeypatch.setenv("HUB_DEV", "1")
+
+
 @dataclass
 class Hub:
     """A temporary hub database and its users."""
