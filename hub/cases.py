@@ -8,8 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, false, func, or_, select, text
+from sqlalchemy import TextClause, and_, false, func, or_, select, text
 
+from db.engine import sqlite_index_hint
 from db.models import (
     OPEN_CASE_STATUSES,
     OPEN_CASES_SQL,
@@ -307,6 +308,7 @@ class QueuePage:
     page_size: int
     total_exact: bool = True
     next_after: tuple | None = None
+    total_estimated: bool = False
 
     @property
     def pages(self) -> int:
@@ -321,7 +323,7 @@ class QueuePage:
     def total_text(self) -> str:
         if self.total_exact:
             return f"{self.total:,} case(s)"
-        if self.total > COUNT_EXACT_UP_TO + 1:
+        if self.total_estimated:
             return f"about {self.total:,} cases (estimate)"
         return f"more than {COUNT_EXACT_UP_TO:,} cases"
 
@@ -395,6 +397,27 @@ def _after(spec, cursor: tuple) -> Any:
     return cond
 
 
+def _sqlite_index(actor: Actor, where: list, sort: str, conditions, practice_ids) -> str | None:
+    """The index that serves this queue query in order. SQLite without statistics (as the app runs it)
+    prefers a status-prefixed index and sorts every matching case; naming the index makes it walk the
+    index in order and stop after the page. PostgreSQL's planner chooses by itself."""
+    open_only = any(isinstance(w, TextClause) and w.text == OPEN_CASES_SQL for w in where)
+    if actor.is_hub_member and not actor.has("pcp"):
+        if not open_only:
+            return None
+        if sort == "priority":
+            if conditions and not practice_ids:
+                return "ix_hub_case_open_condition"
+            if practice_ids and not conditions:
+                return "ix_hub_case_open_practice"
+            return "ix_hub_case_open_priority"
+        return "ix_hub_case_open_pain" if sort == "pain" else "ix_hub_case_open_submitted"
+    if actor.has("pcp") and not actor.is_hub_member and actor.practice_id is not None:
+        return {"priority": "ix_hub_case_practice_priority", "pain": "ix_hub_case_practice_pain"}.get(
+            sort, "ix_hub_case_practice_submitted")
+    return None
+
+
 def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, conditions: list[str] | None = None,
           practice_ids: list[int] | None = None, flag_codes: list[str] | None = None, sort: str = "priority",
           page: int = 1, page_size: int = 25, today: date | None = None,
@@ -420,10 +443,13 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
     spec = _order_spec(sort, drafts_possible)
     order = _order_by(spec)
     with session_factory() as s:
-        total, exact = (known_total, True) if known_total is not None else _count(s, where)
+        total, exact, estimated = (known_total, True, False) if known_total is not None else _count(s, where)
         # The page's ids come from the case table alone (an index walk that stops after the page);
         # only those rows are then joined to patient and practice.
         ids_q = select(Case.id).where(*where).order_by(*order).limit(page_size + 1)
+        index = _sqlite_index(actor, where, sort, conditions, practice_ids)
+        if index:
+            ids_q = ids_q.prefix_with(sqlite_index_hint(index), dialect="sqlite")
         ids_q = ids_q.where(_after(spec, after)) if after is not None else ids_q.offset((page - 1) * page_size)
         page_ids = list(s.scalars(ids_q))
         more = len(page_ids) > page_size
@@ -458,16 +484,16 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
     if not exact and total < (page - 1) * page_size + len(records):
         total = (page - 1) * page_size + len(records)  # an estimate never says fewer than were shown
     return QueuePage(pd.DataFrame.from_records(records, columns=QUEUE_COLUMNS), int(total or 0), page, page_size,
-                     total_exact=exact, next_after=last_key if more else None)
+                     total_exact=exact, next_after=last_key if more else None, total_estimated=estimated)
 
 
-def _count(s, where: list) -> tuple[int, bool]:
-    """(count, exact): exact up to COUNT_EXACT_UP_TO (a count that stops there), else PostgreSQL's
+def _count(s, where: list) -> tuple[int, bool, bool]:
+    """(count, exact, estimated): exact up to COUNT_EXACT_UP_TO (a count that stops there), else PostgreSQL's
     planner estimate or, on SQLite, the threshold itself."""
     bounded = s.scalar(select(func.count()).select_from(
         select(Case.id).where(*where).limit(COUNT_EXACT_UP_TO + 1).subquery()))
     if bounded <= COUNT_EXACT_UP_TO:
-        return int(bounded), True
+        return int(bounded), True, False
     bind = s.get_bind()
     if bind.dialect.name == "postgresql":
         stmt = select(Case.id).where(*where)
@@ -475,8 +501,8 @@ def _count(s, where: list) -> tuple[int, bool]:
         plan = s.execute(text("EXPLAIN (FORMAT JSON) " + sql)).scalar()
         plan = plan if isinstance(plan, list) else json.loads(plan)
         estimate = int(plan[0]["Plan"]["Plan Rows"])
-        return max(estimate, COUNT_EXACT_UP_TO + 1), False
-    return COUNT_EXACT_UP_TO + 1, False
+        return max(estimate, COUNT_EXACT_UP_TO + 1), False, True
+    return COUNT_EXACT_UP_TO + 1, False, False
 
 
 def open_safety_alerts(session_factory, actor: Actor, limit: int = 20) -> list[dict]:
