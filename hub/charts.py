@@ -49,6 +49,21 @@ def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
     return rows
 
 
+class TimelineFigure(go.Figure):
+    """A figure treated as read-only once built: `to_dict()` (what Streamlit calls on every page run) is
+    computed once and reused, instead of a deep copy of every array on each run. Do not mutate it after
+    the first to_dict() (the cache hands the same figure to every page run)."""
+
+    def __init__(self, spec: dict) -> None:
+        super().__init__(spec, _validate=False)  # the builder's output is validated by the tests
+        self._prepared: dict | None = None
+
+    def to_dict(self) -> dict:
+        if self._prepared is None:
+            self._prepared = super().to_dict()
+        return self._prepared
+
+
 def _dates(values) -> list[str]:
     """Dates as ISO strings (what plotly sends anyway, without per-value conversion in the browser)."""
     return [pd.Timestamp(v).strftime("%Y-%m-%d") for v in values]
@@ -236,7 +251,7 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         else:
             layout[name] = {"x": 1.01, "xanchor": "left", "y": domains[p][1], "yanchor": "top",
                             "font": {"size": 11}, "tracegroupgap": 2}
-    return go.Figure({"data": [t for t, _ in traces], "layout": layout}, _validate=False)
+    return TimelineFigure({"data": [t for t, _ in traces], "layout": layout})
 
 
 def _hline(shapes: list, notes: list, row: int, y: float, colour: str, dash: str, text: str, side: str) -> None:
