@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -50,6 +51,25 @@ def _owner_only_file(url: str) -> None:
         pass  # a read-only location: SQLite reports it when connecting
 
 
+_INDEX_HINT = re.compile(r"SELECT /\* indexed_by (\w+) \*/ ")
+
+
+def _sqlite_index_hint(conn, cursor, statement, parameters, context, executemany):
+    """Turn a query's `/* indexed_by ix_name */` prefix (SQLite only: sqlite_index_hint) into SQLite's
+    `INDEXED BY` on its first hub_case table: SQLAlchemy renders no table hints for SQLite."""
+    m = _INDEX_HINT.search(statement)
+    if m:
+        head, tail = statement[:m.end()], statement[m.end():]
+        statement = head + re.sub(r"FROM hub_case\b(?! INDEXED BY)", f"FROM hub_case INDEXED BY {m.group(1)}", tail, count=1)
+    return statement, parameters
+
+
+def sqlite_index_hint(index_name: str) -> str:
+    """The prefix (for Select.prefix_with(..., dialect="sqlite")) that makes SQLite read hub_case by this index."""
+    assert index_name.isidentifier()
+    return f"/* indexed_by {index_name} */"
+
+
 def make_engine(url: str | None = None) -> Engine:
     """Create an Engine with the project's connection settings (SQLite pragmas, pool pre-ping)."""
     url = url or database_url()
@@ -57,6 +77,7 @@ def make_engine(url: str | None = None) -> Engine:
         _owner_only_file(url)
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "before_cursor_execute", _sqlite_index_hint, retval=True)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
     return engine

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -143,6 +144,12 @@ class Patient(Base):
     )
 
 
+# The statuses of the hub's default queue, as SQL for partial indexes (queries must spell it the same way,
+# with literal values, for SQLite to use them: hub.cases.queue does).
+OPEN_CASE_STATUSES = ("submitted", "triaged", "scheduled")
+OPEN_CASES_SQL = "status IN ('submitted', 'triaged', 'scheduled')"
+
+
 class Case(Base):
     """A case referred by a PCP to the hub, with the clinical question and its place in the queue."""
 
@@ -213,6 +220,24 @@ class Case(Base):
               "id"),
         Index("ix_hub_case_queue_pain", "status", latest_pain.desc(), "submitted_at", "id"),
         Index("ix_hub_case_safety", "safety_alert", "status"),
+        # The hub's default queue (open statuses): one partial index per sort, and per filter column, each
+        # read in order so a page stops after its rows whatever the number of cases (see bench/README.md).
+        Index("ix_hub_case_open_priority", priority.desc(), "submitted_at", "id",
+              sqlite_where=text(OPEN_CASES_SQL), postgresql_where=text(OPEN_CASES_SQL)),
+        Index("ix_hub_case_open_submitted", "submitted_at", "id",
+              sqlite_where=text(OPEN_CASES_SQL), postgresql_where=text(OPEN_CASES_SQL)),
+        Index("ix_hub_case_open_pain", latest_pain.desc(), "submitted_at", "id",
+              sqlite_where=text(OPEN_CASES_SQL), postgresql_where=text(OPEN_CASES_SQL)),
+        Index("ix_hub_case_open_condition", "condition", priority.desc(), "submitted_at", "id",
+              sqlite_where=text(OPEN_CASES_SQL), postgresql_where=text(OPEN_CASES_SQL)),
+        Index("ix_hub_case_open_practice", "practice_id", priority.desc(), "submitted_at", "id",
+              sqlite_where=text(OPEN_CASES_SQL), postgresql_where=text(OPEN_CASES_SQL)),
+        # A PCP's queue (their practice, every status): by practice, then each sort.
+        Index("ix_hub_case_practice_priority", "practice_id", priority.desc(), "submitted_at", "id"),
+        Index("ix_hub_case_practice_submitted", "practice_id", "submitted_at", "id"),
+        Index("ix_hub_case_practice_pain", "practice_id", latest_pain.desc(), "submitted_at", "id"),
+        # The daily refresh selects cases not closed that were not computed today.
+        Index("ix_hub_case_refresh", "status", "flags_computed_on"),
         CheckConstraint("ome_total IS NULL OR ome_total >= 0", name="ome_non_negative"),
         CheckConstraint("primary_outcome IS NULL OR primary_outcome IN ('peg', 'nrs', 'mskhq', 'odi')",
                         name="primary_outcome_known"),
@@ -412,6 +437,16 @@ class Setting(Base):
     value: Mapped[Any] = mapped_column(JSONType)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class WorkerLock(Base):
+    """A named lock that at most one worker holds at a time (on SQLite; PostgreSQL uses an advisory lock):
+    claimed by a conditional UPDATE when free or expired, renewed while the work runs, released after."""
+
+    __tablename__ = "worker_lock"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(120))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 # ----------------------------------------------------------------------------- hub meetings

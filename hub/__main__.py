@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--seed", type=int, default=2026)
     sub.add_parser("migrate", help="upgrade the database schema to head")
     sub.add_parser("refresh-flags", help="recompute flags and queue priority of every case")
+    p_work = sub.add_parser("worker", help="background worker: daily flag refresh and re-listing (one at a time)")
+    p_work.add_argument("--once", action="store_true", help="check once and exit (for cron)")
+    p_work.add_argument("--interval", type=float, default=30.0, help="seconds between checks (default 30)")
+    p_work.add_argument("--parent-pid", type=int, help="exit when this process (the app) has ended")
     p_wear = sub.add_parser("import-wearables", help="import daily wearable data (CSV or Apple Health export)")
     p_wear.add_argument("case_id", type=int)
     p_wear.add_argument("file", help="a CSV (date,steps,active_minutes,sleep_hours,resting_hr) or export.xml/.zip")
@@ -117,10 +121,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{report.message()} ({time.perf_counter() - started:.1f} s)")
         return 0 if report.ok else 3
     if args.command == "refresh-flags":
-        from hub import flags
+        from hub import worker
 
-        n = flags.recompute_all(sf)
-        print(f"Flags recomputed for {n} cases in {time.perf_counter() - started:.1f} s")
+        result = worker.run_once(sf, force_full=True)
+        if result.outcome == "locked":
+            print("Another worker holds the lock and is refreshing flags; nothing done.")
+            return 1
+        print(f"Flags recomputed for every case in {result.seconds:.1f} s")
+        return 0
+    if args.command == "worker":
+        import logging
+
+        from hub import worker
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        if args.once:
+            result = worker.run_once(sf)
+            print({"locked": "Skipped: another worker holds the lock.",
+                   "idle": "Nothing due: flags were refreshed today."}.get(
+                result.outcome, f"Flags refresh ({result.outcome}) done in {result.seconds:.1f} s"))
+            return 0
+        worker.serve(sf, interval=args.interval, parent_pid=args.parent_pid)
         return 0
     if args.reset:
         try:

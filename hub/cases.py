@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from dataclasses import dataclass, field
@@ -9,9 +10,20 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import TextClause, and_, false, func, or_, select, text
 
-from db.models import Case, CaseFlag, Comment, Patient, Practice, User, utcnow
+from db.engine import sqlite_index_hint
+from db.models import (
+    OPEN_CASE_STATUSES,
+    OPEN_CASES_SQL,
+    Case,
+    CaseFlag,
+    Comment,
+    Patient,
+    Practice,
+    User,
+    utcnow,
+)
 from hub import audit, flags, workflow
 from hub.access import Actor, can_comment, can_edit_case, can_see_case, case_scope, require_role
 from hub.clinical.identifiers import format_nhs_number, normalise_nhs_number, validate_nhs_number
@@ -326,42 +338,134 @@ QUEUE_SORTS = {
 
 @dataclass(frozen=True)
 class QueuePage:
-    """One page of the case queue."""
+    """One page of the case queue. `total` is exact when `total_exact`; otherwise it is PostgreSQL's
+    estimate, or on SQLite the threshold (the page says "more than"). `next_after` is the keyset cursor
+    of the next page (None on the last page): pass it as `after` to read the next page."""
 
     rows: pd.DataFrame
     total: int
     page: int
     page_size: int
+    total_exact: bool = True
+    next_after: tuple | None = None
+    total_estimated: bool = False
 
     @property
     def pages(self) -> int:
-        """Number of pages for the current filters."""
+        """Number of pages for the current filters (from the estimate when the count is not exact)."""
         return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_after is not None
+
+    @property
+    def total_text(self) -> str:
+        if self.total_exact:
+            return f"{self.total:,} case(s)"
+        if self.total_estimated:
+            return f"about {self.total:,} cases (estimate)"
+        return f"more than {COUNT_EXACT_UP_TO:,} cases"
 
 
 QUEUE_COLUMNS = ["case_id", "priority", "patient", "age", "practice", "condition", "status", "days_waiting",
                  "latest_pain", "flags", "why"]
+# Counts up to this are exact; beyond it PostgreSQL's planner estimate is shown (SQLite says "more than"),
+# so that the count costs the same at 10,000 cases as at 10 million.
+COUNT_EXACT_UP_TO = 2000
 
 
 def _queue_scope(actor: Actor, statuses: list[str] | None) -> list:
-    """The queue's scope and status filter as few, index-friendly conditions (one status IN list)."""
+    """The queue's scope and status filter as few, index-friendly conditions (one status IN list). The
+    hub's default statuses are written as the partial indexes' predicate, with literal values, so that
+    SQLite and PostgreSQL (generic plans included) can use those indexes."""
     from hub.access import HUB_VISIBLE_STATUSES
 
     if actor.is_hub_member and not actor.has("pcp"):
         visible = [st for st in HUB_VISIBLE_STATUSES if not statuses or st in statuses]
+        if set(visible) == set(OPEN_CASE_STATUSES):
+            return [text(OPEN_CASES_SQL)]
         return [Case.status.in_(visible)]
     where = [case_scope(actor, Case)]
     if statuses:
-        where.append(Case.status.in_(statuses))
+        where.append(text(OPEN_CASES_SQL) if set(statuses) == set(OPEN_CASE_STATUSES)
+                     else Case.status.in_(statuses))
     return where
+
+
+def _order_spec(sort: str, drafts_possible: bool) -> list[tuple[Any, bool, bool]]:
+    """(column, descending, may be NULL and sorts last) for each key of a sort; the last key is unique."""
+    spec = {
+        "priority": [(Case.priority, True, False), (Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
+        "waiting": [(Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
+        "newest": [(Case.submitted_at, True, drafts_possible), (Case.id, True, False)],
+        "pain": [(Case.latest_pain, True, True), (Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
+    }.get(sort)
+    if spec is None:
+        raise ValidationError({"sort": f"Unknown sort '{sort}'."})
+    return spec
+
+
+def _order_by(spec) -> list:
+    out = []
+    for col, desc, nullable in spec:
+        o = col.desc() if desc else col.asc()
+        out.append(o.nulls_last() if nullable else o)
+    return out
+
+
+def _after(spec, cursor: tuple) -> Any:
+    """Rows strictly after `cursor` in the order of `spec` (keyset pagination; NULLs sort last), plus a
+    plain range on the first key so that the index is entered at the cursor rather than read from its start."""
+    def rest(i: int):
+        if i == len(spec):
+            return false()
+        col, desc, nullable = spec[i]
+        v = cursor[i]
+        if v is None:  # in the NULL group, which comes last: only equal (NULL) rows can follow
+            return and_(col.is_(None), rest(i + 1))
+        gt = col < v if desc else col > v
+        if nullable:
+            gt = or_(gt, col.is_(None))
+        return or_(gt, and_(col == v, rest(i + 1)))
+
+    col, desc, nullable = spec[0]
+    v = cursor[0]
+    cond = rest(0)
+    if v is not None and not nullable:
+        cond = and_(col <= v if desc else col >= v, cond)
+    return cond
+
+
+def _sqlite_index(actor: Actor, where: list, sort: str, conditions, practice_ids) -> str | None:
+    """The index that serves this queue query in order. SQLite without statistics (as the app runs it)
+    prefers a status-prefixed index and sorts every matching case; naming the index makes it walk the
+    index in order and stop after the page. PostgreSQL's planner chooses by itself."""
+    open_only = any(isinstance(w, TextClause) and w.text == OPEN_CASES_SQL for w in where)
+    if actor.is_hub_member and not actor.has("pcp"):
+        if not open_only:
+            return None
+        if sort == "priority":
+            if conditions and not practice_ids:
+                return "ix_hub_case_open_condition"
+            if practice_ids and not conditions:
+                return "ix_hub_case_open_practice"
+            return "ix_hub_case_open_priority"
+        return "ix_hub_case_open_pain" if sort == "pain" else "ix_hub_case_open_submitted"
+    if actor.has("pcp") and not actor.is_hub_member and actor.practice_id is not None:
+        return {"priority": "ix_hub_case_practice_priority", "pain": "ix_hub_case_practice_pain"}.get(
+            sort, "ix_hub_case_practice_submitted")
+    return None
 
 
 def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, conditions: list[str] | None = None,
           practice_ids: list[int] | None = None, flag_codes: list[str] | None = None, sort: str = "priority",
           page: int = 1, page_size: int = 25, today: date | None = None,
-          known_total: int | None = None) -> QueuePage:
-    """The case queue in the actor's scope: filtered, sorted and paged in SQL. `known_total` skips the
-    COUNT when the caller counted the same filters moments ago (paging through one result set)."""
+          known_total: int | None = None, after: tuple | None = None) -> QueuePage:
+    """The case queue in the actor's scope: filtered, sorted and paged in SQL. `after` is the previous
+    page's `next_after` (keyset pagination: every page costs the same however deep); without it `page`
+    is read with OFFSET. `known_total` skips the COUNT when the caller counted the same filters moments
+    ago (paging through one result set)."""
     if not actor.is_clinical:
         raise PermissionDenied("The case queue is for clinical roles.")
     today = today or date.today()
@@ -376,34 +480,33 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
         where.append(Case.id.in_(select(CaseFlag.case_id).where(CaseFlag.code.in_(flag_codes))))
     # Drafts (no submitted_at) can only appear for a PCP; without them every sort reads an index in order.
     drafts_possible = actor.has("pcp") and (not statuses or "draft" in statuses)
-    submitted_asc = Case.submitted_at.asc().nulls_last() if drafts_possible else Case.submitted_at.asc()
-    submitted_desc = Case.submitted_at.desc().nulls_last() if drafts_possible else Case.submitted_at.desc()
-    order = {
-        "priority": [Case.priority.desc(), Case.submitted_at.asc(), Case.id.asc()],
-        "waiting": [submitted_asc, Case.id.asc()],
-        "newest": [submitted_desc, Case.id.desc()],
-        "pain": [Case.latest_pain.desc().nulls_last(), Case.submitted_at.asc(), Case.id.asc()],
-    }.get(sort)
-    if order is None:
-        raise ValidationError({"sort": f"Unknown sort '{sort}'."})
+    spec = _order_spec(sort, drafts_possible)
+    order = _order_by(spec)
     with session_factory() as s:
-        total = known_total if known_total is not None else s.scalar(
-            select(func.count()).select_from(Case).where(*where))
+        total, exact, estimated = (known_total, True, False) if known_total is not None else _count(s, where)
         # The page's ids come from the case table alone (an index walk that stops after the page);
         # only those rows are then joined to patient and practice.
-        page_ids = (select(Case.id).where(*where).order_by(*order).limit(page_size)
-                    .offset((page - 1) * page_size).scalar_subquery())
+        ids_q = select(Case.id).where(*where).order_by(*order).limit(page_size + 1)
+        index = _sqlite_index(actor, where, sort, conditions, practice_ids)
+        if index:
+            ids_q = ids_q.prefix_with(sqlite_index_hint(index), dialect="sqlite")
+        ids_q = ids_q.where(_after(spec, after)) if after is not None else ids_q.offset((page - 1) * page_size)
+        page_ids = list(s.scalars(ids_q))
+        more = len(page_ids) > page_size
+        page_ids = page_ids[:page_size]
+        cols = [c for c, _, _ in spec]
         q = (
             select(Case.id, Patient.given_name, Patient.family_name, Patient.birth_year, Practice.name,
                    Case.condition, Case.status, Case.submitted_at, Case.latest_pain, Case.latest_pain_instrument,
-                   Case.flags, Case.priority, Case.priority_reasons)
+                   Case.flags, Case.priority, Case.priority_reasons, *[c.label(f"k{i}") for i, c in enumerate(cols)])
             .join(Patient, Patient.id == Case.patient_id)
             .join(Practice, Practice.id == Case.practice_id)
             .where(Case.id.in_(page_ids))
             .order_by(*order)
-        )
-        records = []
-        for r in s.execute(q):
+        ) if page_ids else None
+        records, last_key = [], None
+        for r in (s.execute(q) if q is not None else ()):
+            last_key = tuple(getattr(r, f"k{i}") for i in range(len(cols)))
             records.append({
                 "case_id": r.id,
                 "priority": round(float(r.priority or 0)),
@@ -418,7 +521,28 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
                                    if f.get("severity") != "info"),
                 "why": "; ".join(r.priority_reasons or []),
             })
-    return QueuePage(pd.DataFrame.from_records(records, columns=QUEUE_COLUMNS), int(total or 0), page, page_size)
+    if not exact and total < (page - 1) * page_size + len(records):
+        total = (page - 1) * page_size + len(records)  # an estimate never says fewer than were shown
+    return QueuePage(pd.DataFrame.from_records(records, columns=QUEUE_COLUMNS), int(total or 0), page, page_size,
+                     total_exact=exact, next_after=last_key if more else None, total_estimated=estimated)
+
+
+def _count(s, where: list) -> tuple[int, bool, bool]:
+    """(count, exact, estimated): exact up to COUNT_EXACT_UP_TO (a count that stops there), else PostgreSQL's
+    planner estimate or, on SQLite, the threshold itself."""
+    bounded = s.scalar(select(func.count()).select_from(
+        select(Case.id).where(*where).limit(COUNT_EXACT_UP_TO + 1).subquery()))
+    if bounded <= COUNT_EXACT_UP_TO:
+        return int(bounded), True, False
+    bind = s.get_bind()
+    if bind.dialect.name == "postgresql":
+        stmt = select(Case.id).where(*where)
+        sql = str(stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
+        plan = s.execute(text("EXPLAIN (FORMAT JSON) " + sql)).scalar()
+        plan = plan if isinstance(plan, list) else json.loads(plan)
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+        return max(estimate, COUNT_EXACT_UP_TO + 1), False, True
+    return COUNT_EXACT_UP_TO + 1, False, False
 
 
 def open_safety_alerts(session_factory, actor: Actor, limit: int = 20) -> list[dict]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from hub.vocab import TREATMENT_CATEGORIES
 
@@ -45,119 +49,292 @@ def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
     return rows
 
 
+class TimelineFigure(go.Figure):
+    """A figure treated as read-only once built: `to_dict()` (what Streamlit calls on every page run) is
+    computed once and reused, instead of a deep copy of every array on each run. Do not mutate it after
+    the first to_dict() (the cache hands the same figure to every page run)."""
+
+    def __init__(self, spec: dict) -> None:
+        super().__init__(spec, _validate=False)  # the builder's output is validated by the tests
+        self._prepared: dict | None = None
+
+    def to_dict(self) -> dict:
+        if self._prepared is None:
+            self._prepared = super().to_dict()
+        return self._prepared
+
+
+def _dates(values) -> list[str]:
+    """Dates as ISO strings (what plotly sends anyway, without per-value conversion in the browser)."""
+    return [pd.Timestamp(v).strftime("%Y-%m-%d") for v in values]
+
+
+def _nums(values) -> list[float | None]:
+    """Numbers with gaps as None (JSON null), so a missing value is a gap, never 0."""
+    return [None if v is None or pd.isna(v) else float(v) for v in values]
+
+
+def _axis(prefix: str, row: int) -> str:
+    return prefix if row == 1 else f"{prefix}{row}"
+
+
+# Panel heights in pixels (the treatment panel grows with its lanes) and the gap that keeps each panel's
+# title clear of the panel above it.
+_PANEL_PX = {"pain": 170, "proms": 170, "ome": 120, "steps": 120, "sleep": 120}
+_GAP_PX, _TOP_PX, _BOTTOM_PX = 56, 40, 30
+_PANEL_TITLES = {"treatments": "Treatments and reviews", "pain": "Pain", "proms": "Other PROMs",
+                 "ome": "Opioid dose (mg OME/day)", "steps": "Steps per day", "sleep": "Sleep (hours)"}
+
+
 def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: pd.DataFrame,
                   wearables: pd.DataFrame, today: date | None = None, ome: list[tuple[date, float]] | None = None,
                   response: dict | None = None, ome_amber: float = 90, ome_red: float = 120,
                   compact: bool = False) -> go.Figure:
     """The case's one timeline on a shared date axis: treatments, pain (with baseline, important-change
-    band and target), other PROMs, reviews, total opioid OME, wearable steps and sleep (gaps as gaps)."""
+    band and target), other PROMs, reviews, total opioid OME, wearable steps and sleep (gaps as gaps).
+
+    Only panels with something to show are drawn (a new case shows its first pain scores, not six empty
+    panels). Cost stays flat with the history: treatments are one bar trace per category (arrays of
+    bases, lengths and lanes, not one trace per course) and reference lines and bands are layout shapes
+    with explicit axis references (no per-subplot helpers that walk every trace)."""
     today = today or date.today()
-    fig = make_subplots(rows=6, cols=1, shared_xaxes=True, vertical_spacing=0.03,
-                        row_heights=[0.26, 0.18, 0.15, 0.13, 0.14, 0.14],
-                        subplot_titles=("Treatments and reviews", "Pain", "Other PROMs", "Opioid dose (mg OME/day)",
-                                        "Steps per day", "Sleep (hours)"))
-    # Row 1: treatments as bars from start to stop (ongoing ones to today), by category.
-    seen: set[str] = set()
-    for r in _treatment_rows(treatments, today):
-        duration_ms = max(1, (r["end"] - r["start"]).days) * MS_PER_DAY
-        cat_label = TREATMENT_CATEGORIES.get(r["category"], r["category"])
-        fig.add_trace(go.Bar(
-            x=[duration_ms], base=[pd.Timestamp(r["start"])], y=[r["lane"]], orientation="h",
-            marker_color=CATEGORY_COLOURS.get(r["category"], "#999999"), name=cat_label,
-            legendgroup=r["category"], showlegend=r["category"] not in seen, text=[r["label"]],
-            textposition="inside", insidetextanchor="start",
-            hovertemplate=f"{r['label']}<br>{r['start']:%d %b %Y} – "
-                          f"{'ongoing' if r['ongoing'] else format(r['end'], '%d %b %Y')}<extra></extra>",
-        ), row=1, col=1)
-        seen.add(r["category"])
-    # Reviews on their own lane of row 1: attended, missed (DNA) and cancelled marked differently.
+    done = assessments[assessments["status"] == "completed"] if not assessments.empty else assessments
+    missing = assessments[assessments["status"] == "not_returned"] if not assessments.empty else assessments
+    resp_row = None
+    if response and response.get("baseline") is not None:
+        resp_row = "pain" if response.get("instrument") in PAIN_LABELS else "proms"
+    has = {
+        "treatments": not treatments.empty or not reviews.empty,
+        "pain": (not done.empty and done["instrument"].isin(list(PAIN_LABELS)).any()) or resp_row == "pain",
+        "proms": (not done.empty and done["instrument"].isin(list(OTHER_PROM_LABELS)).any())
+        or not missing.empty or resp_row == "proms",
+        "ome": bool(ome),
+        "steps": not wearables.empty and wearables["steps"].notna().any(),
+        "sleep": not wearables.empty and wearables["sleep_hours"].notna().any(),
+    }
+    panels = [p for p, shown in has.items() if shown]
+    if not panels:
+        return go.Figure(layout={"height": 120})
+    rows = {p: i + 1 for i, p in enumerate(panels)}
+    t_rows = _treatment_rows(treatments, today)
+    lanes = list(dict.fromkeys(r["lane"] for r in t_rows)) + (["Reviews"] if not reviews.empty else [])
+    px = {p: max(110, 34 * len(lanes) + 40) if p == "treatments" else _PANEL_PX[p] for p in panels}
+    plot_px = sum(px.values()) + _GAP_PX * (len(panels) - 1)
+    if compact:  # narrow column (meeting room): the same panels, shorter
+        px = {p: v * 0.8 for p, v in px.items()}
+        plot_px = sum(px.values()) + _GAP_PX * (len(panels) - 1)
+    traces: list[tuple[dict, str]] = []
+    shapes: list[dict] = []
+    notes: list[dict] = []
+    # Treatments as bars from start to stop (ongoing ones to today): one trace per category.
+    by_cat: dict[str, list[dict]] = {}
+    for r in t_rows:
+        by_cat.setdefault(r["category"], []).append(r)
+    for cat, rs in by_cat.items():
+        name = TREATMENT_CATEGORIES.get(cat, cat)
+        traces.append(({"type": "bar", 
+            "x": [max(1, (r["end"] - r["start"]).days) * MS_PER_DAY for r in rs],
+            "base": [r["start"].isoformat() for r in rs], "y": [r["lane"] for r in rs], "orientation": "h",
+            "marker_color": CATEGORY_COLOURS.get(cat, "#999999"), "name": name, "legendgroup": cat,
+            "text": [r["label"] for r in rs], "textposition": "inside", "insidetextanchor": "start", "constraintext": "none",
+            "cliponaxis": False,
+            "customdata": [[f"{r['start']:%d %b %Y}", "ongoing" if r["ongoing"] else f"{r['end']:%d %b %Y}"]
+                        for r in rs],
+            "hovertemplate": "%{text}<br>%{customdata[0]} – %{customdata[1]}<extra></extra>"}, "treatments"))
+    # Reviews on their own lane: attended, missed (DNA) and cancelled marked differently.
     if not reviews.empty:
         styles = {"attended": ("circle", "#2ca02c", "Review attended"),
                   "dna": ("x", "#d62728", "Missed appointment (DNA)"),
                   "cancelled": ("triangle-down", "#ff7f0e", "Review cancelled")}
         for code, (symbol, colour, name) in styles.items():
             sub = reviews[reviews["attendance"] == code]
-            if sub.empty:
-                continue
-            fig.add_trace(go.Scatter(
-                x=pd.to_datetime(sub["date"]), y=["Reviews"] * len(sub), mode="markers", name=name,
-                marker={"symbol": symbol, "size": 11, "color": colour},
-                hovertemplate=name + " %{x|%d %b %Y}<extra></extra>"), row=1, col=1)
-    # Row 2: pain scores; row 3: other PROM totals.
-    done = assessments[assessments["status"] == "completed"] if not assessments.empty else assessments
+            if not sub.empty:
+                traces.append(({"type": "scatter", 
+                    "x": _dates(sub["date"]), "y": ["Reviews"] * len(sub), "mode": "markers", "name": name,
+                    "marker": {"symbol": symbol, "size": 11, "color": colour},
+                    "hovertemplate": name + " %{x|%d %b %Y}<extra></extra>"}, "treatments"))
     for inst, label in PAIN_LABELS.items():
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
-            fig.add_trace(go.Scatter(x=pd.to_datetime(sub["date"]), y=sub["total"], mode="lines+markers",
-                                     name=label, line={"color": PAIN_COLOURS[inst], "width": 2}), row=2, col=1)
+            traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]), "mode": "lines+markers",
+                                      "name": label, "line": {"color": PAIN_COLOURS[inst], "width": 2}}, "pain"))
     for inst, label in OTHER_PROM_LABELS.items():
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
-            fig.add_trace(go.Scatter(x=pd.to_datetime(sub["date"]), y=sub["total"], mode="lines+markers",
-                                     name=label), row=3, col=1)
-    missing = assessments[assessments["status"] == "not_returned"] if not assessments.empty else assessments
+            traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]), "mode": "lines+markers",
+                                      "name": label}, "proms"))
     if not missing.empty:
-        fig.add_trace(go.Scatter(x=pd.to_datetime(missing["date"]), y=[0] * len(missing), mode="markers",
-                                 name="PROM not returned", marker={"symbol": "x-open", "size": 9, "color": "#d62728"},
-                                 hovertemplate="PROM not returned %{x|%d %b %Y}<extra></extra>"), row=3, col=1)
-    _response_band(fig, response)
-    # Row 4: total OME as a step line with the amber and red thresholds.
+        traces.append(({"type": "scatter", "x": _dates(missing["date"]), "y": [0] * len(missing), "mode": "markers",
+                                  "name": "PROM not returned", "marker": {"symbol": "x-open", "size": 9, "color": "#d62728"},
+                                  "hovertemplate": "PROM not returned %{x|%d %b %Y}<extra></extra>"}, "proms"))
+    if resp_row:
+        _response_band(shapes, notes, response, rows[resp_row])
+    # Total OME as a step line with the amber and red thresholds.
     if ome:
-        xs = [pd.Timestamp(d) for d, _ in ome] + [pd.Timestamp(today)]
+        xs = [d.isoformat() for d, _ in ome] + [today.isoformat()]
         ys = [v for _, v in ome] + [ome[-1][1]]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line_shape="hv", name="Total OME (mg/day)",
-                                 line={"color": "#8c564b"}), row=4, col=1)
-        for level, colour in ((ome_amber, "#ff7f0e"), (ome_red, "#d62728")):
-            fig.add_hline(y=level, line_dash="dot", line_color=colour, row=4, col=1)
-    else:
-        fig.add_annotation(text="No opioids recorded", xref="x4 domain", yref="y4 domain", x=0.5, y=0.5,
-                           showarrow=False, font={"color": "#777777"})
-    # Rows 5-6: wearables, one point per day; a day without data is NaN so the line breaks there.
-    if not wearables.empty:
+        traces.append(({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "line_shape": "hv", "name": "Total OME (mg/day)",
+                                  "line": {"color": "#8c564b"}}, "ome"))
+        for level, colour, word in ((ome_amber, "#ff7f0e", "amber"), (ome_red, "#d62728", "red")):
+            _hline(shapes, notes, rows["ome"], level, colour, "dot", f"{word} {level:g}", "right")
+    # Wearables, one point per day; a day without data is NaN so the line breaks there.
+    if has["steps"] or has["sleep"]:
         start = min(pd.to_datetime(wearables["day"]).min().date(), today)
-        steps = daily_series(wearables, "steps", start, today)
-        sleep = daily_series(wearables, "sleep_hours", start, today)
-        fig.add_trace(go.Scatter(x=steps.index, y=steps.values, mode="lines", connectgaps=False,
-                                 name="Steps", line={"width": 1, "color": "#17becf"}), row=5, col=1)
-        fig.add_trace(go.Scatter(x=sleep.index, y=sleep.values, mode="lines", connectgaps=False,
-                                 name="Sleep hours", line={"width": 1, "color": "#9467bd"}), row=6, col=1)
-        # Weekly means over the days with data (mid-week points; a week without data is a gap).
         from hub.wearables import weekly_summary  # lazy: hub.wearables pulls in the database layer
 
         weekly = weekly_summary(wearables, start, today)
-        mid = [pd.Timestamp(w) + pd.Timedelta(days=3, hours=12) for w in weekly["week_start"]]
+        mid = [(pd.Timestamp(w) + pd.Timedelta(days=3, hours=12)).isoformat() for w in weekly["week_start"]]
         days = weekly["days_with_data"].tolist()
-        for column, name, colour, row in (("mean_steps", "Steps, weekly mean", "#0b6e79", 5),
-                                          ("mean_sleep_hours", "Sleep hours, weekly mean", "#4b2c7f", 6)):
-            fig.add_trace(go.Scatter(x=mid, y=weekly[column].tolist(), mode="lines+markers", connectgaps=False,
-                                     name=name, customdata=days, line={"width": 2.5, "color": colour},
-                                     marker={"size": 4},
-                                     hovertemplate="week of %{x|%d %b %Y}: %{y:.1f} (%{customdata} day(s) with data)"
-                                                   "<extra>" + name + "</extra>"), row=row, col=1)
-    fig.update_yaxes(range=[0, 10], row=2, col=1)
-    fig.update_layout(barmode="overlay", height=1000, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      legend={"orientation": "h", "y": -0.05}, hovermode="closest")
-    if compact:  # narrow column (meeting room): no legend, hover names the series
-        fig.update_layout(showlegend=False, height=760)
+        for panel, column, name, colour, mean_col, mean_name, mean_colour in (
+                ("steps", "steps", "Steps", "#17becf", "mean_steps", "Steps, weekly mean", "#0b6e79"),
+                ("sleep", "sleep_hours", "Sleep hours", "#9467bd", "mean_sleep_hours", "Sleep hours, weekly mean",
+                 "#4b2c7f")):
+            if not has[panel]:
+                continue
+            s = daily_series(wearables, column, start, today)
+            traces.append(({"type": "scatter", "x": _dates(s.index), "y": _nums(s), "mode": "lines", "connectgaps": False, "name": name,
+                                      "line": {"width": 1, "color": colour}}, panel))
+            traces.append(({"type": "scatter", "x": mid, "y": _nums(weekly[mean_col]), "mode": "lines+markers", "connectgaps": False,
+                                      "name": mean_name, "customdata": days, "line": {"width": 2.5, "color": mean_colour},
+                                      "marker": {"size": 4},
+                                      "hovertemplate": "week of %{x|%d %b %Y}: %{y:.1f} (%{customdata} day(s) with data)"
+                                                    "<extra>" + mean_name + "</extra>"}, panel))
+    # Layout by hand (one dict, validated once by the tests, not per call): panels top to bottom on a
+    # shared date axis, each title above its panel in the gap that separates it from the one above.
+    total = sum(px.values()) + _GAP_PX * (len(panels) - 1)
+    domains, top = {}, 1.0
+    for p in panels:
+        h = px[p] / total
+        domains[p] = [max(0.0, top - h), top]
+        top -= h + _GAP_PX / total
+    bottom = len(panels)
     start, end = window(today)
-    fig.update_xaxes(type="date", range=[pd.Timestamp(start), pd.Timestamp(end + timedelta(days=14))])
+    x_range = [pd.Timestamp(start).isoformat(), pd.Timestamp(end + timedelta(days=14)).isoformat()]
+    layout: dict[str, Any] = {
+        "barmode": "overlay", "height": round(plot_px + _TOP_PX + _BOTTOM_PX), "hovermode": "closest",
+        "showlegend": True, "margin": {"l": 10, "r": 10 if compact else 190, "t": _TOP_PX, "b": _BOTTOM_PX},
+        "shapes": shapes,
+        "annotations": [{"text": f"<b>{_PANEL_TITLES[p]}</b>", "xref": "paper", "yref": "paper", "x": 0,
+                         "xanchor": "left", "y": domains[p][1], "yanchor": "bottom", "showarrow": False,
+                         "font": {"size": 13}} for p in panels] + notes,
+    }
+    for p, row in rows.items():
+        xa: dict[str, Any] = {"anchor": _axis("y", row), "domain": [0.0, 1.0], "type": "date", "range": x_range}
+        if row != bottom:
+            xa.update(matches=_axis("x", bottom), showticklabels=False)
+        layout[_axis("xaxis", row)] = xa
+        layout[_axis("yaxis", row)] = {"anchor": _axis("x", row), "domain": domains[p], "automargin": True}
+    if "treatments" in rows:
+        layout[_axis("yaxis", rows["treatments"])].update(type="category", categoryorder="array",
+                                                           categoryarray=lanes[::-1])
+    if "pain" in rows:
+        layout[_axis("yaxis", rows["pain"])]["range"] = [0, 10.5]
+    # One small legend per panel, beside it (not one long legend under six panels); none for a panel
+    # whose title already names its only series.
+    per_panel: dict[str, int] = {}
+    for _, p in traces:
+        per_panel[p] = per_panel.get(p, 0) + 1
+    legend_of: dict[str, str] = {}
+    for p in panels:
+        if per_panel.get(p, 0) > 1 or p == "treatments":
+            legend_of[p] = "legend" if not legend_of else f"legend{len(legend_of) + 1}"
+    for trace, p in traces:
+        trace.update(xaxis=_axis("x", rows[p]), yaxis=_axis("y", rows[p]))
+        if p in legend_of:
+            trace.update(legend=legend_of[p], showlegend=True)
+        else:
+            trace["showlegend"] = False
+    for p, name in legend_of.items():
+        if compact:  # inside the panel, top right, over a translucent background
+            layout[name] = {"x": 1, "xanchor": "right", "y": domains[p][1], "yanchor": "top", "orientation": "h",
+                            "bgcolor": "rgba(255,255,255,0.75)", "font": {"size": 10}}
+        else:
+            layout[name] = {"x": 1.01, "xanchor": "left", "y": domains[p][1], "yanchor": "top",
+                            "font": {"size": 11}, "tracegroupgap": 2}
+    return TimelineFigure({"data": [t for t, _ in traces], "layout": layout})
+
+
+def _hline(shapes: list, notes: list, row: int, y: float, colour: str, dash: str, text: str, side: str) -> None:
+    """A horizontal reference line across one panel, with its label at one end (explicit axis refs)."""
+    shapes.append({"type": "line", "xref": f"{_axis('x', row)} domain", "x0": 0, "x1": 1,
+                   "yref": _axis("y", row), "y0": y, "y1": y, "line": {"color": colour, "dash": dash, "width": 1}})
+    notes.append({"xref": f"{_axis('x', row)} domain", "x": 1 if side == "right" else 0, "yref": _axis("y", row),
+                  "y": y, "text": text, "showarrow": False, "xanchor": side, "yanchor": "bottom",
+                  "font": {"size": 10, "color": colour}})
+
+
+def _response_band(shapes: list, notes: list, response: dict, row: int) -> None:
+    """The primary outcome's baseline, clinically important change band and target on its panel."""
+    band = response.get("mic_band")
+    if band:
+        shapes.append({"type": "rect", "xref": f"{_axis('x', row)} domain", "x0": 0, "x1": 1,
+                       "yref": _axis("y", row), "y0": min(band), "y1": max(band), "fillcolor": "#cccccc",
+                       "opacity": 0.25, "line": {"width": 0}, "layer": "below"})
+        notes.append({"xref": f"{_axis('x', row)} domain", "x": 0, "yref": _axis("y", row), "y": max(band),
+                      "text": "within important change", "showarrow": False, "xanchor": "left", "yanchor": "top",
+                      "font": {"size": 10, "color": "#555555"}})
+    _hline(shapes, notes, row, response["baseline"], "#555555", "dash", f"baseline {response['baseline']:g}", "right")
+    if response.get("target") is not None:
+        _hline(shapes, notes, row, response["target"], "#2ca02c", "dot", f"target {response['target']:g}", "left")
+
+
+# ----------------------------------------------------------------------------- figure cache
+
+_CACHE: OrderedDict[tuple, go.Figure] = OrderedDict()
+_CACHE_SIZE = 64
+_cache_lock = threading.Lock()
+cache_stats = {"hits": 0, "misses": 0}
+
+
+def _digest(*parts: Any) -> str:
+    """A digest of the timeline's inputs: any write to the case's record changes it."""
+    h = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        if isinstance(p, pd.DataFrame):
+            h.update(",".join(map(str, p.columns)).encode())
+            h.update(str(len(p)).encode())
+            if len(p):
+                h.update(pd.util.hash_pandas_object(p.astype(str), index=False).values.tobytes())
+        else:
+            h.update(json.dumps(p, sort_keys=True, default=str).encode())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def cached_case_timeline(case_id: int, treatments: pd.DataFrame, assessments: pd.DataFrame,
+                         reviews: pd.DataFrame, wearables: pd.DataFrame, today: date | None = None,
+                         ome: list[tuple[date, float]] | None = None, response: dict | None = None,
+                         ome_amber: float = 90, ome_red: float = 120, compact: bool = False) -> go.Figure:
+    """case_timeline, built once per version of the case's record and reused (page and meeting room).
+
+    The key is the case id and a digest of everything the figure draws (the record as read, the response,
+    thresholds, today's date, the variant), so any write to the record gives a new key: nothing stale is
+    ever served, without each write having to know about this cache. The inputs were read by a service
+    that checked the user's access, so the figure is not user-specific. Bounded, per process; callers must
+    not mutate the returned figure (Streamlit copies it when it serialises)."""
+    today = today or date.today()
+    key = (case_id, compact, _digest(treatments, assessments, reviews, wearables, ome, response, ome_amber,
+                                     ome_red, today))
+    with _cache_lock:
+        fig = _CACHE.get(key)
+        if fig is not None:
+            _CACHE.move_to_end(key)
+            cache_stats["hits"] += 1
+            return fig
+    fig = case_timeline(treatments, assessments, reviews, wearables, today, ome=ome, response=response,
+                        ome_amber=ome_amber, ome_red=ome_red, compact=compact)
+    with _cache_lock:
+        cache_stats["misses"] += 1
+        _CACHE[key] = fig
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return fig
 
 
-def _response_band(fig: go.Figure, response: dict | None) -> None:
-    """Draw the primary outcome's baseline, clinically important change band and target."""
-    if not response or response.get("baseline") is None:
-        return
-    row = 2 if response.get("instrument") in PAIN_LABELS else 3
-    band = response.get("mic_band")
-    if band:
-        fig.add_hrect(y0=min(band), y1=max(band), fillcolor="#cccccc", opacity=0.25, line_width=0, row=row, col=1,
-                      annotation_text="within important change", annotation_position="top left")
-    fig.add_hline(y=response["baseline"], line_dash="dash", line_color="#555555", row=row, col=1,
-                  annotation_text=f"baseline {response['baseline']:g}", annotation_position="bottom right")
-    if response.get("target") is not None:
-        fig.add_hline(y=response["target"], line_dash="dot", line_color="#2ca02c", row=row, col=1,
-                      annotation_text=f"target {response['target']:g}", annotation_position="bottom left")
+def clear_cache() -> None:
+    """Forget every cached figure (tests)."""
+    with _cache_lock:
+        _CACHE.clear()
 
 
 def window(today: date, months: int = 18) -> tuple[date, date]:

@@ -3,12 +3,12 @@ treatment, review, setting) and refreshed daily for rules that depend on today's
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -26,7 +26,7 @@ from db.models import (
     Treatment,
     utcnow,
 )
-from hub import audit, workflow
+from hub import audit, events, workflow
 from hub import settings as hub_settings
 from hub.clinical.signals import phq9_item9_missing, sbst_fear_item_positive
 from hub.clinical.followup import ActionState, FollowUpState, GoalState, relisting_reasons
@@ -209,45 +209,80 @@ def _evaluate(s: Session, ids: list[int], today: date, values) -> dict[int, Case
 
 
 def _relist(s: Session, results: dict[int, CaseEvaluation], today: date, values) -> list[int]:
-    """Send returned cases back to the queue when a follow-through rule fires; returns their ids."""
-    returned = s.scalars(select(Case).where(Case.id.in_(list(results)), Case.status == "returned")).all()
-    relisted = []
-    for case in returned:
-        d = s.scalar(select(Decision).where(Decision.case_id == case.id, Decision.status == "final")
-                     .order_by(Decision.finalised_at.desc()).limit(1))
-        if d is None or d.finalised_at is None:
-            continue
-        decided_on = s.scalar(select(Meeting.starts_at).join(AgendaItem, AgendaItem.meeting_id == Meeting.id)
-                              .where(AgendaItem.id == d.agenda_item_id)).date()
-        actions = tuple(ActionState(a.description, a.due_date, a.status == "open")
-                        for a in s.scalars(select(Action).where(Action.decision_id == d.id)))
-        goals = []
-        for g in d.goals:
-            latest = s.scalar(select(GoalAttainment.level).where(GoalAttainment.goal_id == g.id)
-                              .order_by(GoalAttainment.assessed_on.desc(), GoalAttainment.id.desc()).limit(1))
-            goals.append(GoalState(f"{g.target_activity}, {g.performance_quantifier}", g.due_date,
-                                   latest if latest is not None else g.achieved_level))
+    """Send returned cases back to the queue when a follow-through rule fires; returns their ids.
+
+    Reads in batches (one query per table for all the returned cases, not one per case): the daily
+    refresh calls this for thousands of cases at a time."""
+    returned = s.execute(select(Case.id, Case.patient_id)
+                         .where(Case.id.in_(list(results)), Case.status == "returned")).all()
+    if not returned:
+        return []
+    patient_of = {r.id: r.patient_id for r in returned}
+    latest: dict[int, Any] = {}  # case id -> its latest final decision
+    for d in s.execute(select(Decision.id, Decision.case_id, Decision.agenda_item_id, Decision.finalised_at,
+                              Decision.follow_up_date, Decision.flags_at_decision)
+                       .where(Decision.case_id.in_(list(patient_of)), Decision.status == "final",
+                              Decision.finalised_at.is_not(None))
+                       .order_by(Decision.finalised_at, Decision.id)):
+        latest[d.case_id] = d
+    if not latest:
+        return []
+    dids = [d.id for d in latest.values()]
+    meeting_day = dict(s.execute(select(AgendaItem.id, Meeting.starts_at)
+                                 .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+                                 .where(AgendaItem.id.in_([d.agenda_item_id for d in latest.values()]))).all())
+    actions: dict[int, list[ActionState]] = defaultdict(list)
+    for a in s.execute(select(Action.decision_id, Action.description, Action.due_date, Action.status)
+                       .where(Action.decision_id.in_(dids)).order_by(Action.id)):
+        actions[a.decision_id].append(ActionState(a.description, a.due_date, a.status == "open"))
+    goal_rows = s.execute(select(Goal.id, Goal.decision_id, Goal.target_activity, Goal.performance_quantifier,
+                                 Goal.due_date, Goal.achieved_level)
+                          .where(Goal.decision_id.in_(dids)).order_by(Goal.position, Goal.id)).all()
+    level: dict[int, int] = {}
+    if goal_rows:
+        for g in s.execute(select(GoalAttainment.goal_id, GoalAttainment.level)
+                           .where(GoalAttainment.goal_id.in_([g.id for g in goal_rows]))
+                           .order_by(GoalAttainment.assessed_on, GoalAttainment.id)):
+            level[g.goal_id] = g.level  # the latest rating wins
+    goals: dict[int, list[GoalState]] = defaultdict(list)
+    for g in goal_rows:
+        goals[g.decision_id].append(GoalState(f"{g.target_activity}, {g.performance_quantifier}", g.due_date,
+                                              level.get(g.id, g.achieved_level)))
+    follow_ups = [d.follow_up_date for d in latest.values() if d.follow_up_date is not None]
+    attended: dict[int, list[date]] = defaultdict(list)
+    if follow_ups:
+        for r in s.execute(select(Review.patient_id, Review.review_date)
+                           .where(Review.patient_id.in_(sorted({patient_of[c] for c in latest})),
+                                  Review.attendance == "attended", Review.review_date >= min(follow_ups))
+                           .order_by(Review.review_date)):
+            attended[r.patient_id].append(r.review_date)
+    due: dict[int, list[str]] = {}
+    for case_id, d in latest.items():
         review_on = None
         if d.follow_up_date is not None:
-            review_on = s.scalar(select(Review.review_date).where(
-                Review.patient_id == case.patient_id, Review.attendance == "attended",
-                Review.review_date >= d.follow_up_date).order_by(Review.review_date).limit(1))
-        ev = results[case.id]
+            review_on = next((on for on in attended[patient_of[case_id]] if on >= d.follow_up_date), None)
+        ev = results[case_id]
         since = ev.since_decision
         important = None
         if since is not None and since.category is not None:
             # 'important' alone also holds for an important deterioration: require an improvement category.
             important = since.category in IMPORTANT_IMPROVEMENT
         state = FollowUpState(
-            today=today, decided_on=decided_on, follow_up_date=d.follow_up_date, actions=actions, goals=tuple(goals),
+            today=today, decided_on=meeting_day[d.agenda_item_id].date(), follow_up_date=d.follow_up_date,
+            actions=tuple(actions[d.id]), goals=tuple(goals[d.id]),
             flags_at_decision=frozenset(d.flags_at_decision or ()),
             current_flags=tuple((f.code, f.label, f.reason) for f in ev.flags if f.severity != "info"),
             follow_up_review_on=review_on, primary_instrument=since.instrument if since else None,
             value_at_decision=since.baseline if since else None, value_latest=since.latest if since else None,
             value_latest_on=since.latest_on if since else None, important_improvement=important)
         reasons = relisting_reasons(state, overdue_days=int(values.get("relist.action_overdue_days", 14)))
-        if not reasons:
-            continue
+        if reasons:
+            due[case_id] = reasons
+    if not due:
+        return []
+    relisted = []
+    for case in s.scalars(select(Case).where(Case.id.in_(list(due))).order_by(Case.id)):
+        reasons = due[case.id]
         change = workflow.move(case, "submitted")
         case.relisted_reason = "Re-listed: " + "; ".join(reasons)
         case.relisted_at = utcnow()
@@ -266,27 +301,53 @@ def recompute_patient(s: Session, patient_id: int, today: date | None = None) ->
 def recompute_all(session_factory, today: date | None = None) -> int:
     """Recompute every case, in chunks of one transaction each; returns the number of cases."""
     today = today or date.today()
+    done = _recompute_where(session_factory, today, [])
+    _mark_refreshed(session_factory, today)
+    return done
+
+
+# Statuses whose flags and priority no longer move with the date: a closed case is recomputed when its
+# record or a setting changes, not by the daily refresh.
+SETTLED_STATUSES = ("closed",)
+
+
+def recompute_due(session_factory, today: date | None = None) -> int:
+    """The daily refresh: recompute only the cases whose date-dependent rules can change today (every case
+    not closed: waiting time, review and PROM windows, due dates of actions and follow-up), skipping those
+    already computed today (a write recomputed them). Returns the number of cases recomputed."""
+    today = today or date.today()
+    done = _recompute_where(session_factory, today, [
+        Case.status.not_in(SETTLED_STATUSES),
+        or_(Case.flags_computed_on.is_(None), Case.flags_computed_on < today)])
+    _mark_refreshed(session_factory, today)
+    return done
+
+
+def _recompute_where(session_factory, today: date, where: list) -> int:
     done = 0
     last_id = 0
     while True:
         with session_factory.begin() as s:
-            ids = s.scalars(select(Case.id).where(Case.id > last_id).order_by(Case.id).limit(CHUNK)).all()
+            ids = s.scalars(select(Case.id).where(Case.id > last_id, *where).order_by(Case.id).limit(CHUNK)).all()
             if not ids:
                 break
             recompute_cases(s, ids, today)
             done += len(ids)
             last_id = ids[-1]
+    return done
+
+
+def _mark_refreshed(session_factory, today: date) -> None:
     with session_factory.begin() as s:
         row = s.get(Setting, REFRESH_KEY)
         if row is None:
             s.add(Setting(key=REFRESH_KEY, value=today.isoformat()))
         else:
             row.value, row.updated_at = today.isoformat(), utcnow()
-    return done
 
 
 def mark_stale(session_factory) -> None:
-    """Forget the last refresh so the next refresh_if_stale recomputes every case."""
+    """Forget the last refresh so the next refresh recomputes every case."""
     with session_factory.begin() as s:
         s.execute(delete(Setting).where(Setting.key == REFRESH_KEY))
 
@@ -298,31 +359,26 @@ def refreshed_on(session_factory) -> date | None:
         return date.fromisoformat(row.value) if row and row.value else None
 
 
-_refresh_lock = threading.Lock()
-
-
-def refresh_if_stale(session_factory, today: date | None = None, background: bool = True) -> bool:
-    """Refresh date-dependent flags once a day (in a background thread by default); True if started."""
+def refresh_if_stale(session_factory, today: date | None = None) -> str | None:
+    """Run the refresh that is due, in the caller's thread: 'full' (never refreshed, a setting changed, or
+    a new year: dates in reasons drop their year), 'daily' (first run of the day) or None (nothing due).
+    Callers that may run in several processes hold the worker lock (hub.worker); nothing here starts a
+    thread."""
     today = today or date.today()
     last = refreshed_on(session_factory)
-    if last is not None and last >= today and background:
-        return False
-    # In the foreground wait for a refresh already running, then look again.
-    if not _refresh_lock.acquire(blocking=not background):
-        return False
-    last = refreshed_on(session_factory)
     if last is not None and last >= today:
-        _refresh_lock.release()
-        return False
+        return None
+    if last is None or last.year != today.year:
+        recompute_all(session_factory, today)
+        return "full"
+    recompute_due(session_factory, today)
+    return "daily"
 
-    def run() -> None:
-        try:
-            recompute_all(session_factory, today)
-        finally:
-            _refresh_lock.release()
 
-    if background:
-        threading.Thread(target=run, name="flags-refresh", daemon=True).start()
-    else:
-        run()
-    return True
+def _on_settings_changed(session_factory, key: str, **_) -> None:
+    """A threshold or weight changed: flags and priority of every case are stale (the worker recomputes)."""
+    if not key.startswith("security."):
+        mark_stale(session_factory)
+
+
+events.subscribe("settings.changed", _on_settings_changed)

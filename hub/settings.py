@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Setting, utcnow
-from hub import audit
+from hub import audit, events
 from hub.access import Actor, require_role
 from hub.errors import ValidationError
 
@@ -125,12 +125,9 @@ def update(session_factory, actor: Actor, key: str, raw) -> float | int:
             row.updated_at = utcnow()
             row.updated_by = actor.user_id
         audit.record(s, actor, "setting.update", "setting", key, {"value": [old, value]})
-    if not key.startswith("security."):
-        # Thresholds and weights change flags and priority of every case: refresh in the background.
-        from hub import flags
-
-        flags.mark_stale(session_factory)
-        flags.refresh_if_stale(session_factory)
+    # Thresholds and weights change flags and priority of every case: hub.flags subscribes and marks them
+    # stale; the worker (hub.worker) recomputes. Settings never imports flags (no cycle, no thread here).
+    events.publish("settings.changed", session_factory=session_factory, key=key)
     return value
 
 

@@ -79,10 +79,11 @@ with tabs[0]:
     if data.treatments.empty and data.assessments.empty and data.wearables.empty:
         st.info("No treatments, assessments or wearable data recorded yet.")
     else:
-        st.plotly_chart(charts.case_timeline(data.treatments, data.assessments, data.reviews, data.wearables,
-                                             date.today(), ome=data.ome, response=header.response,
-                                             ome_amber=thresholds.get("opioid.amber_ome", 90),
-                                             ome_red=thresholds.get("opioid.red_ome", 120)), width="stretch")
+        st.plotly_chart(charts.cached_case_timeline(case_id, data.treatments, data.assessments, data.reviews,
+                                                    data.wearables, date.today(), ome=data.ome, response=header.response,
+                                                    ome_amber=thresholds.get("opioid.amber_ome", 90),
+                                                    ome_red=thresholds.get("opioid.red_ome", 120)),
+                        width="stretch")
 with tabs[1]:
     st.dataframe(data.treatments.drop(columns=["id", "category"]), hide_index=True, width="stretch")
     if header.can_edit:

@@ -92,8 +92,9 @@ with left:
         st.caption(md_escape(f"Preparation — {disc}: {text}"))
     if agenda_case.missing:
         st.warning("Readiness: missing " + ", ".join(agenda_case.missing))
-    st.plotly_chart(charts.case_timeline(data.treatments, data.assessments, data.reviews, data.wearables,
-                                         date.today(), ome=data.ome, response=header.response, compact=True),
+    st.plotly_chart(charts.cached_case_timeline(agenda_case.case_id, data.treatments, data.assessments,
+                                                data.reviews, data.wearables, date.today(), ome=data.ome,
+                                                response=header.response, compact=True),
                     width="stretch")
 with right:
     open_flags = [f for f in header.flags if f.get("severity") in ("red", "amber")]

@@ -59,21 +59,26 @@ filters = (tuple(statuses), tuple(conditions), tuple(practice_ids), tuple(flag_c
 if st.session_state.get("q_filters") != filters:
     st.session_state["q_filters"] = filters
     st.session_state["q_page"] = 1
+    st.session_state["q_cursors"] = []
+# Keyset paging: the cursor of page n (n >= 2) is the last row of page n-1, kept as the user pages forward.
+page_no = st.session_state.get("q_page", 1)
+cursors = st.session_state.get("q_cursors", [])
+after = cursors[page_no - 2] if 1 < page_no <= len(cursors) + 1 else None
 
 # Paging and reruns within 30 s reuse the count of the same filters (the rows are always fresh).
 counted = st.session_state.get("q_count")
 known_total = counted[1] if counted and counted[0] == filters and time.monotonic() - counted[2] < 30 else None
 try:
     result = cases.queue(sf, actor, statuses=statuses, conditions=conditions, practice_ids=practice_ids,
-                         flag_codes=flag_codes, sort=sort, page=st.session_state.get("q_page", 1), page_size=25,
-                         known_total=known_total)
-    if known_total is None:
+                         flag_codes=flag_codes, sort=sort, page=page_no, page_size=25,
+                         known_total=known_total, after=after)
+    if known_total is None and result.total_exact:
         st.session_state["q_count"] = (filters, result.total, time.monotonic())
 except Exception as exc:  # hub errors become messages
     show_error(exc)
     st.stop()
 
-st.write(f"{result.total:,} case(s) · page {result.page} of {result.pages}")
+st.write(f"{result.total_text} · page {result.page}" + (f" of {result.pages}" if result.total_exact else ""))
 if result.total == 0:
     st.info("No cases match these filters.")
     st.stop()
@@ -101,13 +106,20 @@ selected = event.selection.rows if event is not None else []
 if selected:
     open_case(int(result.rows.iloc[selected[0]]["case_id"]))
 
-p1, p2, p3 = st.columns([1, 1, 4])
-if p1.button("◀ Previous", disabled=result.page <= 1):
-    st.session_state["q_page"] = result.page - 1
-    st.rerun()
-if p2.button("Next ▶", disabled=result.page >= result.pages):
+
+
+def _previous() -> None:
+    st.session_state["q_page"] = max(1, result.page - 1)
+
+
+def _next() -> None:  # a callback: the page that follows is drawn in the same script run as the click
+    st.session_state["q_cursors"] = [*cursors[:result.page - 1], result.next_after]
     st.session_state["q_page"] = result.page + 1
-    st.rerun()
+
+
+p1, p2, p3 = st.columns([1, 1, 4])
+p1.button("◀ Previous", disabled=result.page <= 1, on_click=_previous)
+p2.button("Next ▶", disabled=not result.has_next, on_click=_next)
 
 # Accessible ways to open a case (keyboard users, screen readers, browser tests): the grid is a canvas.
 with st.expander("Open a case by link", expanded=False):

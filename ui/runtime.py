@@ -14,19 +14,23 @@ def _prepared(url: str):
     return prepare(url)
 
 
-@st.cache_resource(ttl=600, show_spinner=False)
-def _daily_refresh(url: str) -> bool:
-    from hub import flags
+@st.cache_resource(show_spinner=False)
+def _worker(url: str):
+    """Start the background worker (`python -m hub worker`) as a child process, once per server process and
+    database: the daily flag refresh and re-listing run there, never in a page run or a thread of the app.
+    Several app processes each start one; the database lock lets one work at a time. HUB_WORKER=external
+    (a separate worker service or cron runs it) or off starts none."""
+    from hub.worker import start_child
 
-    return flags.refresh_if_stale(_prepared(url)[1])
+    return start_child(url)
 
 
 def session_factory():
-    """The session factory for the configured database (migrated, demo-seeded when embedded); checks at
-    most every 10 minutes whether today's refresh of date-dependent flags has run (it runs in the background)."""
+    """The session factory for the configured database (migrated, demo-seeded when embedded), with the
+    background worker started for it."""
     url = database_url()
     sf = _prepared(url)[1]
-    _daily_refresh(url)
+    _worker(url)
     return sf
 
 

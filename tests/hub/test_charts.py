@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date, timedelta
 
@@ -48,7 +49,7 @@ def test_daily_series_marks_missing_days_as_gaps_not_zero():
 
 
 def test_timeline_has_all_lanes_on_a_shared_axis():
-    fig = charts.case_timeline(*frames(), today=TODAY)
+    fig = charts.case_timeline(*frames(), today=TODAY, ome=[(date(2026, 1, 1), 60.0)])
     names = {t.name for t in fig.data}
     assert {"Medicine", "Exercise / physiotherapy", "Pain NRS (0-10)", "PEG (0-10)", "PHQ-9 (0-27)",
             "Review attended", "Missed appointment (DNA)", "PROM not returned", "Steps", "Sleep hours"} <= names
@@ -116,6 +117,82 @@ def test_concurrent_medicines_each_have_their_own_lane():
         {"id": 3, "category": "medicine", "category_label": "Medicine", "label": "Pregabalin 300 mg/day oral",
          "drug": "pregabalin", "start": date(2026, 2, 1), "end": None}])], ignore_index=True)
     fig = charts.case_timeline(treatments, assessments, reviews, wearables, today=TODAY)
-    lanes = {t.text[0]: t.y[0] for t in fig.data if t.name == "Medicine"}
+    lanes = {text: lane for t in fig.data if t.name == "Medicine" for text, lane in zip(t.text, t.y)}
     assert lanes == {"Oxycodone 80 mg/day oral": "Oxycodone", "Pregabalin 300 mg/day oral": "Pregabalin"}
     assert next(t for t in fig.data if t.name == "Exercise / physiotherapy").y[0] == "Exercise / physiotherapy"
+
+
+def big_history(n_treatments=100):
+    cats = ["medicine", "exercise", "psychological", "injection"]
+    drugs = ["oxycodone", "pregabalin", "naproxen"]
+    treatments = pd.DataFrame([
+        {"id": i, "category": cats[i % 4], "category_label": "", "label": f"course {i}",
+         "drug": drugs[i % 3] if cats[i % 4] == "medicine" else None,
+         "start": date(2024, 1, 1) + timedelta(days=7 * i), "end": None if i % 10 == 0 else
+         date(2024, 1, 1) + timedelta(days=7 * i + 30)} for i in range(n_treatments)])
+    _, assessments, reviews, wearables = frames()
+    return treatments, assessments, reviews, wearables
+
+
+def test_treatments_are_one_trace_per_category_whatever_the_number_of_courses():
+    fig = charts.case_timeline(*big_history(), today=TODAY)
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert len(bars) == 4  # 100 courses in 4 categories
+    assert sum(len(t.x) for t in bars) == 100
+    assert all(len(t.x) == len(t.base) == len(t.y) == len(t.text) for t in bars)
+
+
+def test_reference_lines_are_shapes_with_explicit_axis_references_and_the_figure_is_valid():
+    import plotly.graph_objects as go
+
+    ome = [(date(2026, 1, 1), 60.0)]
+    response = {"instrument": "peg", "baseline": 7.0, "mic_band": [4.9, 7.0], "target": 4.9}
+    fig = charts.case_timeline(*frames(), today=TODAY, ome=ome, response=response)
+    yaxes = {k.replace("axis", "") for k in fig.layout if k.startswith("yaxis")}
+    for sh in fig.layout.shapes:
+        assert sh.yref in yaxes and sh.xref.endswith(" domain")
+    # thresholds on the OME panel, baseline and band on the pain panel
+    ome_axis = next(t.yaxis for t in fig.data if t.name == "Total OME (mg/day)")
+    pain_axis = next(t.yaxis for t in fig.data if t.name == "PEG (0-10)")
+    assert {sh.y0 for sh in fig.layout.shapes if sh.yref == ome_axis} == {90, 120}
+    assert {sh.y0 for sh in fig.layout.shapes if sh.yref == pain_axis} >= {7.0, 4.9}
+    go.Figure(fig.to_dict())  # validates every property (the builder skips validation for speed)
+
+
+def test_a_new_case_shows_only_the_panels_it_has_data_for():
+    _, assessments, _, _ = frames()
+    empty_t, _, empty_r, empty_w = frames(wearable_days=[])
+    fig = charts.case_timeline(empty_t.iloc[0:0], assessments[assessments["instrument"] == "nrs"],
+                               empty_r.iloc[0:0], empty_w, today=TODAY)
+    titles = [a.text for a in fig.layout.annotations if a.yref == "paper"]
+    assert titles == ["<b>Pain</b>"]
+    assert [k for k in fig.layout if k.startswith("yaxis")] == ["yaxis"]
+
+
+def test_panel_titles_sit_in_the_gap_above_their_panel_and_legends_are_per_panel():
+    fig = charts.case_timeline(*frames(), today=TODAY, ome=[(date(2026, 1, 1), 60.0)])
+    domains = sorted((tuple(fig.layout[k].domain) for k in fig.layout if k.startswith("yaxis")), reverse=True)
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    for (lo, _), (_, hi_below) in itertools.pairwise(domains):
+        assert (lo - hi_below) * plot_px >= 40  # room for a title line above the lower panel
+    legends = {t.legend for t in fig.data if t.showlegend}
+    assert len(legends) >= 3  # treatments, pain, wearables each have their own short legend
+    biggest = max(sum(1 for t in fig.data if t.showlegend and t.legend == lg) for lg in legends)
+    assert biggest <= 8
+    # single-series panels (OME) have no legend entry: their title names them
+    assert next(t for t in fig.data if t.name == "Total OME (mg/day)").showlegend is False
+
+
+def test_figure_cache_reuses_the_figure_until_the_record_changes():
+    charts.clear_cache()
+    t, a, r, w = frames()
+    f1 = charts.cached_case_timeline(1, t, a, r, w, today=TODAY)
+    assert charts.cached_case_timeline(1, t, a, r, w, today=TODAY) is f1
+    compact = charts.cached_case_timeline(1, t, a, r, w, today=TODAY, compact=True)
+    assert compact is not f1 and compact.layout.height < f1.layout.height
+    changed = a.copy()
+    changed.loc[0, "total"] = 3.0  # any write to the record changes the figure's key
+    f2 = charts.cached_case_timeline(1, t, changed, r, w, today=TODAY)
+    assert f2 is not f1
+    assert 3.0 in next(tr for tr in f2.data if tr.name == "Pain NRS (0-10)").y
+    assert charts.cached_case_timeline(2, t, a, r, w, today=TODAY) is not f1  # keyed by case too

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import AuditEvent, Case, CaseFlag
-from hub import cases, demo, flags, records, settings
+from hub import cases, demo, flags, records, settings, worker
 from hub.auth import actor_for
 from hub.clinical.case_review import FLAG_GROUPS
 
@@ -89,7 +89,8 @@ def test_setting_change_recomputes_priority(demo_sf):
     chair = actor_for(demo_sf, "chair")
     before = cases.queue(demo_sf, chair, flag_codes=["inertia"], page_size=1).rows.iloc[0]
     settings.update(demo_sf, admin, "priority.amber_flag", 40)
-    flags.refresh_if_stale(demo_sf, background=False)  # the admin's change started it in the background
+    assert flags.refreshed_on(demo_sf) is None  # the change marked flags stale; the worker recomputes
+    assert worker.run_once(demo_sf).outcome == "full"
     after = cases.case_header(demo_sf, chair, int(before.case_id))
     assert after.priority > before.priority
     assert any("+40" in r for r in after.priority_reasons)

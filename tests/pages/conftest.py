@@ -42,6 +42,13 @@ class Hub:
     practice_b: int
 
 
+@pytest.fixture(autouse=True)
+def _no_worker_process(monkeypatch):
+    """AppTest runs in this process: no background worker child per test database (tests/hub/test_worker.py
+    covers the worker; the browser tests run the app as deployed, with it)."""
+    monkeypatch.setenv("HUB_WORKER", "off")
+
+
 @pytest.fixture
 def hub(tmp_path, monkeypatch) -> Hub:
     """Empty migrated SQLite hub (no demo) with pcp.a, pcp.b, physio, chair and admin."""
