@@ -128,7 +128,7 @@ if errors:
 
 left, right = st.columns([2, 3])
 with left:
-    st.subheader("The case")
+    st.header("The case")
     st.markdown(md_escape(f"{header.patient_name}, {header.age} · {header.condition} ({header.pain_classification})"))
     st.markdown(md_escape(f"Referred by {header.referrer}, {header.practice}"))
     st.markdown("**Question**")
@@ -143,15 +143,18 @@ with left:
                                          date.today(), ome=data.ome, response=header.response, compact=True),
                     width="stretch")
 with right:
-    current = data.treatments
-    drugs = [] if current is None or len(current) == 0 else [
-        r.get("drug") for r in current.to_dict("records") if r.get("status") == "Current"]
-    decision_form.render(
-        prefix, open_flags, view.starts_at.date(), errors, flag_codes=[f["code"] for f in header.flags],
-        condition=_code(CONDITIONS, header.condition),
-        pain_classification=_code(PAIN_CLASSIFICATIONS, header.pain_classification),
-        opioids=decision_templates.opioids_of(drugs))
     final = state.status == "final"
+    if final:
+        decision_form.render_final(state.form, header.referrer)
+    else:
+        current = data.treatments
+        drugs = [] if current is None or len(current) == 0 else [
+            r.get("drug") for r in current.to_dict("records") if r.get("status") == "Current"]
+        decision_form.render(
+            prefix, open_flags, view.starts_at.date(), errors, flag_codes=[f["code"] for f in header.flags],
+            condition=_code(CONDITIONS, header.condition),
+            pain_classification=_code(PAIN_CLASSIFICATIONS, header.pain_classification),
+            opioids=decision_templates.opioids_of(drugs))
 
     def _save() -> bool:
         try:
@@ -167,7 +170,7 @@ with right:
         return True
 
     if final:
-        st.info("This decision is final. The outcome letter is on the case page.")
+        st.info("This decision is final. The outcome letter is on the case page.", icon=":material/task_alt:")
     else:
         with st.container(border=True):
             if actor.has("chair"):

@@ -219,7 +219,7 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
         _clear_rec_form(prefix, meeting_day)
     ss.setdefault(f"{prefix}ng_due", meeting_day + timedelta(days=84))
 
-    st.subheader("Decision")
+    st.header("Decision")
     anchor("err-pathway_step")
     st.selectbox("Pathway step", list(PATHWAY_STEP_LABELS), format_func=PATHWAY_STEP_LABELS.get, index=None,
                  key=f"{prefix}pathway_step", placeholder="Choose the pathway step")
@@ -253,15 +253,19 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
     _errors_beside(errors, "recommendations")
     suggestions = decision_templates.suggest(flag_codes or [f["code"] for f in open_flags], condition,
                                              pain_classification, ss.get(f"{prefix}pathway_step"))
-    st.markdown("Add from a template (one click; owner, due date and review date filled in):")
-    cols = st.columns(4)
-    for n, sug in enumerate(suggestions):
-        t = sug.template
-        cols[n % 4].button(f"+ {t.label}", key=f"{prefix}tpl_{t.key}", type="secondary",
-                           help=(f"Suggested: {sug.why}. " if sug.why else "") + t.description.format(
-                               drug=", ".join(opioids) or "the opioid"),
-                           on_click=_apply_template, args=(prefix, t.key, meeting_day, opioids),
-                           icon=":material/star:" if sug.why else None, width="stretch")
+    suggested = [x for x in suggestions if x.why]
+    for title, group in (("Suggested for this case", suggested),
+                         ("Other templates" if suggested else "Templates", [x for x in suggestions if not x.why])):
+        if not group:
+            continue
+        st.markdown(f"**{title}** (one click adds it with its owner, due date and review date):")
+        cols = st.columns(3)
+        for n, sug in enumerate(group):
+            t = sug.template
+            cols[n % 3].button(f"+ {t.label}", key=f"{prefix}tpl_{t.key}",
+                               help=(f"Suggested: {sug.why}. " if sug.why else "") + t.description.format(
+                                   drug=", ".join(opioids) or "the opioid"),
+                               on_click=_apply_template, args=(prefix, t.key, meeting_day, opioids), width="stretch")
     recs = ss[f"{prefix}recs"]
     if not recs:
         st.markdown("No recommendation yet. The referring GP owns a recommendation unless you choose another owner.")
@@ -349,14 +353,14 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
         st.form_submit_button("Add goal", on_click=_add_goal, args=(prefix, meeting_day), icon=":material/add:")
 
     st.subheader("Follow-up and the letter")
-    c1, c2, c3 = st.columns([2, 3, 2])
-    c1.selectbox("Primary outcome", list(OUTCOMES), index=None, key=f"{prefix}primary_outcome",
-                 format_func=OUTCOMES.get, placeholder="Choose")
-    c2.segmented_control("Follow-up review in", list(FOLLOW_UP), key=f"{prefix}fu_in",
+    st.segmented_control("Follow-up review in", list(FOLLOW_UP), key=f"{prefix}fu_in",
                          on_change=_follow_up, args=(prefix, meeting_day))
+    c1, c2 = st.columns(2)
     anchor("err-follow_up_date")
-    c3.date_input("Follow-up review date", min_value=meeting_day + timedelta(days=1),
+    c1.date_input("Follow-up review date", min_value=meeting_day + timedelta(days=1),
                   key=f"{prefix}follow_up_date", format="DD/MM/YYYY")
+    c2.selectbox("Primary outcome", list(OUTCOMES), index=None, key=f"{prefix}primary_outcome",
+                 format_func=OUTCOMES.get, placeholder="Choose")
     _errors_beside(errors, "follow_up_date")
     _errors_beside(errors, "primary_outcome")
     for name, label in TEXTS[9:]:
@@ -399,3 +403,16 @@ def send_summary(prefix: str, open_flags: list[dict], referrer: str) -> None:
     """What finalising will send, read from the form as it is now."""
     lines = decisions.send_summary(read(prefix, open_flags), referrer)
     st.markdown("**Finalising sends:**\n\n" + "\n".join(f"- {md_escape(x)}" for x in lines))
+
+
+def render_final(form: DecisionForm, referrer: str) -> None:
+    """A final decision, read-only: what was decided and sent."""
+    st.header("Decision (final)")
+    if form.pathway_step:
+        st.markdown(f"**Pathway step:** {md_escape(PATHWAY_STEP_LABELS.get(form.pathway_step, form.pathway_step))}")
+    for name, label in TEXTS:
+        value = getattr(form, name, "")
+        if value:
+            st.markdown(f"**{md_escape(label)}**")
+            st.text(value)
+    st.markdown("**Sent:**\n\n" + "\n".join(f"- {md_escape(x)}" for x in decisions.send_summary(form, referrer)))
