@@ -93,6 +93,8 @@ class User(Base):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     # Login cookies issued before this moment are refused (password change, deactivation, lock).
     sessions_valid_after: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When the user last looked at the case queue: cases submitted after it are marked "new".
+    last_seen_queue_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     roles: Mapped[list[UserRole]] = relationship(
@@ -511,6 +513,19 @@ class AgendaItem(Base):
         CheckConstraint("minutes BETWEEN 1 AND 120", name="minutes_range"),
         Index("ix_agenda_item_meeting_position", "meeting_id", "position"),
     )
+
+
+class MeetingLive(Base):
+    """The agenda item the chair has open in the meeting room (attendees' rooms follow it).
+
+    A table of its own, not a column of meeting: moving through the agenda must not bump the meeting's
+    version (which guards the agenda and attendance forms against stale edits)."""
+
+    __tablename__ = "meeting_live"
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True)
+    agenda_item_id: Mapped[int] = mapped_column(ForeignKey("agenda_item.id", ondelete="CASCADE"))
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class DisciplineInput(Base):

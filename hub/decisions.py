@@ -399,3 +399,78 @@ def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_versio
         audit.record(s, actor, "letter.send", "letter", row.id, {"case_id": case.id, "to": case.referrer.name})
         flags.recompute_cases(s, [case.id])
         return row.id
+
+
+# ----------------------------------------------------------------------------- meeting-room helpers
+
+
+def apply_template(form: DecisionForm, key: str, meeting_day: date, drug: str | None = None) -> RecommendationInput:
+    """Add the recommendation of a template (hub.decision_templates) to the form and, when the form has no
+    follow-up review date yet, take the template's; returns the recommendation added."""
+    from hub import decision_templates
+
+    template = decision_templates.BY_KEY.get(key)
+    if template is None:
+        raise ValidationError({"template": f"Unknown template '{key}'."})
+    values = decision_templates.fill(template, meeting_day, drug)
+    review = values.pop("review_date")
+    rec = RecommendationInput(**values)
+    form.recommendations.append(rec)
+    if form.follow_up_date is None and review is not None:
+        form.follow_up_date = review
+    return rec
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One refusal of the decision form, placed: `section` is "recommendations", "goals" or a field name;
+    `number` the 1-based item number in a list (None for a plain field); `anchor` an id to link to."""
+
+    key: str
+    section: str
+    number: int | None
+    message: str
+
+    @property
+    def anchor(self) -> str:
+        """An HTML id for the place on the form the error belongs to."""
+        return f"err-{self.section}" + (f"-{self.number}" if self.number else "")
+
+
+def place_errors(errors: dict[str, str]) -> list[FieldError]:
+    """The service's error keys (`recommendations[2].guideline`, `goals[1]`, `flag.opioid_red`,
+    `follow_up_date`) as placed errors, in the order of the form."""
+    import re
+
+    placed = []
+    for key, message in errors.items():
+        m = re.match(r"^(recommendations|goals)\[(\d+)\]", key)
+        if m:
+            placed.append(FieldError(key, m.group(1), int(m.group(2)), message))
+        else:
+            placed.append(FieldError(key, key.split(".")[0] if not key.startswith("flag.") else key, None, message))
+    order = {n: i for i, n in enumerate(("pathway_step", "formulation", "answer", "mdt_options", "flag_responses",
+                                         "recommendations", "goals", "primary_outcome", "follow_up_date",
+                                         "allergies", "safety_netting", "letter", "decision", "meeting"))}
+    return sorted(placed, key=lambda e: (order.get(e.section, 4 if e.section.startswith("flag.") else 99),
+                                         e.number or 0))
+
+
+def errors_for(errors: dict[str, str], section: str, number: int | None = None) -> list[str]:
+    """The messages that belong beside one field or one numbered item of a list."""
+    return [e.message for e in place_errors(errors) if e.section == section and e.number == number]
+
+
+def send_summary(form: DecisionForm, referrer: str) -> list[str]:
+    """What finalising will send, in words: the letter's recipient, the actions with their owners and due
+    dates, the goals and the follow-up review."""
+    lines = [f"Outcome letter to {referrer} (and a version for the patient)."]
+    for i, r in enumerate(form.recommendations, 1):
+        owner = OWNER_ROLES.get(r.owner_role or "", r.owner_role or "owner not set")
+        due = f"{r.due_date:%d %b %Y}" if r.due_date else "no due date"
+        lines.append(f"Action {i} for {owner}, due {due}: {r.description or RECOMMENDATION_TYPES.get(r.kind, '')}")
+    for i, g in enumerate(form.goals, 1):
+        lines.append(f"Goal {i}: {g.target_activity} — {g.performance_quantifier}")
+    if form.follow_up_date:
+        lines.append(f"Follow-up review on {form.follow_up_date:%d %b %Y}; the case returns to the GP until then.")
+    return lines

@@ -17,6 +17,7 @@ from db.models import (
     Decision,
     DisciplineInput,
     Meeting,
+    MeetingLive,
     Treatment,
     User,
     utcnow,
@@ -488,6 +489,56 @@ def hub_members(session_factory) -> list[dict]:
         q = (select(User).join(UserRole, UserRole.user_id == User.id)
              .where(User.active.is_(True), UserRole.role.in_(("specialist", "chair"))).distinct().order_by(User.name))
         return [{"id": u.id, "name": u.name, "discipline": u.discipline} for u in s.scalars(q)]
+
+
+# ----------------------------------------------------------------------------- the chair's current case
+
+
+@dataclass(frozen=True)
+class LiveItem:
+    """The agenda item the chair has open in the meeting room, and the saved discussion's version."""
+
+    item_id: int
+    case_label: str
+    decision_version: int
+    decision_status: str | None
+    updated_at: datetime | None
+
+
+def set_live_item(session_factory, actor: Actor, item_id: int) -> bool:
+    """The chair opens an agenda item: attendees' meeting rooms follow to it. Returns True when it
+    changed (an audit event is written only then, so re-opening the same case writes nothing)."""
+    require_role(actor, "chair")
+    with session_factory.begin() as s:
+        item = _agenda_item(s, item_id, editable=False)
+        m = _meeting(s, item.meeting_id)
+        if m.status == "finalised":
+            return False
+        live = s.get(MeetingLive, m.id)
+        if live is not None and live.agenda_item_id == item.id:
+            return False
+        before = live.agenda_item_id if live else None
+        if live is None:
+            live = MeetingLive(meeting_id=m.id, agenda_item_id=item.id)
+            s.add(live)
+        live.agenda_item_id, live.updated_by, live.updated_at = item.id, actor.user_id, utcnow()
+        s.flush()
+        audit.record(s, actor, "meeting.live_item", "meeting", m.id, {"agenda_item_id": [before, item.id]})
+        return True
+
+
+def live_item(session_factory, actor: Actor, meeting_id: int) -> LiveItem | None:
+    """What the chair has open in a meeting (None before the chair opened a case), for hub members."""
+    _require_hub(actor)
+    with session_factory() as s:
+        live = s.get(MeetingLive, meeting_id)
+        if live is None:
+            return None
+        item = s.get(AgendaItem, live.agenda_item_id)
+        d = s.execute(select(Decision.version, Decision.status, Decision.updated_at)
+                      .where(Decision.agenda_item_id == item.id)).first()
+        return LiveItem(item.id, _case_label(item.case), d.version if d else 0, d.status if d else None,
+                        d.updated_at if d else None)
 
 
 def agenda_item_context(session_factory, actor: Actor, item_id: int) -> tuple[MeetingView, AgendaRow]:

@@ -225,8 +225,9 @@ def assessment_forms() -> list[dict[str, Any]]:
         forms.append({
             "code": spec.id.lower(), "name": spec.name, "licence": spec.licence,
             "text_bundled": spec.text_bundled, "stem": text.get("stem", "") if isinstance(text, dict) else "",
-            "items": [{"key": i.key, "min": i.min, "max": i.max, "required": i.required,
-                       "text": _item_text(text, i.key)} for i in spec.items],
+            "items": [{"key": i.key, "number": item_number(i.key), "min": i.min, "max": i.max,
+                       "required": i.required, "text": _item_text(text, i.key),
+                       "options": _item_options(text, i.key)} for i in spec.items],
         })
     return forms
 
@@ -236,9 +237,47 @@ def _item_text(text: Any, key: str) -> str:
         return ""
     items = text.get("items", text)
     value = items.get(key) if isinstance(items, dict) else None
+    if value is None:  # an unscored item (e.g. PHQ-9 item 10) has its own text and options
+        value = (text.get("unscored_items") or {}).get(key)
     if isinstance(value, dict):
         return str(value.get("text", ""))
     return str(value or "")
+
+
+def _item_options(text: Any, key: str) -> list[tuple[int, str]]:
+    """The response options of an item as (code, words) when the wording is bundled, else []."""
+    if not isinstance(text, dict):
+        return []
+    own = (text.get("unscored_items") or {}).get(key)
+    options = own.get("options") if isinstance(own, dict) and own.get("options") else text.get("options")
+    return [(int(o["code"]), str(o["text"])) for o in options or []]
+
+
+def item_number(key: str) -> str:
+    """The number a paper form gives an item ('PHQ9_Q10' -> '10'), or the key when it has none."""
+    import re
+
+    m = re.search(r"_Q?(\d+)$", key)
+    return m.group(1) if m else key
+
+
+def _response_errors(instrument: str, responses: dict[str, Any]) -> dict[str, str]:
+    """Unanswered required items in words, one error per item (`responses.<key>`) and one summary."""
+    from hub.clinical import instruments
+
+    try:
+        spec = instruments.get_instrument(instrument)
+        missing = instruments.missing_items(instrument, responses)
+    except (KeyError, ValueError):
+        return {}
+    if not missing:
+        return {}
+    numbers = [item_number(k) for k in missing]
+    n = len([i for i in spec.items if i.required and i.scored])
+    errors = {f"responses.{k}": f"Item {item_number(k)} is not answered." for k in missing}
+    errors["responses"] = (f"{spec.name}: item{'s' if len(missing) > 1 else ''} {', '.join(numbers)} "
+                           f"{'are' if len(missing) > 1 else 'is'} not answered; all {n} items are needed to score it.")
+    return errors
 
 
 def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str, administered_on: date,
@@ -252,7 +291,8 @@ def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str,
         instrument = instrument_code(instrument)
         result = score(instrument, responses)
     except (KeyError, ValueError) as exc:
-        raise ValidationError({"responses": str(exc).strip("'\"")}) from None
+        raise ValidationError(_response_errors(instrument, responses) or {"responses": str(exc).strip("'\"")}) \
+            from None
     if result.total is None:
         raise ValidationError({"responses": "Too few items were answered to score this instrument."})
     with session_factory.begin() as s:

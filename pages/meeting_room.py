@@ -7,10 +7,18 @@ from datetime import date
 
 import streamlit as st
 
-from hub import audit_events, cases, charts, decisions, meetings, records
+from hub import audit_events, cases, charts, decision_templates, decisions, meetings, records
 from hub.errors import EditConflict, HubError, ValidationError
+from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS
 from ui import case_panels, decision_form, runtime
 from ui.common import leave_notice, md_escape, show_error, show_notice
+
+LIVE_SECONDS = 4  # how often an attendee's room checks what the chair has open
+
+
+def _code(vocabulary: dict[str, str], label: str) -> str | None:
+    return next((c for c, lab in vocabulary.items() if lab == label), None)
+
 
 sf = runtime.session_factory()
 actor = runtime.actor("specialist", "chair")
@@ -44,10 +52,13 @@ if ss.get(f"{prefix}loaded") is None or not decision_form.has_state(prefix):
     ss[f"{prefix}errors"] = {}
 
 st.title(md_escape(f"Meeting room · {agenda_case.case_label}"))
-st.caption(md_escape(f"{view.title} · {view.starts_at:%d %b %Y %H:%M} · slot {agenda_case.minutes} min · "
-                     f"decision: {state.status if state.version else 'not started'}"
-                     + (f" · last saved by {state.updated_by} at {state.updated_at:%H:%M:%S}" if state.updated_by
-                        else "")))
+st.markdown(md_escape(f"{view.title} · {view.starts_at:%d %b %Y %H:%M} · slot {agenda_case.minutes} min · "
+                      f"decision: {state.status if state.version else 'not started'}"
+                      + (f" · last saved by {state.updated_by} at {state.updated_at:%H:%M:%S}" if state.updated_by
+                         else "")))
+# The chair's open case is the meeting's current case: attendees' rooms follow it (below).
+if actor.has("chair") and view.status != "finalised":
+    meetings.set_live_item(sf, actor, item_id)
 # Moving through the agenda one case at a time: back to the agenda, the previous and the next case.
 order = [r.item_id for r in view.agenda]
 here = order.index(item_id)
@@ -62,6 +73,37 @@ if here + 1 < len(order):
     next_row = view.agenda[here + 1]
     nav[2].page_link("pages/meeting_room.py", label=md_escape(f"Next: {next_row.case_label}"),
                      query_params={"item": next_row.item_id}, icon=":material/arrow_forward:")
+
+
+@st.fragment(run_every=LIVE_SECONDS)
+def follow_the_chair() -> None:
+    """For attendees: move to the case the chair opened, and show the saved discussion as it changes."""
+    live = meetings.live_item(sf, actor, view.id)
+    if live is None:
+        return
+    if live.item_id != item_id:
+        if ss.get("mr_follow", True):
+            st.switch_page("pages/meeting_room.py", query_params={"item": live.item_id})
+        st.info(md_escape(f"The chair is on {live.case_label}."), icon=":material/groups:")
+        return
+    if live.decision_version and live.decision_version != ss.get(f"{prefix}loaded"):
+        saved = decisions.load(sf, actor, item_id)
+        with st.container(border=True):
+            st.markdown(md_escape(f"Saved discussion, as {saved.updated_by} saved it at "
+                                  f"{saved.updated_at:%H:%M:%S} (updates by itself):"))
+            f = saved.form
+            if f.formulation:
+                st.text(f"Formulation: {f.formulation}")
+            if f.answer:
+                st.text(f"Answer: {f.answer}")
+            for line in decisions.send_summary(f, header.referrer)[1:]:
+                st.text(line)
+
+
+if not actor.has("chair"):
+    st.toggle("Follow the chair (your room moves to the case the chair opens)", value=True, key="mr_follow")
+    follow_the_chair()
+
 show_notice(f"{prefix}notice")
 conflict = ss.get(f"{prefix}conflict")
 if conflict:
@@ -80,16 +122,22 @@ if conflict:
         ss.pop(f"{prefix}conflict")
         st.rerun()
 
+open_flags = [f for f in header.flags if f.get("severity") in ("red", "amber")]
+errors = ss.get(f"{prefix}errors", {})
+if errors:
+    decision_form.error_summary(errors)
+
 left, right = st.columns([2, 3])
 with left:
+    st.header("The case")
+    st.markdown(md_escape(f"{header.patient_name}, {header.age} · {header.condition} ({header.pain_classification})"))
+    st.markdown(md_escape(f"Referred by {header.referrer}, {header.practice}"))
     st.markdown("**Question**")
     st.text(header.clinical_question)
-    st.caption(md_escape(f"{header.patient_name}, {header.age} · {header.condition} ({header.pain_classification}) · "
-                         f"referred by {header.referrer}, {header.practice}"))
     case_panels.flags_panel(header)
     case_panels.response_panel(header)
     for disc, text in agenda_case.preparation.items():
-        st.caption(md_escape(f"Preparation — {disc}: {text}"))
+        st.markdown(f"**Preparation — {md_escape(disc)}:** {md_escape(text)}")
     if agenda_case.missing:
         st.warning("Readiness: missing " + ", ".join(agenda_case.missing))
     st.plotly_chart(charts.cached_case_timeline(agenda_case.case_id, data.treatments, data.assessments,
@@ -97,12 +145,18 @@ with left:
                                                 response=header.response, compact=True),
                     width="stretch")
 with right:
-    open_flags = [f for f in header.flags if f.get("severity") in ("red", "amber")]
-    errors = ss.get(f"{prefix}errors", {})
-    if errors:
-        st.error("Nothing was saved. Please correct the fields marked below.")
-    decision_form.render(prefix, open_flags, view.starts_at.date(), errors)
     final = state.status == "final"
+    if final:
+        decision_form.render_final(state.form, header.referrer)
+    else:
+        current = data.treatments
+        drugs = [] if current is None or len(current) == 0 else [
+            r.get("drug") for r in current.to_dict("records") if r.get("status") == "Current"]
+        decision_form.render(
+            prefix, open_flags, view.starts_at.date(), errors, flag_codes=[f["code"] for f in header.flags],
+            condition=_code(CONDITIONS, header.condition),
+            pain_classification=_code(PAIN_CLASSIFICATIONS, header.pain_classification),
+            opioids=decision_templates.opioids_of(drugs))
 
     def _save() -> bool:
         try:
@@ -117,21 +171,28 @@ with right:
         ss[f"{prefix}errors"] = {}
         return True
 
-    c1, c2 = st.columns(2)
-    if c1.button("Save discussion", type="primary", disabled=final, key=f"{prefix}save"):
-        if _save():
-            leave_notice("Discussion saved.", f"{prefix}notice")
-        st.rerun()
-    if actor.has("chair") and c2.button("Finalise decision and send letter", disabled=final, key=f"{prefix}final"):
-        if _save():
-            try:
-                decisions.finalise(sf, actor, item_id, ss[f"{prefix}loaded"])
-            except ValidationError as exc:
-                ss[f"{prefix}errors"] = exc.errors
-            except HubError as exc:
-                ss[f"{prefix}conflict"] = str(exc)
-            else:
-                leave_notice("Decision final: actions created, letter sent to the GP, case returned.", f"{prefix}notice")
-        st.rerun()
     if final:
-        st.info("This decision is final. The outcome letter is on the case page.")
+        st.info("This decision is final. The outcome letter is on the case page.", icon=":material/task_alt:")
+    else:
+        with st.container(border=True):
+            if actor.has("chair"):
+                decision_form.send_summary(prefix, open_flags, header.referrer)
+            c1, c2 = st.columns(2)
+            if actor.has("chair") and c1.button("Finalise decision and send letter", type="primary",
+                                                key=f"{prefix}final", icon=":material/send:"):
+                if _save():
+                    try:
+                        decisions.finalise(sf, actor, item_id, ss[f"{prefix}loaded"])
+                    except ValidationError as exc:
+                        ss[f"{prefix}errors"] = exc.errors
+                    except HubError as exc:
+                        ss[f"{prefix}conflict"] = str(exc)
+                    else:
+                        leave_notice("Decision final: actions created, letter sent to the GP, case returned.",
+                                     f"{prefix}notice")
+                st.rerun()
+            if c2.button("Save discussion", type="secondary" if actor.has("chair") else "primary",
+                         key=f"{prefix}save", icon=":material/save:"):
+                if _save():
+                    leave_notice("Discussion saved.", f"{prefix}notice")
+                st.rerun()

@@ -29,6 +29,21 @@ def show_error(exc: Exception) -> None:
         raise exc
 
 
+def errors_at_top(errors: dict[str, str], anchors: dict[str, str] | None = None) -> None:
+    """Every refusal summarised where the eye starts, each a link to the field it belongs to (when the form
+    placed an anchor there: `anchors` maps an error key to its anchor id)."""
+    anchors = anchors or {}
+    lines = "\n".join(f"- [{md_escape(m)}](#{anchors[k]})" if k in anchors else f"- {md_escape(m)}"
+                       for k, m in errors.items())
+    st.error(f"**Nothing was saved: {len(errors)} thing{'s' if len(errors) != 1 else ''} to fix** "
+             f"(each is also marked beside its field)\n\n{lines}", icon=":material/error:")
+
+
+def anchor(name: str) -> None:
+    """An invisible link target for the error summary (a fixed id of ours, never user text)."""
+    st.html(f'<span id="{name}"></span>')
+
+
 def field_error(errors: dict[str, str], key: str) -> None:
     """Show the error for one field right beside it, if any."""
     if key in errors:

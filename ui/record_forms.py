@@ -12,7 +12,7 @@ from hub.clinical.signals import CHANGE_EVENT_TYPES, JUST_CODES
 from hub.errors import HubError, ValidationError
 from hub.records import ReviewInput, TreatmentInput
 from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES
-from ui.common import CASE_NOTICE, leave_notice, show_error
+from ui.common import CASE_NOTICE, anchor, errors_at_top, field_error, leave_notice, md_escape, show_error
 
 CHANGE_TYPES = list(CHANGE_EVENT_TYPES)
 JUSTIFICATIONS = list(JUST_CODES)
@@ -71,34 +71,51 @@ def treatment_form(sf, actor, case_id: int) -> None:
 
 
 def assessment_form(sf, actor, case_id: int) -> None:
-    """Record a PROM or risk tool: response codes per item (item text only for PHQ-9 and GAD-7)."""
+    """Record a PROM or risk tool in the order of the paper form: one item per row, numbered, with its words
+    and answer choices where the licence lets us show them (PHQ-9, GAD-7), otherwise the response code. Each
+    unanswered item is marked beside it and summarised at the top; the answers stay on screen."""
     forms = {f["code"]: f for f in records.assessment_forms()}
     code = st.selectbox("Instrument", list(forms), format_func=lambda c: forms[c]["name"], key="as_instrument")
     spec = forms[code]
     if not spec["text_bundled"]:
-        st.caption("Enter the response codes from your organisation's licensed copy (item wording is not "
-                   "bundled: licence). " + spec["licence"])
-    elif spec["stem"]:
-        st.caption(spec["stem"])
+        st.markdown("Enter the response codes from your organisation's licensed copy (the item wording is not "
+                    "included, for licence reasons). " + md_escape(spec["licence"]))
+    errors = st.session_state.get(f"as_errors_{code}") or {}
+    if errors:
+        errors_at_top(errors, {k: f"as-{k.split('.', 1)[1]}" for k in errors if k.startswith("responses.")})
     with st.form(f"add_assessment_{code}"):
         when = st.date_input("Completed on", value=date.today(), max_value=date.today(), key=f"as_date_{code}")
         mode = st.radio("Completed by", ["self", "clinician"], horizontal=True, key=f"as_mode_{code}",
                         format_func={"self": "Patient (self-report)", "clinician": "Clinician"}.get)
+        if spec["stem"]:
+            st.markdown(f"**{md_escape(spec['stem'])}**")
         responses = {}
-        cols = st.columns(3)
-        for i, item in enumerate(spec["items"]):
-            label = item["text"] or item["key"]
-            responses[item["key"]] = cols[i % 3].number_input(
-                f"{label} ({item['min']}–{item['max']})", min_value=item["min"], max_value=item["max"], value=None,
-                step=1, key=f"as_{code}_{item['key']}")
+        for item in spec["items"]:  # one column: reading order is tab order is item order
+            anchor(f"as-{item['key']}")
+            optional = "" if item["required"] else " (optional)"
+            if item["options"]:
+                words = dict(item["options"])
+                responses[item["key"]] = st.radio(
+                    f"{item['number']}. {item['text']}{optional}", list(words), index=None, horizontal=True,
+                    format_func=lambda c, w=words: f"{w[c]} ({c})", key=f"as_{code}_{item['key']}")
+            else:
+                label = f"Item {item['number']}" + (f". {item['text']}" if item["text"] else "")
+                responses[item["key"]] = st.number_input(
+                    f"{label}: answer code {item['min']} to {item['max']}{optional}", min_value=item["min"],
+                    max_value=item["max"], value=None, step=1, key=f"as_{code}_{item['key']}")
+            field_error(errors, f"responses.{item['key']}")
         if st.form_submit_button("Save assessment"):
             answered = {k: int(v) for k, v in responses.items() if v is not None}
-            holder = {}
-
-            def save():
-                holder["id"] = records.add_assessment(sf, actor, case_id, code, when, answered, mode)
-
-            if _run(save, "Assessment saved."):
+            try:
+                records.add_assessment(sf, actor, case_id, code, when, answered, mode)
+            except ValidationError as exc:
+                st.session_state[f"as_errors_{code}"] = exc.errors
+                st.rerun()
+            except HubError as exc:
+                show_error(exc)
+            else:
+                st.session_state.pop(f"as_errors_{code}", None)
+                leave_notice("Assessment saved.", CASE_NOTICE)
                 st.rerun()
 
 

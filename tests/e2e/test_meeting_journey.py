@@ -31,10 +31,9 @@ PRACTICE_PCP = {"Northgate": "gp.north", "Riverside": "gp.river", "Hillview": "g
 CHAIR_NAME = "Dr Katherine Ward"
 ATTENDEES = ("Dr Katherine Ward (Pain medicine)", "Megan Clarke (Physiotherapy)", "Dr Hannah Levy (Psychology)")
 REC_TYPE = "exercise_programme"
+REC_TYPE_LABEL = "Exercise programme"
 REC_TEXT = "E2E graded walking programme with the practice physiotherapist"
 FORMULATION_LABEL = "Formulation / working diagnosis"
-# Selectboxes of the meeting-room form that are not a response to a flag.
-NOT_FLAG_SELECTBOXES = {"Pathway step (CLINICAL.md §3)", "Coded reason (for restraint)", "Primary outcome"}
 
 
 # ----------------------------------------------------------------------------- server with a known database
@@ -116,13 +115,13 @@ def _type(page, label: str, text: str) -> None:
 
 
 def _type_date(page, label: str, day: date) -> None:
-    """Type a date into a Streamlit date input (a segmented year / month / day field)."""
+    """Type a date into a Streamlit date input (a segmented day / month / year field, as the form shows dates)."""
     field = page.get_by_label(label, exact=True)
     field.get_by_role("spinbutton").first.click()
-    page.keyboard.type(day.strftime("%Y%m%d"))  # each full segment moves on to the next
+    page.keyboard.type(day.strftime("%d%m%Y"))  # each full segment moves on to the next
     page.keyboard.press("Tab")
     wait_idle(page)
-    assert re.sub(r"\s", "", field.inner_text()) == day.strftime("%Y/%m/%d")
+    assert re.sub(r"\s", "", field.inner_text()) == day.strftime("%d/%m/%Y")
 
 
 def _pick(page, selectbox, option: str) -> None:
@@ -193,61 +192,24 @@ def _discussion(db, item_id: int):
         return s.scalar(select(Decision).where(Decision.agenda_item_id == item_id))
 
 
-# ----------------------------------------------------------------------------- the data-editor grid
+# ----------------------------------------------------------------------------- the recommendation form
 
 
-def _cell(grid, col: int, row: int):
-    """A cell of a data-editor grid in glide-data-grid's accessibility table (col 0 is the row marker)."""
-    return grid.locator(f"#glide-cell-{col}-{row}")
-
-
-def _expect_selected(grid, col: int, row: int) -> None:
-    _cell(grid, col, row).and_(grid.locator("[aria-selected='true']")).wait_for(state="attached", timeout=10_000)
-
-
-def _add_recommendation(page, grid, kind: str, text: str, owner: str, due: date) -> None:
-    """Add a row to the recommendations grid and type into its cells with the keyboard, as a user does.
-
-    The grid is a canvas (glide-data-grid); its cells exist in the DOM only as an accessibility table that
-    mirrors the selection (aria-selected) and the cell texts. A click selects a cell, Enter opens its
-    editor, Tab commits and moves right."""
-    grid.scroll_into_view_if_needed()
-    # The toolbar appears on hover; the grid's scroller overlaps it for Playwright's hit test: dispatch the click.
-    grid.get_by_role("button", name="Add row").dispatch_event("click")
+def _add_recommendation(page, kind_label: str, text: str, owner_label: str, due: date) -> None:
+    """Fill the meeting room's "Add a recommendation" form (labelled choices) and add it to the list."""
+    form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name=re.compile("Add recommendation")))
+    for label, option in (("Type", kind_label), ("Owner", owner_label)):
+        form.get_by_label(label, exact=True).click()
+        page.keyboard.type(option)  # the list shows only the options in view: filter it as a user would
+        page.get_by_role("option", name=option, exact=True).click()
+    form.get_by_label("Recommendation", exact=True).fill(text)
+    field = form.get_by_label("Due", exact=True)
+    field.get_by_role("spinbutton").first.click()
+    page.keyboard.type(due.strftime("%d%m%Y"))  # day / month / year segments, each moves on to the next
+    assert re.sub(r"\s", "", field.inner_text()) == due.strftime("%d/%m/%Y")
+    form.get_by_role("button", name=re.compile("Add recommendation")).click()
     wait_idle(page)
-    _cell(grid, 1, 0).wait_for(state="attached")
-    grid.click(position={"x": 60, "y": 35 + 17})  # header row 35 px, row marker ~35 px: the new row's Type
-    _expect_selected(grid, 1, 0)
-    page.keyboard.press("Enter")  # opens the Type dropdown
-    page.keyboard.type(kind)
-    page.get_by_role("option", name=kind, exact=True).wait_for()
-    page.keyboard.press("Tab")  # chooses it, commits, selects Recommendation
-    _expect_selected(grid, 2, 0)
-    wait_idle(page)
-    page.keyboard.press("Enter")  # opens the text editor
-    editor = page.get_by_test_id("portal").locator("textarea")
-    editor.fill(text)
-    editor.press("Tab")
-    _expect_selected(grid, 3, 0)  # Medicine (generic): none for an exercise programme
-    wait_idle(page)
-    page.keyboard.press("Tab")
-    _expect_selected(grid, 4, 0)  # Owner
-    page.keyboard.press("Enter")
-    page.keyboard.type(owner)
-    page.get_by_role("option", name=owner, exact=True).wait_for()
-    page.keyboard.press("Tab")
-    _expect_selected(grid, 5, 0)  # Due
-    wait_idle(page)
-    page.keyboard.press("Enter")
-    editor = page.get_by_test_id("portal").locator("input")
-    editor.fill(due.isoformat())
-    editor.press("Enter")
-    wait_idle(page)
-    page.keyboard.press("Escape")
-    assert _cell(grid, 1, 0).inner_text() == kind
-    assert _cell(grid, 2, 0).inner_text() == text
-    assert _cell(grid, 4, 0).inner_text() == owner
-    assert _cell(grid, 5, 0).inner_text() == due.isoformat()
+    page.get_by_text(re.compile(rf"^1\. {re.escape(kind_label)} · {re.escape(owner_label)} · due {due:%d %b %Y}")).wait_for()
 
 
 # ----------------------------------------------------------------------------- the journey
@@ -318,16 +280,15 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     wait_idle(chair)
     chair.get_by_text(f"Preparation — Physiotherapy: {prep_text}").wait_for()
 
-    choose(chair, "Pathway step (CLINICAL.md §3)", "S6 Combined physical and psychological programme")
+    choose(chair, "Pathway step", "S6 Combined physical and psychological programme")
     _type(chair, FORMULATION_LABEL, formulation)
     _type(chair, "Answer to the referrer's question", answer)
-    flag_boxes = [box for box in chair.get_by_test_id("stSelectbox").all()
-                  if box.get_by_test_id("stWidgetLabel").inner_text().strip() not in NOT_FLAG_SELECTBOXES]
-    assert flag_boxes, "the case has no open flag to respond to"
-    for box in flag_boxes:
-        _pick(chair, box, "Change management")
-    grid = chair.get_by_test_id("stDataFrame").first
-    _add_recommendation(chair, grid, REC_TYPE, REC_TEXT, "pcp", due)
+    flag_groups = [g for g in chair.get_by_test_id("stRadio").all() if "Discussed with the patient" not in g.inner_text()]
+    assert flag_groups, "the case has no open flag to respond to"
+    for group in flag_groups:
+        group.get_by_text("Change management", exact=True).click()
+        wait_idle(chair)
+    _add_recommendation(chair, REC_TYPE_LABEL, REC_TEXT, "Referring GP / PCP", due)
     _type_date(chair, "Follow-up review date", follow_up)
     _type(chair, "Allergies and adverse reactions (mandatory for the letter)", allergies)
     chair.get_by_role("button", name="Save discussion").click()

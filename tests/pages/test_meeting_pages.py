@@ -181,3 +181,124 @@ def test_meeting_room_moves_through_the_agenda_one_case_at_a_time(hub):
     assert shown["Agenda (case 2 of 2)"] == {"meeting": str(mid)}
     assert shown[f"Previous: {first.case_label}"] == {"item": str(first.item_id)}
     assert not any(label.startswith("Next") for label in shown)
+
+
+# ----------------------------------------------------------------------------- the room for a 10-minute slot
+
+
+def _flat(node):
+    """Every element under a block, in page order."""
+    children = getattr(node, "children", None)
+    if not children:
+        return [node]
+    return [el for key in sorted(children) for el in _flat(children[key])]
+
+
+def _rec(kind, text, drug=None, owner="pcp", days=14):
+    from dataclasses import asdict
+
+    return asdict(decisions.RecommendationInput(kind, text, drug, owner, None, STARTS.date() + timedelta(days=days)))
+
+
+def test_refused_recommendation_is_marked_beside_it_and_summarised_at_the_top(hub):
+    _, _, item = make_meeting(hub)
+    at = room("chair", item)
+    at.session_state[f"mr{item}_recs"] = [_rec("education", "Explain pacing"),
+                                          _rec("start_medicine", "Start morphine", drug="morphine")]
+    at.run()
+    at.button(key=f"mr{item}_save").click().run()
+    assert not at.exception
+    refusal = [e.value for e in at.error if "Recommendation 2: NG226" in e.value]
+    # once in the summary at the top (a link to the item) and once beside the item itself
+    assert len(refusal) == 2, [e.value for e in at.error]
+    summary = next(v for v in refusal if v.startswith("**Nothing was saved"))
+    assert "(#err-recommendations-2)" in summary
+    beside = next(v for v in refusal if v is not summary)
+    assert beside.startswith("Recommendation 2: NG226")
+    # the error beside sits in recommendation 2's own box, after its line and before the next section
+    values = [getattr(el, "value", None) for el in _flat(at.main)]
+    line = next(i for i, v in enumerate(values) if isinstance(v, str) and v.startswith("**2. Start a medicine"))
+    assert values.index(beside, line) > line
+    assert decisions.load(hub.sf, actor_for(hub.sf, "chair"), item).version == 0  # nothing was saved
+    assert len(at.session_state[f"mr{item}_recs"]) == 2  # the input is still on screen
+
+
+def test_refused_goal_is_marked_beside_it(hub):
+    from dataclasses import asdict
+
+    _, _, item = make_meeting(hub)
+    at = room("chair", item)
+    at.session_state[f"mr{item}_goals"] = [asdict(decisions.GoalInput(
+        "Walk", "", "", STARTS.date() + timedelta(days=60), levels={k: "x" for k in (-2, -1, 0, 1, 2)}))]
+    at.run()
+    at.button(key=f"mr{item}_save").click().run()
+    goal_errors = [e.value for e in at.error if "Goal 1 is not SMART" in e.value]
+    assert len(goal_errors) == 2 and any("(#err-goals-1)" in v for v in goal_errors)
+
+
+def test_template_adds_a_recommendation_with_owner_due_date_and_review_in_one_click(hub):
+    _, _, item = make_meeting(hub)
+    at = room("chair", item)
+    at.button(key=f"mr{item}_tpl_exercise_programme").click().run()
+    recs = at.session_state[f"mr{item}_recs"]
+    assert [(r["kind"], r["owner_role"], r["due_date"], r["for_patient"]) for r in recs] == \
+        [("exercise_programme", "physiotherapy", STARTS.date() + timedelta(weeks=6), True)]
+    assert at.date_input(key=f"mr{item}_follow_up_date").value == STARTS.date() + timedelta(weeks=12)
+    assert any("1. Exercise programme · Physiotherapy" in m.value for m in at.markdown)
+
+
+def test_add_recommendation_form_stores_the_code_of_the_chosen_label(hub):
+    _, _, item = make_meeting(hub)
+    at = room("chair", item)
+    kind = at.selectbox(key=f"mr{item}_nr_kind")
+    assert kind.format_func("taper_medicine") == "Taper a medicine"  # labels, not codes
+    kind.select("taper_medicine")
+    at.selectbox(key=f"mr{item}_nr_owner").select("pharmacy")
+    at.text_area(key=f"mr{item}_nr_text").input("Taper codeine by 15 mg a week")
+    at.text_input(key=f"mr{item}_nr_drug").input("codeine")
+    next(b for b in at.button if b.label == "Add recommendation").click().run()
+    at.button(key=f"mr{item}_save").click().run()
+    assert any("Discussion saved" in s.value for s in at.success), [e.value for e in at.error]
+    saved = decisions.load(hub.sf, actor_for(hub.sf, "chair"), item).form.recommendations
+    assert [(r.kind, r.owner_role, r.drug) for r in saved] == [("taper_medicine", "pharmacy", "codeine")]
+
+
+def test_add_recommendation_without_a_type_keeps_the_input_and_says_what_to_fix(hub):
+    _, _, item = make_meeting(hub)
+    at = room("chair", item)
+    at.text_area(key=f"mr{item}_nr_text").input("Something")
+    next(b for b in at.button if b.label == "Add recommendation").click().run()
+    assert any("choose the type" in e.value for e in at.error)
+    assert at.text_area(key=f"mr{item}_nr_text").value == "Something"
+    assert at.session_state[f"mr{item}_recs"] == []
+
+
+def test_restraint_reason_is_asked_only_when_restraint_is_chosen(hub, monkeypatch):
+    from db.models import Case
+    from hub import flags
+
+    monkeypatch.setattr(flags, "refresh_if_stale", lambda sf: False)  # keep the flag set here
+    case_id, _, item = make_meeting(hub)
+    with hub.sf.begin() as s:
+        case = s.get(Case, case_id)
+        case.flags = [{"code": "inertia", "label": "Therapeutic inertia", "severity": "amber",
+                       "reason": "no change at 2 reviews"}]
+    at = room("chair", item)
+    assert not [s for s in at.selectbox if s.label == "Reason for restraint"]
+    at.radio(key=f"mr{item}_flag_inertia").set_value("restraint").run()
+    assert [s.label for s in at.selectbox if s.label == "Reason for restraint"]
+
+
+def test_attendee_room_follows_the_case_the_chair_opened(hub):
+    first_case = seed_case(hub)
+    seed_case(hub, nhs="9434765927")
+    mid = meetings.create_meeting(hub.sf, actor_for(hub.sf, "chair"), title="Tuesday MDT", starts_at=STARTS)
+    agenda = meetings.meeting_view(hub.sf, actor_for(hub.sf, "chair"), mid).agenda
+    physio = room("physio", agenda[0].item_id)
+    assert physio.query_params["item"] == str(agenda[0].item_id)
+    room("chair", agenda[1].item_id)  # the chair opens the second case
+    live = meetings.live_item(hub.sf, actor_for(hub.sf, "physio"), mid)
+    assert live.item_id == agenda[1].item_id
+    physio.run()  # what the fragment's timer does in the browser
+    assert titles(physio)[0] == f"Meeting room · {agenda[1].case_label}"
+    assert first_case

@@ -1,0 +1,75 @@
+"""Forms that can't record the wrong answer, and errors where the eye is (AppTest): questionnaires in item
+order with numbered items and answers in words; each refusal marked beside its field and summarised at the
+top with a link."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.models import Assessment
+from page_support import login
+from test_pages import seed_case
+
+
+def _walk(node, inside_column=False):
+    """(element, whether it sits inside a st.columns column) for every element, in page order."""
+    children = getattr(node, "children", None)
+    if not children:
+        return [(node, inside_column)]
+    inside = inside_column or type(node).__name__ == "Column"
+    return [pair for key in sorted(children) for pair in _walk(children[key], inside)]
+
+
+def case_page(username: str, case_id: int):
+    at = login(username)
+    at.switch_page("pages/case.py")
+    at.query_params["case_id"] = str(case_id)
+    at.run()
+    return at
+
+
+def test_phq9_items_are_numbered_in_order_one_column_with_answers_in_words(hub):
+    case_id = seed_case(hub)
+    at = case_page("pcp.a", case_id)
+    at.selectbox(key="as_instrument").set_value("phq9").run()
+    items = [r for r in at.radio if r.key and r.key.startswith("as_phq9_")]
+    assert [r.label.split(".")[0] for r in items] == [str(n) for n in range(1, 11)]  # item order = page order
+    assert items[0].label == "1. Little interest or pleasure in doing things"
+    assert items[9].label.startswith("10. If you checked off any problems") and items[9].label.endswith("(optional)")
+    assert items[0].format_func(2) == "More than half the days (2)"
+    assert not [n for n in at.number_input if n.key and n.key.startswith("as_phq9_")]  # no bare code boxes
+    # one column: no item sits in a column block beside another
+    in_columns = {el.key for el, inside in _walk(at.main) if inside and getattr(el, "key", None)}
+    assert not [r.key for r in items if r.key in in_columns]
+
+
+def test_phq9_with_unanswered_items_marks_each_in_words_and_keeps_answers(hub):
+    case_id = seed_case(hub)
+    at = case_page("pcp.a", case_id)
+    at.selectbox(key="as_instrument").set_value("phq9").run()
+    answers = {1: 1, 2: 2, 4: 0, 5: 1, 6: 0, 7: 1, 8: 0}  # items 3 and 9 left out
+    for n, v in answers.items():
+        at.radio(key=f"as_phq9_PHQ9_Q{n}").set_value(v)
+    next(b for b in at.button if b.label == "Save assessment").click().run()
+    errors = [e.value for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert "items 3, 9 are not answered" in summary and "PHQ9_Q" not in summary.split("](#")[0]
+    assert "(#as-PHQ9_Q3)" in summary and "(#as-PHQ9_Q9)" in summary
+    assert "Item 3 is not answered." in errors and "Item 9 is not answered." in errors  # beside the items
+    assert at.radio(key="as_phq9_PHQ9_Q2").value == 2  # the answers stay
+    with hub.sf() as s:
+        assert s.scalar(select(Assessment.id)) is None
+
+
+def test_phq9_stored_value_is_the_chosen_answer(hub):
+    case_id = seed_case(hub)
+    at = case_page("pcp.a", case_id)
+    at.selectbox(key="as_instrument").set_value("phq9").run()
+    chosen = {n: (n % 4) for n in range(1, 10)}
+    for n, v in chosen.items():
+        at.radio(key=f"as_phq9_PHQ9_Q{n}").set_value(v)
+    next(b for b in at.button if b.label == "Save assessment").click().run()
+    assert any("Assessment saved" in s.value for s in at.success), [e.value for e in at.error]
+    with hub.sf() as s:
+        row = s.scalar(select(Assessment))
+        assert {k: v for k, v in row.responses.items() if v is not None} == {f"PHQ9_Q{n}": v for n, v in chosen.items()}
