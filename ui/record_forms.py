@@ -138,7 +138,8 @@ def wearables_form(sf, actor, case_id: int) -> None:
                               type=["csv", "xml", "zip"], key="wd_file")
     if upload is not None and st.button("Import wearable data", key="wd_import"):
         kind = "csv" if upload.name.lower().endswith(".csv") else "apple_health"
-        bar = st.progress(0.0, text="Reading…")
+        limit = wearables.DEFAULT_LIMITS.time_limit_s
+        bar = st.progress(0.0, text=f"Reading… (stops after {limit / 60:g} minutes; nothing is saved until the end)")
 
         def progress(done: int, total: int | None) -> None:
             if total:
