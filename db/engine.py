@@ -45,8 +45,12 @@ def make_engine(url: str | None = None) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Session factory; services use `with factory.begin() as s:` for one unit of work."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Session factory; services use `with factory.begin() as s:` for one unit of work.
+
+    Every flush refuses control characters in string columns (hub.text), with a ValidationError."""
+    from hub.text import install_flush_guard
+
+    return install_flush_guard(sessionmaker(engine, expire_on_commit=False))
 
 
 def alembic_config(url: str):

@@ -279,8 +279,9 @@ _CLASSIFICATION_PLAIN: dict[str, str] = {
 # --------------------------------------------------------------------------------------------
 
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-# Characters with a Markdown/GFM/HTML (or Streamlit: "$" maths, ":red[...]") meaning.
-_MD_SPECIAL = frozenset("\\`*_{}[]()#+-!|<>~=&$")
+# Characters with a Markdown/GFM/HTML (or Streamlit: "$" maths, ":red[...]", ":material/x:") meaning; ":",
+# "." and "@" also stop a bare URL, "www." address or e-mail address in user text becoming a link.
+_MD_SPECIAL = frozenset("\\`*_{}[]()#+-!|<>~=&$:.@")
 _MD_UNESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])|\*\*")
 
 

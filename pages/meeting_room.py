@@ -10,18 +10,17 @@ import streamlit as st
 from hub import cases, charts, decisions, meetings, records
 from hub.errors import EditConflict, HubError, ValidationError
 from ui import case_panels, decision_form, runtime
-from ui.common import leave_notice, md_escape, show_error, show_notice
+from ui.common import leave_notice, md_escape, query_id, show_error, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor("specialist", "chair")
 ss = st.session_state
 
-raw = st.query_params.get("item")
-if raw is None or not str(raw).isdigit():
+item_id = query_id("item", "agenda item")
+if item_id is None:
     st.title("Meeting room")
     st.info("Open a case from a meeting's agenda (Hub meetings).")
     st.stop()
-item_id = int(raw)
 prefix = f"mr{item_id}_"
 
 try:
@@ -90,7 +89,7 @@ with left:
     for disc, text in agenda_case.preparation.items():
         st.caption(md_escape(f"Preparation — {disc}: {text}"))
     if agenda_case.missing:
-        st.warning("Readiness: missing " + ", ".join(agenda_case.missing))
+        st.warning(md_escape("Readiness: missing " + ", ".join(agenda_case.missing)))
     st.plotly_chart(charts.case_timeline(data.treatments, data.assessments, data.reviews, data.wearables,
                                          date.today(), ome=data.ome, response=header.response, compact=True),
                     width="stretch")

@@ -13,6 +13,7 @@ from hub.clinical.signals import JUST_CODES
 from hub.decisions import DecisionForm, GoalInput, RecommendationInput
 from hub.vocab import PATHWAY_STEP_LABELS
 from hub.vocab import FLAG_RESPONSES, OWNER_ROLES, RECOMMENDATION_TYPES
+from ui.common import md_escape
 
 TEXTS = [
     ("formulation", "Formulation / working diagnosis"),
@@ -82,7 +83,7 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
     def err(key: str) -> None:
         for k, v in errors.items():
             if k == key or k.startswith(key + "."):
-                st.error(v, icon="⚠️")
+                st.error(md_escape(v), icon="⚠️")
 
     st.selectbox("Pathway step (CLINICAL.md §3)", list(PATHWAY_STEP_LABELS), format_func=PATHWAY_STEP_LABELS.get, index=None,
                  key=f"{prefix}pathway_step")
@@ -96,7 +97,7 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
             code = f["code"]
             c1, c2, c3 = st.columns([2, 2, 3])
             c1.selectbox(FLAG_LABELS.get(code, code), list(FLAG_RESPONSES), format_func=FLAG_RESPONSES.get,
-                         index=None, key=f"{prefix}flag_{code}", help=f.get("reason"))
+                         index=None, key=f"{prefix}flag_{code}", help=md_escape(f.get("reason")) or None)
             c2.selectbox("Coded reason (for restraint)", list(JUST_CODES), index=None,
                          format_func=lambda j: j.replace("_", " "), key=f"{prefix}flagreason_{code}")
             c3.text_input("Note", key=f"{prefix}flagnote_{code}")

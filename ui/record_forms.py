@@ -11,7 +11,7 @@ from hub.clinical.signals import CHANGE_EVENT_TYPES, JUST_CODES
 from hub.errors import HubError, ValidationError
 from hub.records import ReviewInput, TreatmentInput
 from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES
-from ui.common import CASE_NOTICE, leave_notice, show_error
+from ui.common import CASE_NOTICE, leave_notice, md_escape, show_error
 
 CHANGE_TYPES = list(CHANGE_EVENT_TYPES)
 JUSTIFICATIONS = list(JUST_CODES)
@@ -115,7 +115,7 @@ def review_form(sf, actor, case_id: int) -> None:
         for g in goals:
             labels = {int(k): v for k, v in (g["levels"] or {}).items()}
             levels[g["id"]] = st.selectbox(
-                g["goal"], [None, -2, -1, 0, 1, 2], key=f"rv_goal_{g['id']}",
+                md_escape(g["goal"]), [None, -2, -1, 0, 1, 2], key=f"rv_goal_{g['id']}",
                 format_func=lambda x, lab=labels: "Not rated" if x is None else f"{x:+d}: {lab.get(x, '')}")
         notes = st.text_area("Notes", key="rv_notes")
         if st.form_submit_button("Save review"):
@@ -156,4 +156,4 @@ def wearables_form(sf, actor, case_id: int) -> None:
         st.session_state["wd_errors"] = [str(e) for e in errors]
         st.rerun()
     for e in st.session_state.get("wd_errors", []):
-        st.warning(e)
+        st.warning(md_escape(e))
