@@ -11,10 +11,18 @@ from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
 from hub.text import MAX_ID, parse_id  # noqa: F401 - MAX_ID for number inputs
 
 # Every ASCII punctuation character may be backslash-escaped in (GitHub-flavoured) Markdown, and escaping
-# them all leaves nothing for a renderer to act on: no emphasis, code, link, image or HTML tag, no entity
-# (&), no autolink of a bare URL or e-mail address (the ':' of 'http://', the '.' of 'www.', the '@'), no
-# Streamlit directive (':material/x:', ':red[...]', '$maths$').
+# them all leaves nothing for the parser to act on: no emphasis, code, link, image or HTML tag, no entity
+# (&), no Streamlit directive (':material/x:', ':red[...]', '$maths$').
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+# Streamlit's renderer also turns bare URLs, 'www.' addresses and e-mail addresses into links AFTER parsing,
+# in the text the escapes resolved to, so escaping cannot stop it: an invisible word joiner (U+2060) inside
+# '://', after 'www' and after '@' makes the text no longer look like an address to it.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)")
+
+
+def _break_autolinks(text: str) -> str:
+    return _AUTOLINK.sub(WORD_JOINER, text)
 
 
 def md_escape(text: object) -> str:
@@ -22,7 +30,7 @@ def md_escape(text: object) -> str:
     st.info..., widget and expander labels, page_link labels, radio options. It shows literally, never
     as markup, a link, an image or HTML, and fetches nothing. None is "". Not for plain-text places
     (st.text, selectbox/multiselect options, dataframes), where the backslashes would show."""
-    return _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text))
+    return _MD_SPECIAL.sub(r"\\\1", _break_autolinks("" if text is None else str(text)))
 
 
 def query_id(name: str, what: str) -> int | None:

@@ -48,14 +48,16 @@ def all_text(at) -> str:
     return "\n".join(markdown + plain)
 
 
-# Markup that would fetch or link outside the app if rendered unescaped.
+# Markup that would fetch or link outside the app if rendered unescaped. Bare URLs, www. and e-mail
+# addresses are linked by Streamlit's renderer after the escapes are resolved, so backslashes do not
+# protect them: those three are looked for in the text with its backslashes removed.
 _LIVE = [
-    (re.compile(r"(?<!\\)!\["), "a Markdown image"),
-    (re.compile(r"(?<!\\)\]\((?!#)"), "a Markdown link"),
-    (re.compile(r"(?<!\\)<\s*(img|script|a|iframe|svg|video|audio|link|style)\b", re.I), "an HTML tag"),
-    (re.compile(r"(?<![\\\w])(https?|ftp)(?<!\\):(?<!\\)//", re.I), "a bare URL (autolinked)"),
-    (re.compile(r"(?<![\\\w.])www(?<!\\)\.\w", re.I), "a bare www. address (autolinked)"),
-    (re.compile(r"\w(?<!\\)@\w+(?<!\\)\.\w", re.I), "an e-mail address (autolinked)"),
+    (re.compile(r"(?<!\\)!\["), "a Markdown image", False),
+    (re.compile(r"(?<!\\)\]\((?!#)"), "a Markdown link", False),
+    (re.compile(r"(?<!\\)<\s*(img|script|a|iframe|svg|video|audio|link|style)\b", re.I), "an HTML tag", False),
+    (re.compile(r"(?<!\w)(https?|ftp)://[-.\w]", re.I), "a bare URL (autolinked)", True),
+    (re.compile(r"(?<![\w.])www\.[-\w]", re.I), "a bare www. address (autolinked)", True),
+    (re.compile(r"[-.\w+]@[-\w]+\.[-\w]", re.I), "an e-mail address (autolinked)", True),
 ]
 
 
@@ -64,9 +66,10 @@ def live_markup(text: str, needle: str = "evil") -> list[str]:
     found: list[str] = []
     if needle not in text.lower():
         return found
-    for rx, what in _LIVE:
-        for m in rx.finditer(text):
-            window = text[m.start(): m.start() + 80]
+    for rx, what, resolved in _LIVE:
+        subject = text.replace("\\", "") if resolved else text
+        for m in rx.finditer(subject):
+            window = subject[m.start(): m.start() + 80]
             if needle in window.lower() or "script" in window.lower():
                 found.append(f"{what}: {window!r}")
     return found
