@@ -10,7 +10,7 @@ import streamlit as st
 from hub import audit, settings, users
 from hub.vocab import DISCIPLINES, ROLES
 from ui import runtime
-from ui.common import act, md_escape, show_notice
+from ui.common import act, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor("admin")
@@ -52,9 +52,9 @@ with tab_users:
             act(lambda: users.reset_password(sf, actor, uid, pw), f"Password reset for {u.username}.")
     with c2:
         if u.active:
-            if st.button(md_escape(f"Deactivate {u.username}"), key=f"deact_{uid}"):
+            if st.button(f"Deactivate {u.username}", key=f"deact_{uid}"):
                 act(lambda: users.set_active(sf, actor, uid, False), f"{u.username} deactivated.")
-        elif st.button(md_escape(f"Reactivate {u.username}"), key=f"react_{uid}"):
+        elif st.button(f"Reactivate {u.username}", key=f"react_{uid}"):
             act(lambda: users.set_active(sf, actor, uid, True), f"{u.username} reactivated.")
 
 with tab_new:

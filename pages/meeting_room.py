@@ -41,7 +41,7 @@ if ss.get(f"{prefix}loaded") is None or not decision_form.has_state(prefix):
     ss[f"{prefix}loaded"] = state.version
     ss[f"{prefix}errors"] = {}
 
-st.title(md_escape(f"Meeting room · {agenda_case.case_label}"))
+st.title(f"Meeting room · {md_escape(agenda_case.case_label)}")
 st.caption(md_escape(f"{view.title} · {view.starts_at:%d %b %Y %H:%M} · slot {agenda_case.minutes} min · "
                      f"decision: {state.status if state.version else 'not started'}"
                      + (f" · last saved by {state.updated_by} at {state.updated_at:%H:%M:%S}" if state.updated_by

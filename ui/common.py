@@ -43,8 +43,8 @@ def query_id(name: str, what: str) -> int | None:
         return None
     value = parse_id(raw)
     if value is None:
-        st.error(md_escape(f"There is no such {what}: '{str(raw)[:30]}' in the address is not a {what} number. "
-                           f"Open it from the list instead."))
+        st.error(f"There is no such {what}: '{md_escape(str(raw)[:30])}' in the address is not a {what} number. "
+                 f"Open it from the list instead.")
         st.stop()
     return value
 
