@@ -54,11 +54,11 @@ nav[0].page_link("pages/meetings.py", label=f"Agenda (case {here + 1} of {len(or
                  query_params={"meeting": view.id}, icon=":material/list:")
 if here > 0:
     prev_row = view.agenda[here - 1]
-    nav[1].page_link("pages/meeting_room.py", label=md_escape(f"Previous: {prev_row.case_label}"),
+    nav[1].page_link("pages/meeting_room.py", label=f"Previous: {md_escape(prev_row.case_label)}",
                      query_params={"item": prev_row.item_id}, icon=":material/arrow_back:")
 if here + 1 < len(order):
     next_row = view.agenda[here + 1]
-    nav[2].page_link("pages/meeting_room.py", label=md_escape(f"Next: {next_row.case_label}"),
+    nav[2].page_link("pages/meeting_room.py", label=f"Next: {md_escape(next_row.case_label)}",
                      query_params={"item": next_row.item_id}, icon=":material/arrow_forward:")
 show_notice(f"{prefix}notice")
 conflict = ss.get(f"{prefix}conflict")
