@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import auth, errors, runtime
 
-st.set_page_config(page_title="MSK Pain Hub", page_icon=":material/healing:", layout="wide")
+# The page icon is a file of ours, served by this app: a ':material/...' or emoji icon makes the browser fetch
+# it from a third-party host on every page (blocked on many clinical networks, and it leaks usage).
+PAGE_ICON = str(Path(__file__).resolve().parent / "static" / "page_icon.png")
+st.set_page_config(page_title="MSK Pain Hub", page_icon=PAGE_ICON, layout="wide")
 
 # Pages and the roles that may use them (services check permissions again themselves).
 PAGES = [

@@ -80,12 +80,30 @@ def make_engine(url: str | None = None) -> Engine:
         event.listen(engine, "before_cursor_execute", _sqlite_index_hint, retval=True)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        event.listen(engine, "before_cursor_execute", _refuse_nul_parameters)
     return engine
 
 
+def _refuse_nul_parameters(_conn, _cursor, _statement, parameters, _context, executemany) -> None:
+    """PostgreSQL cannot hold a NUL character in text: refuse it with a ValidationError before the driver
+    fails with a DataError that quotes the SQL (services validate text first; this is the backstop,
+    e.g. for a login name or a search term)."""
+    from hub.errors import ValidationError
+
+    for row in (parameters if executemany else (parameters,)):
+        values = row.values() if isinstance(row, dict) else (row or ())
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise ValidationError({"text": "The text contains a NUL character (\\x00), which cannot be stored; "
+                                           "remove it (it may have come from pasting from another program)."})
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Session factory; services use `with factory.begin() as s:` for one unit of work."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Session factory; services use `with factory.begin() as s:` for one unit of work.
+
+    Every flush refuses control characters in string columns (hub.text), with a ValidationError."""
+    from hub.text import install_flush_guard
+
+    return install_flush_guard(sessionmaker(engine, expire_on_commit=False))
 
 
 def alembic_config(url: str):

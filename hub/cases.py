@@ -28,6 +28,7 @@ from hub import audit, flags, workflow
 from hub.access import Actor, can_comment, can_edit_case, can_see_case, case_scope, require_role
 from hub.clinical.identifiers import format_nhs_number, normalise_nhs_number, validate_nhs_number
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
+from hub.text import KINDS, check_text, clean_text, parse_id
 from hub.records import TreatmentInput, insert_treatment, validate_treatment
 from hub.vocab import CASE_STATUSES, CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, SEXES
 
@@ -38,8 +39,8 @@ URGENT_PATHWAY_MESSAGE = (
     "You can keep the draft and submit it once the red flag has been excluded."
 )
 
-QUESTION_MAX = 2000
-TEXT_MAX = 4000
+QUESTION_MAX = KINDS["long"].max_length
+TEXT_MAX = KINDS["long"].max_length
 
 
 @dataclass
@@ -105,10 +106,8 @@ def _validate_patient(np: NewPatient, s) -> dict[str, str]:
         errors["nhs_number"] = reason
     elif s.scalar(select(Patient.id).where(Patient.nhs_number == normalise_nhs_number(np.nhs_number))):
         errors["nhs_number"] = "A patient with this NHS number is already registered: choose them from the list."
-    if not (np.given_name or "").strip():
-        errors["given_name"] = "Enter the patient's given name."
-    if not (np.family_name or "").strip():
-        errors["family_name"] = "Enter the patient's family name."
+    check_text(errors, "given_name", np.given_name, "name", label="patient's given name", required=True)
+    check_text(errors, "family_name", np.family_name, "name", label="patient's family name", required=True)
     this_year = date.today().year
     dob = np.date_of_birth
     if dob is not None:
@@ -143,11 +142,9 @@ def validate_case(inp: CaseInput, submit: bool) -> dict[str, str]:
         errors["pain_classification"] = "Choose chronic primary or chronic secondary pain."
     if inp.duration_months is not None and not (0 <= inp.duration_months <= 1200):
         errors["duration_months"] = "Duration must be between 0 and 1200 months."
-    question = (inp.clinical_question or "").strip()
-    if submit and not question:
+    question = check_text(errors, "clinical_question", inp.clinical_question, "long", label="clinical question")
+    if submit and not question.strip() and "clinical_question" not in errors:
         errors["clinical_question"] = "Write the clinical question you want the hub to answer."
-    if len(question) > QUESTION_MAX:
-        errors["clinical_question"] = f"Keep the clinical question under {QUESTION_MAX} characters."
     unknown_flags = [k for k in inp.red_flags if k not in RED_FLAGS]
     if unknown_flags:
         errors["red_flags"] = f"Unknown red flag(s): {', '.join(unknown_flags)}."
@@ -163,9 +160,8 @@ def validate_case(inp: CaseInput, submit: bool) -> dict[str, str]:
         errors["risk_band"] = "Unknown risk band."
     if inp.risk_band is not None and inp.risk_tool is None:
         errors["risk_tool"] = "Say which tool gave the risk band."
-    for name in ("goals_text", "concerns_text"):
-        if len(getattr(inp, name) or "") > TEXT_MAX:
-            errors[name] = f"Keep this under {TEXT_MAX} characters."
+    check_text(errors, "goals_text", inp.goals_text, "long", label="goals")
+    check_text(errors, "concerns_text", inp.concerns_text, "long", label="concerns")
     for i, t in enumerate(inp.treatments):
         for k, v in validate_treatment(t).items():
             errors[f"treatments[{i}].{k}"] = f"Treatment {i + 1}: {v}"
@@ -314,7 +310,7 @@ def practice_patients(session_factory, actor: Actor, search: str = "", limit: in
     require_role(actor, "pcp")
     with session_factory() as s:
         q = select(Patient).where(Patient.practice_id == actor.practice_id)
-        term = (search or "").strip()
+        term = clean_text(search, "search", field="search")
         if term:
             digits = normalise_nhs_number(term)
             like = f"%{term.lower()}%"
@@ -615,7 +611,7 @@ class CaseHeader:
 def _load_visible_case(s, actor: Actor, case_id: int) -> Case:
     if not actor.is_clinical:
         raise PermissionDenied("Patient data is visible only to clinical roles.")
-    case = s.get(Case, case_id)
+    case = s.get(Case, case_id) if parse_id(case_id) else None
     if case is None or not can_see_case(actor, case.practice_id, case.status):
         raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
     return case
@@ -693,11 +689,9 @@ def comments(session_factory, actor: Actor, case_id: int) -> list[dict]:
 
 def add_comment(session_factory, actor: Actor, case_id: int, body: str) -> int:
     """Post a comment to a case's thread."""
-    text = (body or "").strip()
+    text = clean_text(body, "note", field="body", label="comment")
     if not text:
         raise ValidationError({"body": "Write a comment before posting."})
-    if len(text) > TEXT_MAX:
-        raise ValidationError({"body": f"Keep a comment under {TEXT_MAX} characters."})
     with session_factory.begin() as s:
         case = _load_visible_case(s, actor, case_id)
         if not can_comment(actor, case.practice_id, case.status):

@@ -27,6 +27,7 @@ from hub.clinical import goals as gas
 from hub.clinical.pathway import RuleHit, check_medicine, check_treatment, treatment_label
 from hub.clinical.signals import JUST_CODES
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
+from hub.text import check_text, parse_id
 from hub.vocab import (
     DISCUSSED_WITH_PATIENT,
     FLAG_RESPONSES,
@@ -114,7 +115,7 @@ class DecisionState:
 def _item_for(s, actor: Actor, agenda_item_id: int) -> tuple[AgendaItem, Meeting, Case]:
     if not actor.is_hub_member:
         raise PermissionDenied("The meeting room is for hub specialists and chairs.")
-    item = s.get(AgendaItem, agenda_item_id)
+    item = s.get(AgendaItem, agenda_item_id) if parse_id(agenda_item_id) else None
     if item is None:
         raise NotFound("No such agenda item.")
     return item, s.get(Meeting, item.meeting_id), item.case
@@ -167,6 +168,12 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
     the meeting, and when finalising not before the finalisation day (the letter's date)."""
     due_from = max(meeting_day, finalise_day) if finalise_day is not None else meeting_day
     e: dict[str, str] = {}
+    for name in TEXT_FIELDS:
+        if name != "pathway_step":
+            check_text(e, name, getattr(form, name), "long", label=name.replace("_", " "))
+    for code, resp in form.flag_responses.items():
+        if isinstance(resp, dict) and resp.get("note") is not None:
+            check_text(e, f"flag.{code}", resp.get("note"), "note", label="note on the flag response")
     if form.pathway_step and form.pathway_step not in PATHWAY_STEP_LABELS:
         e["pathway_step"] = "Unknown pathway step."
     for code, resp in form.flag_responses.items():
@@ -187,9 +194,13 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
         e["follow_up_date"] = "The follow-up review must be after the meeting."
     for i, r in enumerate(form.recommendations, 1):
         prefix = f"recommendations[{i}]"
+        check_text(e, f"{prefix}.description", r.description, "note", label=f"recommendation {i}")
+        check_text(e, f"{prefix}.drug", r.drug, "short", label=f"medicine of recommendation {i}")
+        check_text(e, f"{prefix}.guideline", r.guideline_override, "note",
+                   label=f"override reason of recommendation {i}")
         if r.kind not in RECOMMENDATION_TYPES:
             e[f"{prefix}.kind"] = f"Recommendation {i}: choose its type."
-        if not (r.description or "").strip():
+        if not (r.description or "").strip() and f"{prefix}.description" not in e:
             e[f"{prefix}.description"] = f"Recommendation {i}: describe it."
         if r.owner_user_id is None and r.owner_role not in OWNER_ROLES:
             e[f"{prefix}.owner"] = f"Recommendation {i}: give an owner (the referring GP by default)."
@@ -214,6 +225,15 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
                 f"Recommendation {i}: {h.guideline} says {h.rule.replace('_', ' ')} for {what} ({h.note} "
                 f"Source: {h.source}). Give an override reason (at least 10 characters) to recommend it anyway.")
     for i, g in enumerate(form.goals, 1):
+        bad = {}
+        for name in ("target_activity", "support_needed", "performance_quantifier"):
+            check_text(bad, name, getattr(g, name), "note", label=f"goal {i} {name.replace('_', ' ')}")
+        for level, text in dict(g.levels).items():
+            check_text(bad, f"level {level}", text if isinstance(text, str) else str(text), "note",
+                       label=f"goal {i} level {level}")
+        if bad:
+            e[f"goals[{i}]"] = next(iter(bad.values()))
+            continue
         goal = gas.Goal(g.target_activity, g.support_needed, g.performance_quantifier, g.due_date, g.importance,
                         g.difficulty, dict(g.levels), g.baseline_level, None, meeting_day)
         missing = gas.is_smart(goal, meeting_day)

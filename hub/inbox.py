@@ -10,6 +10,7 @@ from db.models import Action, Case, Letter, utcnow
 from hub import audit, flags
 from hub.access import Actor, can_see_case, owner_label, require_role
 from hub.errors import NotFound, PermissionDenied, ValidationError
+from hub.text import clean_text
 
 INBOX_RECENT_DONE = 50  # done actions and acknowledged letters shown (most recent first); open ones are all shown
 
@@ -76,6 +77,7 @@ def acknowledge_letter(session_factory, actor: Actor, letter_id: int) -> None:
 
 def complete_action(session_factory, actor: Actor, action_id: int, note: str = "") -> None:
     """The owner marks an action done, with an optional note."""
+    note = clean_text(note, "note", field="note", label="note")
     with session_factory.begin() as s:
         a = s.get(Action, action_id)
         if a is None:

@@ -122,8 +122,9 @@ PLAN_SUBHEADINGS: tuple[str, ...] = (HCP_ACTIONS, PATIENT_ACTIONS, GOALS, AGREED
 # --------------------------------------------------------------------------------------------
 
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-# Characters with a Markdown/GFM/HTML (or Streamlit: "$" maths, ":red[...]") meaning.
-_MD_SPECIAL = frozenset("\\`*_{}[]()#+-!|<>~=&$")
+# Characters with a Markdown/GFM/HTML (or Streamlit: "$" maths, ":red[...]", ":material/x:") meaning; ":",
+# "." and "@" also stop a bare URL, "www." address or e-mail address in user text becoming a link.
+_MD_SPECIAL = frozenset("\\`*_{}[]()#+-!|<>~=&$:.@")
 _MD_UNESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])|\*\*")
 
 
@@ -146,7 +147,7 @@ def _flat(text: object) -> str:
 
 def escape_markdown(text: object) -> str:
     """Backslash-escape one line of user text so Markdown renders it literally (no markup, links or HTML)."""
-    s = _flat(text)
+    s = _AUTOLINK_RE.sub(WORD_JOINER, _flat(text))
     out = []
     for ch in s:
         out.append("\\" + ch if ch in _MD_SPECIAL else ch)
@@ -155,9 +156,16 @@ def escape_markdown(text: object) -> str:
     return re.sub(r"^(\d+)\.", r"\1\\.", escaped)
 
 
+# Renderers such as Streamlit's turn bare URLs, 'www.' and e-mail addresses into links after parsing, in the
+# text the escapes resolved to: an invisible word joiner inside '://', after 'www' and after '@' stops that
+# (unescape_markdown removes it again for the PDF and plain text).
+WORD_JOINER = "\u2060"
+_AUTOLINK_RE = re.compile(r"(?i)(?<=:)(?=\\?/\\?/)|(?<=www)(?=\\?\.)|(?<=@)")
+
+
 def unescape_markdown(text: str) -> str:
     """Inverse of escape_markdown for the Markdown this module writes (also drops ** bold markers)."""
-    return _MD_UNESCAPE_RE.sub(lambda m: m.group(1) or "", text)
+    return _MD_UNESCAPE_RE.sub(lambda m: m.group(1) or "", text).replace(WORD_JOINER, "")
 
 
 def format_date(d: date | None) -> str:

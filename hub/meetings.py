@@ -25,6 +25,7 @@ from db.models import (
 from hub import audit, workflow
 from hub.access import Actor, require_role
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
+from hub.text import check_text, clean_text, parse_id
 from hub.vocab import AGENDA_STATUSES, CONDITIONS, DISCIPLINES
 
 DEFAULT_QUORUM = ("pain_medicine", "physiotherapy", "psychology")
@@ -40,7 +41,7 @@ def _require_hub(actor: Actor) -> None:
 
 
 def _meeting(s: Session, meeting_id: int) -> Meeting:
-    m = s.get(Meeting, meeting_id)
+    m = s.get(Meeting, meeting_id) if parse_id(meeting_id) else None
     if m is None:
         raise NotFound(f"Meeting {meeting_id} does not exist.")
     return m
@@ -53,7 +54,7 @@ def _editable(m: Meeting) -> None:
 
 def _agenda_item(s: Session, item_id: int, editable: bool = True) -> AgendaItem:
     """An agenda item (NotFound if missing); with `editable`, its meeting must not be finalised."""
-    item = s.get(AgendaItem, item_id)
+    item = s.get(AgendaItem, item_id) if parse_id(item_id) else None
     if item is None:
         raise NotFound("No such agenda item.")
     if editable:
@@ -92,7 +93,8 @@ def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: date
     """A chair creates a meeting; carried-forward cases come first, then the queue by priority fills it."""
     require_role(actor, "chair")
     errors: dict[str, str] = {}
-    if not (title or "").strip():
+    title = check_text(errors, "title", title, "title", label="meeting title")
+    if not title.strip() and "title" not in errors:
         errors["title"] = "Give the meeting a title."
     if starts_at is None:
         errors["starts_at"] = "Choose the date and time."
@@ -100,8 +102,8 @@ def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: date
         errors["minutes_per_case"] = "Minutes per case must be between 1 and 120."
     if not (10 <= int(duration_minutes or 0) <= 480):
         errors["duration_minutes"] = "Meeting length must be between 10 and 480 minutes."
-    link = (video_link or "").strip()
-    if link and not link.startswith("https://"):
+    link = check_text(errors, "video_link", video_link, "link", label="video link").strip()
+    if link and "video_link" not in errors and not link.startswith("https://"):
         errors["video_link"] = "The video link must start with https://"
     quorum = list(quorum_disciplines if quorum_disciplines is not None else DEFAULT_QUORUM)
     if any(d not in DISCIPLINES for d in quorum):
@@ -150,7 +152,7 @@ def add_case(session_factory, actor: Actor, meeting_id: int, case_id: int) -> in
     with session_factory.begin() as s:
         m = _meeting(s, meeting_id)
         _editable(m)
-        case = s.get(Case, case_id)
+        case = s.get(Case, case_id) if parse_id(case_id) else None
         if case is None or case.status not in ("submitted", "triaged", "scheduled"):
             raise ValidationError({"case_id": "Only a case waiting for the hub (submitted, triaged or scheduled) can "
                                               "join an agenda."})
@@ -313,7 +315,7 @@ def save_preparation(session_factory, actor: Actor, agenda_item_id: int, text: s
     require_role(actor, "specialist")
     if not actor.discipline:
         raise PermissionDenied("Your account has no discipline; ask an administrator.")
-    body = (text or "").strip()
+    body = clean_text(text, "note", field="text", label="preparation notes")
     if not body:
         raise ValidationError({"text": "Write your preparation notes before saving."})
     with session_factory.begin() as s:
@@ -440,13 +442,13 @@ def finalise_meeting(session_factory, actor: Actor, meeting_id: int, override_re
                      expected_version: int | None = None) -> Quorum:
     """Close a meeting: quorum met or a recorded reason; undiscussed cases are carried forward."""
     require_role(actor, "chair")
+    reason = clean_text(override_reason, "note", field="quorum", label="reason for finalising without quorum")
     with session_factory.begin() as s:
         m = _meeting(s, meeting_id)
         _editable(m)
         if expected_version is not None and m.version != expected_version:
             raise EditConflict("The meeting changed since you opened it. Reload and check the agenda.")
         q = _quorum_for(s, m)
-        reason = (override_reason or "").strip()
         if not q.met and len(reason) < 10:
             raise ValidationError({"quorum": f"Quorum not met (missing: {', '.join(q.missing)}). Record why the "
                                              "meeting is finalised without quorum (at least 10 characters)."})

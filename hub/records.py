@@ -15,6 +15,7 @@ from hub import audit, flags
 from hub.access import Actor, can_edit_case, can_see_case
 from hub.clinical.drugs import code_medicine
 from hub.errors import NotFound, PermissionDenied, ValidationError
+from hub.text import check_text, clean_text, parse_id
 from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES, TREATMENT_STATUSES
 
 # Instruments whose total is a pain score (0-10, lower is better) shown in the queue.
@@ -45,10 +46,17 @@ def validate_treatment(t: TreatmentInput, today: date | None = None) -> dict[str
     """Field errors of a treatment entry; empty when valid."""
     today = today or date.today()
     e: dict[str, str] = {}
+    check_text(e, "name", t.name, "title", label="treatment name")
+    check_text(e, "drug", t.drug, "short", label="medicine name")
+    check_text(e, "dose_text", t.dose_text, "short", label="dose")
+    check_text(e, "notes", t.notes, "note", label="notes")
+    check_text(e, "guideline_override", t.guideline_override, "note", label="reason for overriding the rule")
     if t.category not in TREATMENT_CATEGORIES:
         e["category"] = "Choose a treatment category."
     if t.category == "medicine":
-        if not (t.drug or "").strip():
+        if "drug" in e:
+            pass
+        elif not (t.drug or "").strip():
             e["drug"] = "Enter the medicine's name (generic, e.g. 'oxycodone')."
         if t.route not in ROUTES:
             e["route"] = "Choose the route."
@@ -152,7 +160,7 @@ def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput,
 
 
 def _case_for_write(s, actor: Actor, case_id: int) -> Case:
-    case = s.get(Case, case_id)
+    case = s.get(Case, case_id) if parse_id(case_id) else None
     if case is None or not can_see_case(actor, case.practice_id, case.status):
         raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
     if not can_edit_case(actor, case.practice_id):
@@ -315,7 +323,7 @@ def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str,
 
 def record_safety_action(session_factory, actor: Actor, case_id: int, assessment_id: int, action: str) -> None:
     """A clinician records the action taken on a PHQ-9 item 9 safety alert; the alert then clears."""
-    text = (action or "").strip()
+    text = clean_text(action, "note", field="safety_action", label="action taken")
     if len(text) < 10:
         raise ValidationError({"safety_action": "Describe the action taken (e.g. 'Phoned patient same day, "
                                                 "safety plan agreed, crisis team informed')."})
@@ -382,6 +390,7 @@ class ReviewInput:
 def validate_review(r: ReviewInput) -> dict[str, str]:
     """Field errors of a review entry; empty when valid."""
     e: dict[str, str] = {}
+    check_text(e, "notes", r.notes, "note", label="notes")
     if r.review_date is None or r.review_date > date.today():
         e["review_date"] = "Enter the review date (not in the future)."
     if r.attendance not in ATTENDANCE:

@@ -12,6 +12,7 @@ from hub import audit
 from hub.access import Actor, require_role
 from hub.auth import check_password, hash_password, password_problem
 from hub.errors import NotFound, PermissionDenied, ValidationError
+from hub.text import check_text, clean_text
 from hub.vocab import DISCIPLINES, ROLES
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{2,59}$")
@@ -42,7 +43,8 @@ def _validate(username: str | None, name: str, roles: list[str], discipline: str
             errors["username"] = "Use 3-60 lower-case letters, digits, dots, hyphens or underscores, starting with a letter."
         elif s.scalar(select(User.id).where(User.username == username)) is not None:
             errors["username"] = f"The username '{username}' is taken."
-    if not name.strip():
+    name = check_text(errors, "name", name, "name", label="person's name")
+    if not name.strip() and "name" not in errors:
         errors["name"] = "Enter the person's name."
     if not roles:
         errors["roles"] = "Choose at least one role."
@@ -87,6 +89,7 @@ def create_user(session_factory, actor: Actor, *, username: str, name: str, pass
     """Admin creates a user; returns the new id."""
     require_role(actor, "admin")
     username = (username or "").strip().lower()
+    email = clean_text(email, "short", field="email", label="email address")
     discipline = discipline or None
     with session_factory.begin() as s:
         errors = _validate(username, name or "", roles, discipline, practice_id, password, s)
@@ -107,6 +110,7 @@ def update_user(session_factory, actor: Actor, user_id: int, *, name: str, roles
                 discipline: str | None, practice_id: int | None, email: str | None = None) -> None:
     """Admin changes a user's name, roles, discipline or practice."""
     require_role(actor, "admin")
+    email = clean_text(email, "short", field="email", label="email address")
     discipline = discipline or None
     with session_factory.begin() as s:
         user = s.get(User, user_id)

@@ -9,35 +9,31 @@ import streamlit as st
 from hub import audit_events, cases, charts, records, settings, wearables
 from hub.errors import HubError
 from ui import case_panels, record_forms, runtime
-from ui.common import CASE_NOTICE, md_escape, show_error, show_notice
+from ui.common import CASE_NOTICE, MAX_ID, md_escape, query_id, show_error, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor()
 
-raw_id = st.query_params.get("case_id")
-if raw_id is None:
+case_id = query_id("case_id", "case")
+if case_id is None:
     st.title("Case")
     st.info("Open a case from the case queue, or enter its number.")
     with st.form("case_by_id"):
-        number = st.number_input("Case number", min_value=1, step=1, value=None)
+        number = st.number_input("Case number", min_value=1, max_value=MAX_ID, step=1, value=None)
         if st.form_submit_button("Open") and number:
             st.query_params["case_id"] = str(int(number))
             st.rerun()
     st.stop()
 
 try:
-    case_id = int(raw_id)
     header = cases.case_header(sf, actor, case_id)
     data = records.timeline(sf, actor, case_id)
-except ValueError:
-    st.error("The case number in the address is not a number.")
-    st.stop()
 except HubError as exc:
     show_error(exc)
     st.stop()
 
 audit_events.record_view(sf, actor, "case", case_id)
-st.title(md_escape(f"Case {header.case_id}: {header.patient_name}"))
+st.title(f"Case {header.case_id}: {md_escape(header.patient_name)}")
 st.caption(md_escape(f"NHS {header.nhs_number} · {header.age} years · {header.sex} · {header.practice} · "
            f"referred by {header.referrer} · status: {header.status_label}"))
 show_notice(CASE_NOTICE)

@@ -13,7 +13,7 @@ from hub import settings
 from hub.errors import HubError, ValidationError
 from hub.users import list_practices
 from ui import runtime
-from ui.common import show_error
+from ui.common import md_escape, show_error
 
 actor = runtime.actor()
 sf = runtime.session_factory()
@@ -24,7 +24,7 @@ practices = dict(list_practices(sf))
 if actor.is_hub_member:
     st.caption("All cases submitted to the hub. Each measure counts the events dated in the period.")
 else:
-    st.caption(f"Your practice's cases ({practices.get(actor.practice_id, 'no practice')}). "
+    st.caption(f"Your practice's cases ({md_escape(practices.get(actor.practice_id, 'no practice'))}). "
                "Each measure counts the events dated in the period.")
 
 default_start, default_end = dash.default_period(today)
@@ -39,7 +39,7 @@ end = c3.date_input("To", value=default_end, max_value=today, key="db_end", form
 try:
     board = dash.dashboard(sf, actor, practice_ids=practice_ids, start=start, end=end, today=today)
 except ValidationError as exc:  # a filter, not a form: nothing to save, just say what to change
-    st.error(" ".join(exc.errors.values()))
+    st.error(md_escape(" ".join(exc.errors.values())))
     st.stop()
 except HubError as exc:
     show_error(exc)

@@ -11,7 +11,7 @@ from hub import audit_events, cases, charts, decision_templates, decisions, meet
 from hub.errors import EditConflict, HubError, ValidationError
 from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS
 from ui import case_panels, decision_form, runtime
-from ui.common import leave_notice, md_escape, show_error, show_notice
+from ui.common import leave_notice, md_escape, query_id, show_error, show_notice
 
 LIVE_SECONDS = 4  # how often an attendee's room checks what the chair has open
 
@@ -24,12 +24,11 @@ sf = runtime.session_factory()
 actor = runtime.actor("specialist", "chair")
 ss = st.session_state
 
-raw = st.query_params.get("item")
-if raw is None or not str(raw).isdigit():
+item_id = query_id("item", "agenda item")
+if item_id is None:
     st.title("Meeting room")
     st.info("Open a case from a meeting's agenda (Hub meetings).")
     st.stop()
-item_id = int(raw)
 prefix = f"mr{item_id}_"
 
 try:
@@ -67,11 +66,11 @@ nav[0].page_link("pages/meetings.py", label=f"Agenda (case {here + 1} of {len(or
                  query_params={"meeting": view.id}, icon=":material/list:")
 if here > 0:
     prev_row = view.agenda[here - 1]
-    nav[1].page_link("pages/meeting_room.py", label=md_escape(f"Previous: {prev_row.case_label}"),
+    nav[1].page_link("pages/meeting_room.py", label=f"Previous: {md_escape(prev_row.case_label)}",
                      query_params={"item": prev_row.item_id}, icon=":material/arrow_back:")
 if here + 1 < len(order):
     next_row = view.agenda[here + 1]
-    nav[2].page_link("pages/meeting_room.py", label=md_escape(f"Next: {next_row.case_label}"),
+    nav[2].page_link("pages/meeting_room.py", label=f"Next: {md_escape(next_row.case_label)}",
                      query_params={"item": next_row.item_id}, icon=":material/arrow_forward:")
 
 
@@ -139,7 +138,7 @@ with left:
     for disc, text in agenda_case.preparation.items():
         st.markdown(f"**Preparation — {md_escape(disc)}:** {md_escape(text)}")
     if agenda_case.missing:
-        st.warning("Readiness: missing " + ", ".join(agenda_case.missing))
+        st.warning(md_escape("Readiness: missing " + ", ".join(agenda_case.missing)))
     st.plotly_chart(charts.cached_case_timeline(agenda_case.case_id, data.treatments, data.assessments,
                                                 data.reviews, data.wearables, date.today(), ome=data.ome,
                                                 response=header.response, compact=True),

@@ -10,7 +10,7 @@ import streamlit as st
 from hub import audit_events, correspondence, letters, meetings
 from hub.vocab import DISCIPLINES
 from ui import runtime
-from ui.common import act, md_escape, show_notice
+from ui.common import MAX_ID, act, md_escape, parse_id, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor("specialist", "chair")
@@ -28,7 +28,7 @@ if actor.has("specialist"):
                 st.markdown(f"**{md_escape(row['case'])}** · {md_escape(row['meeting'])}")
                 st.text(row["question"])
                 if row["missing"]:
-                    st.warning("Not ready: missing " + ", ".join(row["missing"]))
+                    st.warning(md_escape("Not ready: missing " + ", ".join(row["missing"])))
                 st.page_link("pages/case.py", label="Open the case", query_params={"case_id": row["case_id"]})
                 with st.form(f"prep_{row['item_id']}"):
                     text = st.text_area(f"{DISCIPLINES.get(actor.discipline, '')} preparation", value=row["prepared"],
@@ -67,8 +67,8 @@ ids = list(labels)
 # The meeting shown is the one in the address (?meeting=ID), so a meeting can be linked to and a new one is
 # shown at once. The selectbox's key follows the address: it starts from the address on every change instead
 # of keeping a selection of its own in the browser that could disagree with it.
-raw = st.query_params.get("meeting", "")
-shown = int(raw) if raw.isdigit() and int(raw) in labels else ids[0]
+wanted = parse_id(st.query_params.get("meeting"))  # an unknown or malformed meeting shows the latest one
+shown = wanted if wanted in labels else ids[0]
 pick_key = f"mt_meeting_{shown}"
 
 
@@ -95,8 +95,8 @@ for row in view.agenda:
                     f"{row.minutes} min · {row.status_label}{carried}")
         c1.text(row.question)
         if row.flags:
-            c1.caption(f"Flags: {row.flags}")
-        c1.caption("Ready" if not row.missing else "Missing: " + ", ".join(row.missing))
+            c1.caption(md_escape(f"Flags: {row.flags}"))
+        c1.caption("Ready" if not row.missing else md_escape("Missing: " + ", ".join(row.missing)))
         for disc, text in row.preparation.items():
             c1.caption(md_escape(f"{disc}: {text}"))
         if row.status == "pending":
@@ -113,7 +113,8 @@ for row in view.agenda:
 
 if is_chair:
     with st.form("add_case"):
-        case_id = st.number_input("Add a case by number", min_value=1, step=1, value=None, key="mt_add_case")
+        case_id = st.number_input("Add a case by number", min_value=1, max_value=MAX_ID, step=1, value=None,
+                                  key="mt_add_case")
         if st.form_submit_button("Add to agenda") and case_id:
             act(lambda: meetings.add_case(sf, actor, meeting_id, int(case_id)), f"Case {int(case_id)} added.")
 
@@ -133,7 +134,7 @@ q = view.quorum
 if q.met:
     st.success("Quorum met.")
 else:
-    st.warning(f"Quorum not met: missing {', '.join(q.missing)}. " + " ".join(q.notes))
+    st.warning(md_escape(f"Quorum not met: missing {', '.join(q.missing)}. " + " ".join(q.notes)))
 
 if is_chair:
     with st.form("finalise_meeting"):

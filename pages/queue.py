@@ -11,7 +11,7 @@ from hub.clinical.case_review import FLAG_LABELS
 from hub.users import list_practices
 from hub.vocab import CASE_STATUSES, CONDITIONS
 from ui import runtime
-from ui.common import open_case, remember, show_error, sticky
+from ui.common import md_escape, open_case, remember, show_error, sticky
 
 sf = runtime.session_factory()
 actor = runtime.actor()
@@ -32,7 +32,9 @@ if alerts:
                  + (f" The first {len(alerts)} are listed; filter the queue by the flag 'Safety alert' for all."
                     if n_alerts > len(alerts) else ""))
         for a in alerts:
-            st.page_link("pages/case.py", label=f"Case {a['case_id']} · {a['patient']} · {a['practice']} · {a['reason']}",
+            st.page_link("pages/case.py",
+                         label=f"Case {a['case_id']} · {md_escape(a['patient'])} · {md_escape(a['practice'])} · "
+                               f"{md_escape(a['reason'])}",
                          query_params={"case_id": a["case_id"]}, icon=":material/warning:")
 
 default_statuses = ["submitted", "triaged", "scheduled"] if actor.is_hub_member else []
@@ -125,7 +127,7 @@ p2.button("Next ▶", disabled=not result.has_next, on_click=_next)
 with st.expander("Open a case by link", expanded=False):
     cols = st.columns(3)
     for i, r in enumerate(result.rows.itertuples()):
-        cols[i % 3].page_link("pages/case.py", label=f"Case {r.case_id} · {r.patient} · {r.condition}",
+        cols[i % 3].page_link("pages/case.py", label=f"Case {r.case_id} · {md_escape(r.patient)} · {md_escape(r.condition)}",
                               query_params={"case_id": int(r.case_id)})
 options = {int(r.case_id): f"Case {r.case_id} · {r.patient} · {r.condition} · {r.status}"
            for r in result.rows.itertuples()}

@@ -14,7 +14,7 @@ from hub.records import TreatmentInput
 from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, ROUTES, SEXES, \
     STOP_REASONS, TREATMENT_CATEGORIES
 from ui import runtime
-from ui.common import field_error, open_case
+from ui.common import field_error, md_escape, open_case
 
 sf = runtime.session_factory()
 actor = runtime.actor("pcp")
@@ -65,7 +65,7 @@ if ss.get("sub_case_id"):
     st.info(f"Editing draft case {ss['sub_case_id']}.")
 
 if "form" in errors or "status" in errors:
-    st.error(errors.get("form") or errors["status"])
+    st.error(md_escape(errors.get("form") or errors["status"]))
 
 st.subheader("Patient")
 mode = st.radio("Patient", ["Existing patient", "New patient"], horizontal=True, key="sub_mode",
@@ -158,7 +158,7 @@ ss["sub_treatments_df"] = st.data_editor(
     })
 for k, v in errors.items():
     if k.startswith("treatments["):
-        st.error(v, icon="⚠️")
+        st.error(md_escape(v), icon="⚠️")
 
 st.subheader("The patient's goals and concerns, in their own words")
 st.text_area("Goals", key="sub_goals", max_chars=cases.TEXT_MAX)

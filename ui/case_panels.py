@@ -35,7 +35,7 @@ def response_panel(header) -> None:
         cols[0].markdown(f"**Response ({md_escape(r['instrument'].upper())}, primary outcome):** "
                          f"{md_escape(label or r.get('text', ''))}")
         if label:
-            cols[0].caption(r.get("text", ""))
+            cols[0].caption(md_escape(r.get("text", "")))
         since = r.get("since_decision")
         if since:
             cols[0].markdown(f"**{md_escape(since.get('text', ''))}**")

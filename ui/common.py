@@ -8,13 +8,45 @@ import time
 import streamlit as st
 
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
+from hub.text import MAX_ID, parse_id  # noqa: F401 - MAX_ID for number inputs
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$])")
+# Every ASCII punctuation character may be backslash-escaped in (GitHub-flavoured) Markdown, and escaping
+# them all leaves nothing for the parser to act on: no emphasis, code, link, image or HTML tag, no entity
+# (&), no Streamlit directive (':material/x:', ':red[...]', '$maths$').
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+# Streamlit's renderer also turns bare URLs, 'www.' addresses and e-mail addresses into links AFTER parsing,
+# in the text the escapes resolved to, so escaping cannot stop it: an invisible word joiner (U+2060) inside
+# '://', after 'www' and after '@' makes the text no longer look like an address to it.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)")
 
 
-def md_escape(text: str | None) -> str:
-    """Escape user text for use inside markdown so it shows literally (never as markup or HTML)."""
-    return _MD_SPECIAL.sub(r"\\\1", text or "")
+def _break_autolinks(text: str) -> str:
+    return _AUTOLINK.sub(WORD_JOINER, text)
+
+
+def md_escape(text: object) -> str:
+    """User text made safe for every place Streamlit renders Markdown: st.markdown / st.caption /
+    st.info..., widget and expander labels, page_link labels, radio options. It shows literally, never
+    as markup, a link, an image or HTML, and fetches nothing. None is "". Not for plain-text places
+    (st.text, selectbox/multiselect options, dataframes), where the backslashes would show."""
+    return _MD_SPECIAL.sub(r"\\\1", _break_autolinks("" if text is None else str(text)))
+
+
+def query_id(name: str, what: str) -> int | None:
+    """The identifier in the address's query parameter `name` (e.g. ?case_id=7), or None when absent.
+
+    A value that is not a whole number from 1 to hub.text.MAX_ID shows "no such {what}" and stops the
+    page: it never reaches the database (where a huge number would overflow)."""
+    raw = st.query_params.get(name)
+    if raw is None:
+        return None
+    value = parse_id(raw)
+    if value is None:
+        st.error(f"There is no such {what}: '{md_escape(str(raw)[:30])}' in the address is not a {what} number. "
+                 f"Open it from the list instead.")
+        st.stop()
+    return value
 
 
 def show_error(exc: Exception) -> None:
@@ -47,7 +79,7 @@ def anchor(name: str) -> None:
 def field_error(errors: dict[str, str], key: str) -> None:
     """Show the error for one field right beside it, if any."""
     if key in errors:
-        st.error(errors[key], icon="⚠️")
+        st.error(md_escape(errors[key]), icon="⚠️")
 
 
 def open_case(case_id: int) -> None:

@@ -141,7 +141,7 @@ def review_form(sf, actor, case_id: int) -> None:
         for g in goals:
             labels = {int(k): v for k, v in (g["levels"] or {}).items()}
             levels[g["id"]] = st.selectbox(
-                g["goal"], [None, -2, -1, 0, 1, 2], key=f"rv_goal_{g['id']}",
+                md_escape(g["goal"]), [None, -2, -1, 0, 1, 2], key=f"rv_goal_{g['id']}",
                 format_func=lambda x, lab=labels: "Not rated" if x is None else f"{x:+d}: {lab.get(x, '')}")
         notes = st.text_area("Notes", key="rv_notes")
         if st.form_submit_button("Save review"):
@@ -164,7 +164,8 @@ def wearables_form(sf, actor, case_id: int) -> None:
                               type=["csv", "xml", "zip"], key="wd_file")
     if upload is not None and st.button("Import wearable data", key="wd_import"):
         kind = "csv" if upload.name.lower().endswith(".csv") else "apple_health"
-        bar = st.progress(0.0, text="Reading…")
+        limit = wearables.DEFAULT_LIMITS.time_limit_s
+        bar = st.progress(0.0, text=f"Reading… (stops after {limit / 60:g} minutes; nothing is saved until the end)")
 
         def progress(done: int, total: int | None) -> None:
             if total:
@@ -181,4 +182,4 @@ def wearables_form(sf, actor, case_id: int) -> None:
         st.session_state["wd_errors"] = [str(e) for e in errors]
         st.rerun()
     for e in st.session_state.get("wd_errors", []):
-        st.warning(e)
+        st.warning(md_escape(e))
