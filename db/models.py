@@ -27,15 +27,20 @@ from db.base import Base
 from hub.vocab import (
     ACTION_STATUSES,
     AGENDA_STATUSES,
+    ASSESSMENT_MODES,
     ASSESSMENT_STATUSES,
     ATTENDANCE,
     CASE_STATUSES,
     CONDITIONS,
+    DECISION_STATUSES,
     DISCIPLINES,
+    FLAG_SEVERITIES,
     LETTER_STATUSES,
     MEETING_STATUSES,
+    NATIONS,
     OWNER_ROLES,
     PAIN_CLASSIFICATIONS,
+    PRIMARY_OUTCOMES,
     RECOMMENDATION_TYPES,
     REVIEW_MODES,
     RISK_BANDS,
@@ -65,7 +70,12 @@ class Practice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    __table_args__ = (CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),)
+    # The UK nation (hub.vocab.NATIONS): its bank holidays are not working days on the dashboard.
+    nation: Mapped[str] = mapped_column(String(3), default="eng", server_default="eng")
+    __table_args__ = (
+        CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        CheckConstraint(f"nation IN {sql_in(NATIONS)}", name="nation_known"),
+    )
 
 
 class User(Base):
@@ -201,7 +211,7 @@ class Case(Base):
         Index("ix_hub_case_queue_pain", "status", latest_pain.desc(), "submitted_at", "id"),
         Index("ix_hub_case_safety", "safety_alert", "status"),
         CheckConstraint("ome_total IS NULL OR ome_total >= 0", name="ome_non_negative"),
-        CheckConstraint("primary_outcome IS NULL OR primary_outcome IN ('peg', 'nrs', 'mskhq', 'odi')",
+        CheckConstraint(f"primary_outcome IS NULL OR primary_outcome IN {sql_in(PRIMARY_OUTCOMES)}",
                         name="primary_outcome_known"),
     )
 
@@ -217,7 +227,7 @@ class CaseFlag(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (
-        CheckConstraint("severity IN ('red', 'amber', 'info')", name="severity_known"),
+        CheckConstraint(f"severity IN {sql_in(FLAG_SEVERITIES)}", name="severity_known"),
         Index("ix_case_flag_code", "code", "case_id"),
     )
 
@@ -287,7 +297,7 @@ class Assessment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("mode IN ('self', 'clinician')", name="mode_known"),
+        CheckConstraint(f"mode IN {sql_in(ASSESSMENT_MODES)}", name="mode_known"),
         CheckConstraint("safety_action IS NULL OR length(trim(safety_action)) > 0", name="safety_action_not_blank"),
         CheckConstraint(f"status IN {sql_in(ASSESSMENT_STATUSES)}", name="status_known"),
         CheckConstraint("status <> 'completed' OR total IS NOT NULL", name="completed_has_total"),
@@ -505,9 +515,9 @@ class Decision(Base):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'final')", name="status_known"),
+        CheckConstraint(f"status IN {sql_in(DECISION_STATUSES)}", name="status_known"),
         CheckConstraint("status = 'draft' OR follow_up_date IS NOT NULL", name="final_has_follow_up"),
-        CheckConstraint("primary_outcome IS NULL OR primary_outcome IN ('peg', 'nrs', 'mskhq', 'odi')",
+        CheckConstraint(f"primary_outcome IS NULL OR primary_outcome IN {sql_in(PRIMARY_OUTCOMES)}",
                         name="primary_outcome_known"),
     )
 

@@ -32,6 +32,7 @@ from hub.vocab import (
     OWNER_ROLES,
     MEDICINE_RECOMMENDATIONS,
     PATHWAY_STEP_LABELS,
+    PRIMARY_OUTCOMES,
     RECOMMENDATION_TYPES,
 )
 
@@ -152,7 +153,7 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
             e[f"flag.{code}"] = f"Choose how the hub responds to the flag '{code}'."
         elif resp["response"] == "restraint" and resp.get("reason_code") not in JUST_CODES:
             e[f"flag.{code}"] = "Appropriate restraint needs a coded reason."
-    if form.primary_outcome not in (None, "peg", "nrs", "mskhq", "odi"):
+    if form.primary_outcome is not None and form.primary_outcome not in PRIMARY_OUTCOMES:
         e["primary_outcome"] = "Choose PEG, pain NRS, MSK-HQ or ODI as the primary outcome."
     if form.follow_up_date is not None and form.follow_up_date <= meeting_day:
         e["follow_up_date"] = "The follow-up review must be after the meeting."

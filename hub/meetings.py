@@ -24,7 +24,7 @@ from db.models import (
 from hub import audit, workflow
 from hub.access import Actor, require_role
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError
-from hub.vocab import AGENDA_STATUSES, CONDITIONS, DISCIPLINES
+from hub.vocab import AGENDA_STATUSES, CONDITIONS, DISCIPLINES, PRIMARY_OUTCOMES
 
 DEFAULT_QUORUM = ("pain_medicine", "physiotherapy", "psychology")
 DEFAULT_MINUTES_PER_CASE = 10
@@ -302,7 +302,7 @@ def _case_readiness(s: Session, case: Case) -> list[str]:
                                                        Treatment.status == "active"))]
     baseline = s.scalar(select(func.count()).select_from(Assessment).where(
         Assessment.patient_id == case.patient_id, Assessment.status == "completed",
-        Assessment.instrument.in_(("peg", "nrs", "mskhq", "odi")))) > 0 or case.baseline_pain is not None
+        Assessment.instrument.in_(tuple(PRIMARY_OUTCOMES)))) > 0 or case.baseline_pain is not None
     return readiness(question=case.clinical_question, medicines=meds, baseline_prom=baseline,
                      risk_band=case.risk_band, preferences=f"{case.goals_text} {case.concerns_text}")
 

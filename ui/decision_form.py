@@ -12,7 +12,7 @@ from hub.clinical.case_review import FLAG_LABELS
 from hub.clinical.signals import JUST_CODES
 from hub.decisions import DecisionForm, GoalInput, RecommendationInput
 from hub.vocab import PATHWAY_STEP_LABELS
-from hub.vocab import FLAG_RESPONSES, OWNER_ROLES, RECOMMENDATION_TYPES
+from hub.vocab import FLAG_RESPONSES, OWNER_ROLES, PRIMARY_OUTCOMES, RECOMMENDATION_TYPES
 
 TEXTS = [
     ("formulation", "Formulation / working diagnosis"),
@@ -135,8 +135,8 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
         })
     err("goals")
     c1, c2 = st.columns(2)
-    c1.selectbox("Primary outcome", ["peg", "nrs", "mskhq", "odi"], index=None, key=f"{prefix}primary_outcome",
-                 format_func={"peg": "PEG", "nrs": "Pain NRS", "mskhq": "MSK-HQ", "odi": "ODI"}.get)
+    c1.selectbox("Primary outcome", list(PRIMARY_OUTCOMES), index=None, key=f"{prefix}primary_outcome",
+                 format_func=PRIMARY_OUTCOMES.get)
     c2.date_input("Follow-up review date", value=None, min_value=meeting_day + timedelta(days=1),
                   key=f"{prefix}follow_up_date")
     err("follow_up_date")

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from hub import vocab
 from hub.clinical import opioids, outcomes, signals
 from hub.clinical.signals import fmt_day
 
-# Instruments that can be a case's primary outcome, in the order a default is chosen.
-PRIMARY_OUTCOMES = ("peg", "nrs", "mskhq", "odi")
+# Instruments that can be a case's primary outcome, in the order a default is chosen (one list, in hub.vocab).
+PRIMARY_OUTCOMES: tuple[str, ...] = tuple(vocab.PRIMARY_OUTCOMES)
 DEFAULT_MIC = {"peg": None, "nrs": None, "mskhq": outcomes.MSKHQ_MIC, "odi": outcomes.ODI_MIC_POINTS}
 
 # Only cases waiting for the hub are prioritised (drafts, returned and closed cases score 0).

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, update
 
-from db.models import Action, AuditEvent, Case, CaseFlag, Decision, Letter
+from db.models import Action, AuditEvent, Case, CaseFlag, Decision, Letter, Practice
 from hub import cases, dashboard_charts, decisions, flags, inbox, meetings, records
 from hub.cases import CaseInput, NewPatient
 from hub.clinical.identifiers import validate_nhs_number
@@ -202,6 +202,20 @@ def test_letters_acknowledged_within_two_working_days(world, built):
     assert letters[built.a2]["working_days"] == 3 and not letters[built.a2]["within_2_working_days"]
     assert pd.isna(letters[built.b1]["working_days"]) and not letters[built.b1]["within_2_working_days"]
     assert (d.letters_n, d.letters_within, d.letters_within_share) == (4, 2, 0.5)
+
+
+def test_letter_working_days_use_the_practice_nation(world, built):
+    """Sent Friday 27 Nov 2026, acknowledged Tuesday 1 Dec: 2 working days in England, 1 in Scotland
+    (St Andrew's Day, Monday 30 Nov); practice A is set to Scotland, practice B stays in England."""
+    with world.sf.begin() as s:
+        s.execute(update(Practice).where(Practice.id == world.practice_a).values(nation="sct"))
+        for cid in (built.a1, built.b1):
+            s.execute(update(Letter).where(Letter.case_id == cid).values(
+                sent_at=at(date(2026, 11, 27)), acknowledged_at=at(date(2026, 12, 1))))
+    d = board(world, world.chair, start=date(2026, 11, 1), end=date(2026, 11, 30))
+    letters = rows(d.letters, "case_id")
+    assert letters[built.a1]["working_days"] == 1 and letters[built.a1]["within_2_working_days"]
+    assert letters[built.b1]["working_days"] == 2 and letters[built.b1]["within_2_working_days"]
 
 
 def test_actions_by_discipline_and_owner(world, built):
