@@ -80,7 +80,8 @@ def _validate_patient(np: NewPatient, s) -> dict[str, str]:
         errors["family_name"] = "Enter the patient's family name."
     this_year = date.today().year
     if np.birth_year is None or not (this_year - 120 <= int(np.birth_year) <= this_year - 16):
-        errors["birth_year"] = f"Enter a birth year between {this_year - 120} and {this_year - 16} (the hub sees adults)."
+        errors["birth_year"] = (f"Enter a birth year between {this_year - 120} and {this_year - 16} "
+                                "(the hub sees adults).")
     if np.sex not in SEXES:
         errors["sex"] = "Choose the patient's sex."
     return errors
@@ -208,7 +209,8 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
             t.already_taking = True  # history at referral: the guideline check advises, it does not block
             row = insert_treatment(s, actor, patient.id, t, case)
             audit.record(s, actor, "treatment.create", "treatment", row.id,
-                         {"case_id": case.id, "name": row.name, "guideline_hits": [h["rule_id"] for h in row.guideline_hits]})
+                         {"case_id": case.id, "name": row.name,
+                          "guideline_hits": [h["rule_id"] for h in row.guideline_hits]})
         if submit:
             audit.record(s, actor, "case.submit", "case", case.id, workflow.move(case, "submitted"))
         s.flush()

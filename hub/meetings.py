@@ -129,7 +129,8 @@ def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: date
                 _add_item(s, actor, m, case, carried_from=from_meeting)
                 taken.add(case_id)
             # Cases marked scheduled but on no upcoming agenda belong to the next meeting too.
-            for case in s.scalars(select(Case).where(Case.status == "scheduled").order_by(Case.priority.desc(), Case.id)):
+            scheduled = select(Case).where(Case.status == "scheduled").order_by(Case.priority.desc(), Case.id)
+            for case in s.scalars(scheduled):
                 if case.id not in taken:
                     _add_item(s, actor, m, case)
                     taken.add(case.id)

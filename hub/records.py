@@ -130,7 +130,8 @@ def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput,
     drug = (t.drug or "").strip().lower() or None
     row = Treatment(
         patient_id=patient_id, category=t.category,
-        name=(t.name or "").strip() or treatment_label(t.category, "", drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h),
+        name=((t.name or "").strip()
+              or treatment_label(t.category, "", drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h)),
         drug=drug, route=t.route, daily_dose_mg=t.daily_dose_mg, patch_mcg_per_h=t.patch_mcg_per_h,
         dose_text=(t.dose_text or "").strip(), start_date=t.start_date, end_date=t.end_date,
         status="stopped" if t.end_date and t.end_date <= date.today() else "active",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from hub import vocab
 from hub.clinical import opioids, outcomes, signals
@@ -237,7 +237,7 @@ def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = No
                         "No follow-up value since baseline yet", band, target)
     c = outcomes.classify_change(instrument, base, latest)
     text = (f"{instrument.upper()} {_score(base)} ({fmt_day(base_on, record.today) if base_on else 'baseline'}) → "
-            f"{_score(latest)} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
+            f"{_score(latest)} ({fmt_day(cast(date, latest_on), record.today)}): {c.category.replace('_', ' ')}")
     return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text, band, target)
 
 
@@ -283,9 +283,9 @@ def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list
     active = [t for t in record.treatments if t.category == "medicine" and t.drug and t.active_on(record.today)]
     rx = []
     for t in active:
-        if not opioids.is_opioid(t.drug):
+        if not t.drug or not opioids.is_opioid(t.drug):
             continue
-        item = {"drug": t.drug, "route": t.route or "oral"}
+        item: dict[str, Any] = {"drug": t.drug, "route": t.route or "oral"}
         if t.patch_mcg_per_h:
             item["patch_mcg_per_h"] = t.patch_mcg_per_h
         elif t.daily_dose_mg:
@@ -315,7 +315,7 @@ def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list
     for r in undosed:
         flags.append(Flag("opioid_unconvertible", "amber", f"{r['drug']}: no daily dose recorded, so OME cannot be "
                           "counted", {"drug": r["drug"]}))
-    for c in opioids.co_prescription_flags([t.drug for t in active]):
+    for c in opioids.co_prescription_flags([t.drug for t in active if t.drug]):
         flags.append(Flag("co_prescription", "amber", c.reason, {"drugs": [*c.opioids, *c.others]}))
     return flags, total
 
@@ -340,7 +340,9 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
     instrument = choose_primary_outcome(record)
     attended = sorted((r for r in record.reviews if r.attendance == "attended" and r.on <= today), key=lambda r: r.on)
     sig_reviews = [signals.Review(date=r.on, target_met=_target_met(record, instrument, r.on, settings),
-                                  management_changes=tuple(r.management_changes),
+                                  # strings become ChangeEvents in Review.__post_init__
+                                  management_changes=cast("tuple[signals.ChangeEvent, ...]",
+                                                          tuple(r.management_changes)),
                                   inaction_justifications=tuple(r.inaction_justifications))
                    for r in attended]
     if sig_reviews:
@@ -350,7 +352,7 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
         if ti.flag:
             reason = ti.reason
             values = [v for d_, v in _series(record, instrument)] if instrument else []
-            if len(values) >= 2:
+            if instrument and len(values) >= 2:
                 reason += f" ({instrument.upper()} {values[0]:.1f} → {values[-1]:.1f})"
             flags.append(Flag("inertia", "amber", reason, {"ti_score": ti.ti_score, "rule": ti.rule}))
         elif attended[-1].inaction_justifications and sig_reviews[-1].target_met is False:
@@ -379,7 +381,8 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
         flags.append(Flag("prom_non_completion", "amber", nonret.reason))
     adherence = [r for r in sorted(record.reviews, key=lambda r: r.on) if r.adherence_pct is not None]
     if len(adherence) >= 2:
-        drop = signals.adherence_drop_signal(adherence[-2].adherence_pct, adherence[-1].adherence_pct,
+        drop = signals.adherence_drop_signal(cast(float, adherence[-2].adherence_pct),
+                                             cast(float, adherence[-1].adherence_pct),
                                              min_drop=float(_setting(settings, "disengagement.adherence_min_drop", 0.5)))
         if drop.flag:
             flags.append(Flag("adherence_drop", "amber", f"{drop.reason} ({fmt_day(adherence[-2].on, today)} → "

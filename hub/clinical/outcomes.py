@@ -36,7 +36,7 @@ PAIN_CATEGORIES = ("substantial", "moderate", "minimal", "no_important_change", 
 def _num(name: str, x: Any, lo: float, hi: float) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise ValueError(f"{name} must be a number, got {x!r}")
-    if not lo <= x <= hi:
+    if not lo <= float(x) <= hi:
         raise ValueError(f"{name} = {x} is out of range {lo:g}-{hi:g}")
     return float(x)
 

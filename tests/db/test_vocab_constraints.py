@@ -39,7 +39,8 @@ def test_every_vocabulary_check_of_the_models_is_compared():
 
 
 def test_codes_of_postgresql_and_sqlite_texts():
-    pg = Check("t", "c", "((status)::text = ANY ((ARRAY['draft'::character varying, 'final'::character varying])::text[]))")
+    pg = Check("t", "c", "((status)::text = ANY "
+                         "((ARRAY['draft'::character varying, 'final'::character varying])::text[]))")
     assert pg.codes == {"draft", "final"}
     assert Check("t", "c", "(baseline_level = ANY (ARRAY['-2'::integer, '-1'::integer]))").codes == set()
     assert Check("t", "c", "status IN ('draft', 'final')").codes == {"draft", "final"}

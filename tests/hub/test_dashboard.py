@@ -125,8 +125,8 @@ def built(world) -> Hub:
     sf = world.sf
     a1 = submit(sf, world.pcp_a, 0, "knee_oa", [morphine(40)])
     a2 = submit(sf, world.pcp_a, 1, "knee_oa", [TreatmentInput(category="medicine", name="Paracetamol",
-                                                                drug="paracetamol", route="oral",
-                                                                daily_dose_mg=4000, start_date=D - timedelta(days=100))])
+                                                                drug="paracetamol", route="oral", daily_dose_mg=4000,
+                                                                start_date=D - timedelta(days=100))])
     a3 = submit(sf, world.pcp_a, 2, "low_back_pain")
     b1 = submit(sf, world.pcp_b, 3, "knee_oa", [morphine(20)])
     pain(sf, world.pcp_a, a1, "nrs", {-80: 8, -10: 6, 5: 5, 8: 3})
