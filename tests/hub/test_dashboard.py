@@ -4,7 +4,7 @@ times then set to chosen values, so every number below is one we constructed."""
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
@@ -28,6 +28,7 @@ from hub.decisions import DecisionForm, RecommendationInput
 from hub.errors import PermissionDenied, ValidationError
 from hub.records import TreatmentInput
 from hub.vocab import RED_FLAGS
+from tests_support import World, make_world
 
 TODAY = date.today()
 # D, the day of the main meeting: a Friday at least 14 days ago (so letters cross a weekend).
@@ -118,8 +119,30 @@ def letter_of(sf, case_id: int) -> int:
         return s.scalar(select(Letter.id).where(Letter.case_id == case_id))
 
 
+def build_hub(sf) -> tuple[World, Hub]:
+    """The world's users, and the hub below (written once per backend and session, copied per test)."""
+    world = make_world(sf)
+    return world, build(world)
+
+
 @pytest.fixture
-def built(world) -> Hub:
+def built_world(clone_db) -> tuple[World, Hub]:
+    sf, (world, hub) = clone_db("dashboard-hub", build_hub)
+    return replace(world, sf=sf), hub
+
+
+@pytest.fixture
+def world(built_world) -> World:
+    """The conftest world, with the hub of `built` in it."""
+    return built_world[0]
+
+
+@pytest.fixture
+def built(built_world) -> Hub:
+    return built_world[1]
+
+
+def build(world) -> Hub:
     """Practice A: a1, a2 (knee OA), a3 (low back pain); practice B: b1 (knee OA). Built through the services,
     then the event times are set to the values each test expects."""
     sf = world.sf
@@ -464,12 +487,17 @@ def test_figure_builders(world, built):
 # ----------------------------------------------------------------------------- demo cohort
 
 
-def test_demo_cohort_smoke(sf):
+def _demo_with_flags(sf) -> None:
     from hub import demo
-    from db.models import Treatment
 
     demo.seed_demo(sf)
     flags.recompute_all(sf)
+
+
+def test_demo_cohort_smoke(clone_db):
+    from db.models import Treatment
+
+    sf, _ = clone_db(f"demo-flags-{date.today()}", _demo_with_flags)
     from hub.auth import actor_for
 
     chair = actor_for(sf, "chair")
