@@ -14,7 +14,15 @@ from db.models import Assessment, Case, Goal, GoalAttainment, Review, Treatment,
 from hub import audit, flags
 from hub.access import Actor, can_edit_case, can_see_case
 from hub.errors import NotFound, PermissionDenied, ValidationError
-from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES, TREATMENT_STATUSES
+from hub.vocab import (
+    ASSESSMENT_MODES,
+    ATTENDANCE,
+    REVIEW_MODES,
+    ROUTES,
+    STOP_REASONS,
+    TREATMENT_CATEGORIES,
+    TREATMENT_STATUSES,
+)
 
 # Instruments whose total is a pain score (0-10, lower is better) shown in the queue.
 PAIN_INSTRUMENTS = ("nrs", "peg")
@@ -239,7 +247,7 @@ def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str,
     """A PCP records a PROM or risk tool: responses are scored and stored with total and band."""
     if administered_on is None or administered_on > date.today():
         raise ValidationError({"administered_on": "Enter the date it was completed (not in the future)."})
-    if mode not in ("self", "clinician"):
+    if mode not in ASSESSMENT_MODES:
         raise ValidationError({"mode": "Mode is 'self' or 'clinician'."})
     try:
         instrument = instrument_code(instrument)

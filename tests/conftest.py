@@ -6,13 +6,12 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head
 from tests_support import World, make_world
@@ -49,42 +48,81 @@ def _drop_pg_schema(url: str, schema: str) -> None:
     admin.dispose()
 
 
+@dataclass
+class _PgTemplate:
+    schema: str  # the template, built once
+    value: Any  # what its build returned
+    rows: dict[str, int]  # rows per table, parents first
+    sequences: dict[str, int | None]  # last value of each sequence (None: never used)
+    idle: list[str] = field(default_factory=list)  # migrated working schemas free for the next test
+
+
 class DatabaseTemplates:
     """Databases built once per test session (per xdist worker) and copied for each test.
 
     Building a database costs a migration (about a second) and, for the demo cohort, seeding 150 patients
-    (several seconds); copying it costs milliseconds. SQLite: the template is a file, copied per test.
-    PostgreSQL: the template is a database, and each test gets `CREATE DATABASE ... TEMPLATE` of it (the
-    app's own session factories then work on it unchanged), dropped after the test."""
+    (several seconds); copying it costs milliseconds.
+    SQLite: the template is a file, copied per test.
+    PostgreSQL: the template is a schema. A test gets a working schema, migrated once and then reused by
+    the next tests: before each test its tables are emptied (TRUNCATE ... RESTART IDENTITY) and refilled
+    from the template (INSERT ... SELECT, sequences set to the template's). The app's own session factories
+    work on it unchanged (the URL sets the search_path). CREATE/DROP DATABASE would be simpler, but a
+    DROP DATABASE waits for a checkpoint of the whole server, seconds each on a busy shared one."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self._sqlite: dict[str, tuple[Path, Any]] = {}
-        self._pg: dict[str, tuple[str, Any]] = {}
+        self._pg: dict[str, _PgTemplate] = {}
+        self._schemas: list[str] = []
         self._admin = None
         self._base = ""
-        self._prefix = f"hubtest_{uuid.uuid4().hex[:8]}"
-        # DROP DATABASE waits for a checkpoint (up to seconds on a busy server): copies are dropped in the
-        # background while the next tests run.
-        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-test-db")
+        self._prefix = f"tpl_{uuid.uuid4().hex[:8]}"
 
     # -- PostgreSQL
     def _pg_admin(self):
         if self._admin is None:
             self._base = postgres_url_or_skip()
-            self._admin = create_engine(self._base, isolation_level="AUTOCOMMIT")
+            self._admin = create_engine(self._base)
         return self._admin
 
-    def _pg_url(self, database: str) -> str:
-        return make_url(self._base).set(database=database).render_as_string(hide_password=False)
+    def _pg_schema(self, build: Callable[[Any], Any] | None) -> tuple[str, Any]:
+        schema = f"{self._prefix}_{len(self._schemas)}"
+        with self._pg_admin().begin() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+        self._schemas.append(schema)
+        return schema, self._build(self._pg_url(schema), build)
 
-    def _pg_create(self, name: str, template: str | None = None) -> None:
-        with self._pg_admin().connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    def _pg_url(self, schema: str) -> str:
+        sep = "&" if "?" in self._base else "?"
+        return f"{self._base}{sep}options=-csearch_path%3D{schema}"
 
-    def _pg_drop(self, name: str) -> None:
-        with self._pg_admin().connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    def _pg_template(self, key: str, build: Callable[[Any], Any] | None) -> _PgTemplate:
+        if key not in self._pg:
+            from db.base import Base
+
+            schema, value = self._pg_schema(build)
+            with self._pg_admin().connect() as c:
+                rows = {t.name: int(c.scalar(text(f'SELECT count(*) FROM "{schema}"."{t.name}"')))
+                        for t in Base.metadata.sorted_tables}
+                sequences = dict(c.execute(text(
+                    "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = :s"), {"s": schema}).all())
+            self._pg[key] = _PgTemplate(schema, value, rows, sequences)
+        return self._pg[key]
+
+    def _pg_refill(self, template: _PgTemplate, work: str) -> None:
+        """Empty the working schema and fill it with the template's rows and sequence values: one script.
+        DELETE, not TRUNCATE, for the small tables (TRUNCATE makes new files: slower for a few rows)."""
+        big = [t for t, n in template.rows.items() if n > 2000]
+        script = ["SET LOCAL lock_timeout = '20s'"]
+        if big:
+            script.append("TRUNCATE " + ", ".join(f'"{work}"."{t}"' for t in big) + " CASCADE")
+        script += [f'DELETE FROM "{work}"."{t}"' for t in reversed(template.rows) if t not in big]
+        script += [f'INSERT INTO "{work}"."{t}" SELECT * FROM "{template.schema}"."{t}"'
+                   for t, n in template.rows.items() if n]
+        script += [f"SELECT setval('\"{work}\".\"{seq}\"', {last or 1}, {'true' if last else 'false'})"
+                   for seq, last in template.sequences.items()]
+        with self._pg_admin().begin() as c:
+            c.exec_driver_sql(";\n".join(script))
 
     # -- both
     def _build(self, url: str, build: Callable[[Any], Any] | None) -> Any:
@@ -100,8 +138,8 @@ class DatabaseTemplates:
         return result
 
     def clone(self, backend: str, key: str, build: Callable[[Any], Any] | None, tmp_path: Path):
-        """A new database copied from the template `key` (built by migrating, then `build(sf)` once).
-        Returns (url, value returned by build, cleanup)."""
+        """A database with the contents of the template `key` (built once by migrating, then `build(sf)`).
+        Returns (url, value returned by build, release); call release() when the test is done with it."""
         if backend == "sqlite":
             if key not in self._sqlite:
                 path = self.workdir / f"{uuid.uuid4().hex[:8]}.db"
@@ -112,27 +150,18 @@ class DatabaseTemplates:
                 target = tmp_path / f"hub-{uuid.uuid4().hex[:8]}.db"
             shutil.copyfile(path, target)
             return f"sqlite:///{target}", value, lambda: None
-        if key not in self._pg:
-            self._pg_admin()
-            name = f"{self._prefix}_t{len(self._pg)}"
-            self._pg_create(name)
-            try:
-                value = self._build(self._pg_url(name), build)
-            except BaseException:
-                self._pg_drop(name)
-                raise
-            self._pg[key] = (name, value)
-        template, value = self._pg[key]
-        name = f"{self._prefix}_{uuid.uuid4().hex[:10]}"
-        self._pg_create(name, template)
-        return self._pg_url(name), value, lambda: self._dropper.submit(self._pg_drop, name)
+        template = self._pg_template(key, build)
+        work = template.idle.pop() if template.idle else self._pg_schema(None)[0]
+        self._pg_refill(template, work)
+        return self._pg_url(work), template.value, lambda: template.idle.append(work)
 
     def close(self) -> None:
-        self._dropper.shutdown(wait=True)
-        for name, _ in self._pg.values():
-            self._pg_drop(name)
-        if self._admin is not None:
-            self._admin.dispose()
+        if self._admin is None:
+            return
+        with self._admin.begin() as c:
+            for schema in self._schemas:
+                c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        self._admin.dispose()
 
 
 @pytest.fixture(scope="session")
