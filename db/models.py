@@ -29,17 +29,22 @@ from db.base import Base
 from hub.vocab import (
     ACTION_STATUSES,
     AGENDA_STATUSES,
+    ASSESSMENT_MODES,
     ASSESSMENT_STATUSES,
     ATTENDANCE,
     CASE_STATUSES,
     CONDITIONS,
+    DECISION_STATUSES,
     DISCIPLINES,
     DISCUSSED_WITH_PATIENT,
+    FLAG_SEVERITIES,
     LETTER_STATUSES,
     MEETING_STATUSES,
+    NATIONS,
     OWNER_ROLES,
     PAIN_CLASSIFICATIONS,
     PATIENT_VIEWS,
+    PRIMARY_OUTCOMES,
     RECOMMENDATION_TYPES,
     REVIEW_MODES,
     RISK_BANDS,
@@ -71,9 +76,12 @@ class Practice(Base):
     name: Mapped[str] = mapped_column(String(200))
     # NHS Organisation Data Service code of the practice (a letter and 5 digits for a GP practice).
     ods_code: Mapped[str | None] = mapped_column(String(10))
+    # The UK nation (hub.vocab.NATIONS): its bank holidays are not working days on the dashboard.
+    nation: Mapped[str] = mapped_column(String(3), default="eng", server_default="eng")
     __table_args__ = (
         CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
         CheckConstraint("ods_code IS NULL OR length(ods_code) BETWEEN 3 AND 10", name="ods_code_length"),
+        CheckConstraint(f"nation IN {sql_in(NATIONS)}", name="nation_known"),
     )
 
 
@@ -241,7 +249,7 @@ class Case(Base):
         # The daily refresh selects cases not closed that were not computed today.
         Index("ix_hub_case_refresh", "status", "flags_computed_on"),
         CheckConstraint("ome_total IS NULL OR ome_total >= 0", name="ome_non_negative"),
-        CheckConstraint("primary_outcome IS NULL OR primary_outcome IN ('peg', 'nrs', 'mskhq', 'odi')",
+        CheckConstraint(f"primary_outcome IS NULL OR primary_outcome IN {sql_in(PRIMARY_OUTCOMES)}",
                         name="primary_outcome_known"),
     )
 
@@ -257,7 +265,7 @@ class CaseFlag(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (
-        CheckConstraint("severity IN ('red', 'amber', 'info')", name="severity_known"),
+        CheckConstraint(f"severity IN {sql_in(FLAG_SEVERITIES)}", name="severity_known"),
         Index("ix_case_flag_code", "code", "case_id"),
     )
 
@@ -295,7 +303,8 @@ class Treatment(Base):
         CheckConstraint(f"category IN {sql_in(TREATMENT_CATEGORIES)}", name="category_known"),
         CheckConstraint(f"route IS NULL OR route IN {sql_in(ROUTES)}", name="route_known"),
         CheckConstraint(f"status IN {sql_in(TREATMENT_STATUSES)}", name="status_known"),
-        CheckConstraint(f"reason_stopped IS NULL OR reason_stopped IN {sql_in(STOP_REASONS)}", name="stop_reason_known"),
+        CheckConstraint(f"reason_stopped IS NULL OR reason_stopped IN {sql_in(STOP_REASONS)}",
+                        name="stop_reason_known"),
         CheckConstraint("category <> 'medicine' OR (drug IS NOT NULL AND route IS NOT NULL)", name="medicine_has_drug"),
         CheckConstraint("daily_dose_mg IS NULL OR daily_dose_mg >= 0", name="dose_not_negative"),
         CheckConstraint("patch_mcg_per_h IS NULL OR patch_mcg_per_h > 0", name="patch_positive"),
@@ -330,7 +339,7 @@ class Assessment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("mode IN ('self', 'clinician')", name="mode_known"),
+        CheckConstraint(f"mode IN {sql_in(ASSESSMENT_MODES)}", name="mode_known"),
         CheckConstraint("safety_action IS NULL OR length(trim(safety_action)) > 0", name="safety_action_not_blank"),
         CheckConstraint(f"status IN {sql_in(ASSESSMENT_STATUSES)}", name="status_known"),
         CheckConstraint("status <> 'completed' OR total IS NOT NULL", name="completed_has_total"),
@@ -588,14 +597,14 @@ class Decision(Base):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'final')", name="status_known"),
+        CheckConstraint(f"status IN {sql_in(DECISION_STATUSES)}", name="status_known"),
         CheckConstraint("status = 'draft' OR follow_up_date IS NOT NULL", name="final_has_follow_up"),
         CheckConstraint(f"discussed_with_patient IS NULL OR discussed_with_patient IN {sql_in(DISCUSSED_WITH_PATIENT)}",
                         name="discussed_known"),
         CheckConstraint(f"patient_view IS NULL OR patient_view IN {sql_in(PATIENT_VIEWS)}", name="patient_view_known"),
         CheckConstraint("patient_view IS NULL OR patient_view = 'not_yet_asked' OR discussed_with_patient = 'yes'",
                         name="view_needs_discussion"),
-        CheckConstraint("primary_outcome IS NULL OR primary_outcome IN ('peg', 'nrs', 'mskhq', 'odi')",
+        CheckConstraint(f"primary_outcome IS NULL OR primary_outcome IN {sql_in(PRIMARY_OUTCOMES)}",
                         name="primary_outcome_known"),
     )
 

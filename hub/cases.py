@@ -256,7 +256,8 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
             t.already_taking = True  # history at referral: the guideline check advises, it does not block
             row = insert_treatment(s, actor, patient.id, t, case)
             audit.record(s, actor, "treatment.create", "treatment", row.id,
-                         {"case_id": case.id, "name": row.name, "guideline_hits": [h["rule_id"] for h in row.guideline_hits]})
+                         {"case_id": case.id, "name": row.name,
+                          "guideline_hits": [h["rule_id"] for h in row.guideline_hits]})
         if submit:
             audit.record(s, actor, "case.submit", "case", case.id, workflow.move(case, "submitted"))
         s.flush()

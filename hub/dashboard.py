@@ -6,8 +6,8 @@ can be narrowed to some practices, and is filtered to a period on the date of it
 
 1. Time to discussion: calendar days from the case's submission to the finalisation of its first final
    decision; period on the finalisation date.
-2. Letter acknowledgement: outcome letters acknowledged within 2 working days (Mon-Fri, bank holidays
-   excluded) of being sent; period on the sending date.
+2. Letter acknowledgement: outcome letters acknowledged within 2 working days (Mon-Fri, bank holidays of
+   the practice's nation excluded) of being sent; period on the sending date.
 3. Actions: open, done, overdue and completion rate by discipline and owner; period on the due date.
 4. Outcome change by condition: the primary pain score (PEG or NRS) in the 90 days before the decision
    and after it; period on the decision date.
@@ -44,7 +44,7 @@ from db.models import (
     UserRole,
 )
 from hub.access import Actor, case_scope
-from hub.bank_holidays import holidays_between
+from hub.bank_holidays import DEFAULT_NATION, holidays_between
 from hub.clinical.case_review import FLAG_LABELS, TreatmentRec, ome_over_time
 from hub.clinical.opioids import is_opioid
 from hub.errors import PermissionDenied, ValidationError
@@ -132,13 +132,13 @@ def default_period(today: date | None = None) -> tuple[date, date]:
     return date(months // 12, months % 12 + 1, 1), today
 
 
-def working_days_between(sent: date, acknowledged: date) -> int:
-    """Working days (Mon-Fri, not bank holidays in England and Wales) after the sending day up to and
-    including the acknowledgement day."""
+def working_days_between(sent: date, acknowledged: date, nation: str = DEFAULT_NATION) -> int:
+    """Working days (Mon-Fri, not bank holidays of the practice's nation: 'eng', 'wls', 'sct', 'nir') after
+    the sending day up to and including the acknowledgement day."""
     if acknowledged <= sent:
         return 0
     start, end = sent + timedelta(days=1), acknowledged + timedelta(days=1)
-    return int(np.busday_count(start, end, holidays=holidays_between(start, end)))
+    return int(np.busday_count(start, end, holidays=holidays_between(start, end, nation)))
 
 
 def dashboard(session_factory, actor: Actor, *, practice_ids: list[int] | None = None, start: date | None = None,
@@ -264,7 +264,7 @@ def _discussion(s, scoped: Select, lo: datetime, hi: datetime) -> dict[str, Any]
 
 
 def _letters(s, scoped: Select, lo: datetime, hi: datetime) -> dict[str, Any]:
-    q = (select(Letter.id, Letter.case_id, Practice.name, Letter.sent_at, Letter.acknowledged_at)
+    q = (select(Letter.id, Letter.case_id, Practice.name, Practice.nation, Letter.sent_at, Letter.acknowledged_at)
          .join(Case, Case.id == Letter.case_id).join(Practice, Practice.id == Case.practice_id)
          .where(Letter.case_id.in_(scoped), Letter.sent_at.is_not(None), Letter.sent_at >= lo, Letter.sent_at < hi)
          .order_by(Letter.sent_at, Letter.id))
@@ -272,7 +272,7 @@ def _letters(s, scoped: Select, lo: datetime, hi: datetime) -> dict[str, Any]:
     for r in s.execute(q):
         sent = r.sent_at.date()
         ack = r.acknowledged_at.date() if r.acknowledged_at else None
-        wd = working_days_between(sent, ack) if ack else None
+        wd = working_days_between(sent, ack, r.nation) if ack else None
         records.append({"letter_id": r.id, "case_id": r.case_id, "practice": r.name, "sent_on": sent,
                         "acknowledged_on": ack, "working_days": wd,
                         "within_2_working_days": wd is not None and wd <= ACK_WORKING_DAYS})

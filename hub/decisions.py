@@ -36,6 +36,7 @@ from hub.vocab import (
     OWNER_ROLES,
     MEDICINE_RECOMMENDATIONS,
     PATHWAY_STEP_LABELS,
+    PRIMARY_OUTCOMES,
     RECOMMENDATION_TYPES,
 )
 
@@ -188,7 +189,7 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
     elif form.patient_view not in (None, "not_yet_asked") and form.discussed_with_patient != "yes":
         e["patient_view"] = ("The patient's view can only be recorded once the plan was discussed with them: set "
                              "'Discussed with the patient' to Yes, or the view to 'Not yet asked'.")
-    if form.primary_outcome not in (None, "peg", "nrs", "mskhq", "odi"):
+    if form.primary_outcome is not None and form.primary_outcome not in PRIMARY_OUTCOMES:
         e["primary_outcome"] = "Choose PEG, pain NRS, MSK-HQ or ODI as the primary outcome."
     if form.follow_up_date is not None and form.follow_up_date <= meeting_day:
         e["follow_up_date"] = "The follow-up review must be after the meeting."

@@ -32,7 +32,8 @@ def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str,
             for q in (pending, recent):
                 for letter, case in s.execute(q):
                     letters_out.append({"id": letter.id, "case_id": case.id,
-                                        "case": f"Case {case.id} · {case.patient.given_name} {case.patient.family_name}",
+                                        "case": (f"Case {case.id} · {case.patient.given_name} "
+                                                 f"{case.patient.family_name}"),
                                         "sent_at": letter.sent_at, "status": letter.status,
                                         "acknowledged_at": letter.acknowledged_at})
         conditions = [Action.owner_user_id == actor.user_id]

@@ -26,7 +26,7 @@ from hub import audit, workflow
 from hub.access import Actor, require_role
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
 from hub.text import check_text, clean_text, parse_id
-from hub.vocab import AGENDA_STATUSES, CONDITIONS, DISCIPLINES
+from hub.vocab import AGENDA_STATUSES, CONDITIONS, DISCIPLINES, PRIMARY_OUTCOMES
 
 DEFAULT_QUORUM = ("pain_medicine", "physiotherapy", "psychology")
 DEFAULT_MINUTES_PER_CASE = 10
@@ -132,7 +132,8 @@ def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: date
                 _add_item(s, actor, m, case, carried_from=from_meeting)
                 taken.add(case_id)
             # Cases marked scheduled but on no upcoming agenda belong to the next meeting too.
-            for case in s.scalars(select(Case).where(Case.status == "scheduled").order_by(Case.priority.desc(), Case.id)):
+            scheduled = select(Case).where(Case.status == "scheduled").order_by(Case.priority.desc(), Case.id)
+            for case in s.scalars(scheduled):
                 if case.id not in taken:
                     _add_item(s, actor, m, case)
                     taken.add(case.id)
@@ -305,7 +306,7 @@ def _case_readiness(s: Session, case: Case) -> list[str]:
                                                        Treatment.status == "active"))]
     baseline = s.scalar(select(func.count()).select_from(Assessment).where(
         Assessment.patient_id == case.patient_id, Assessment.status == "completed",
-        Assessment.instrument.in_(("peg", "nrs", "mskhq", "odi")))) > 0 or case.baseline_pain is not None
+        Assessment.instrument.in_(tuple(PRIMARY_OUTCOMES)))) > 0 or case.baseline_pain is not None
     return readiness(question=case.clinical_question, medicines=meds, baseline_prom=baseline,
                      risk_band=case.risk_band, preferences=f"{case.goals_text} {case.concerns_text}")
 

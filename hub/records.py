@@ -16,7 +16,15 @@ from hub.access import Actor, can_edit_case, can_see_case
 from hub.clinical.drugs import code_medicine
 from hub.errors import NotFound, PermissionDenied, ValidationError
 from hub.text import check_text, clean_text, parse_id
-from hub.vocab import ATTENDANCE, REVIEW_MODES, ROUTES, STOP_REASONS, TREATMENT_CATEGORIES, TREATMENT_STATUSES
+from hub.vocab import (
+    ASSESSMENT_MODES,
+    ATTENDANCE,
+    REVIEW_MODES,
+    ROUTES,
+    STOP_REASONS,
+    TREATMENT_CATEGORIES,
+    TREATMENT_STATUSES,
+)
 
 # Instruments whose total is a pain score (0-10, lower is better) shown in the queue.
 PAIN_INSTRUMENTS = ("nrs", "peg")
@@ -145,7 +153,8 @@ def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput,
         drug, coded = c.drug, c.coded
     row = Treatment(
         patient_id=patient_id, category=t.category,
-        name=(t.name or "").strip() or treatment_label(t.category, "", drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h),
+        name=((t.name or "").strip()
+              or treatment_label(t.category, "", drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h)),
         drug_coded=coded,
         drug=drug, route=t.route, daily_dose_mg=t.daily_dose_mg, patch_mcg_per_h=t.patch_mcg_per_h,
         dose_text=(t.dose_text or "").strip(), start_date=t.start_date, end_date=t.end_date,
@@ -293,7 +302,7 @@ def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str,
     """A PCP records a PROM or risk tool: responses are scored and stored with total and band."""
     if administered_on is None or administered_on > date.today():
         raise ValidationError({"administered_on": "Enter the date it was completed (not in the future)."})
-    if mode not in ("self", "clinician"):
+    if mode not in ASSESSMENT_MODES:
         raise ValidationError({"mode": "Mode is 'self' or 'clinician'."})
     try:
         instrument = instrument_code(instrument)

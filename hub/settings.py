@@ -51,7 +51,8 @@ def _priority_specs() -> tuple[SettingSpec, ...]:
         "priority.max_waiting_weeks": "Most weeks of waiting that count towards priority",
     }
     return tuple(SettingSpec(k, labels[k], int(v) if float(v).is_integer() else v, 0, 1000,
-                             integer=float(v).is_integer(), group="Queue priority") for k, v in PRIORITY_WEIGHTS.items())
+                             integer=float(v).is_integer(), group="Queue priority")
+                 for k, v in PRIORITY_WEIGHTS.items())
 
 
 def all_specs() -> dict[str, SettingSpec]:

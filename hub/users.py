@@ -40,7 +40,8 @@ def _validate(username: str | None, name: str, roles: list[str], discipline: str
     errors: dict[str, str] = {}
     if username is not None:
         if not USERNAME_RE.match(username):
-            errors["username"] = "Use 3-60 lower-case letters, digits, dots, hyphens or underscores, starting with a letter."
+            errors["username"] = ("Use 3-60 lower-case letters, digits, dots, hyphens or underscores, "
+                                  "starting with a letter.")
         elif s.scalar(select(User.id).where(User.username == username)) is not None:
             errors["username"] = f"The username '{username}' is taken."
     name = check_text(errors, "name", name, "name", label="person's name")

@@ -124,6 +124,21 @@ RED_FLAGS: dict[str, str] = {
                              "osteoporosis, or age over 70 after minor trauma",
 }
 
+# Instruments that can be a case's primary outcome (chosen at the hub meeting), in the order a default is
+# chosen when none was (hub.clinical.case_review.choose_primary_outcome).
+# hub.clinical reads this list too (hub.vocab is a leaf module: it imports nothing of the project).
+PRIMARY_OUTCOMES: dict[str, str] = {"peg": "PEG", "nrs": "Pain NRS", "mskhq": "MSK-HQ", "odi": "ODI"}
+
+# The UK nation of a practice: it decides the bank holidays that are not working days.
+NATIONS: dict[str, str] = {"eng": "England", "wls": "Wales", "sct": "Scotland", "nir": "Northern Ireland"}
+
+ASSESSMENT_MODES: dict[str, str] = {"self": "Self-reported", "clinician": "Clinician-administered"}
+
+DECISION_STATUSES: dict[str, str] = {"draft": "Draft", "final": "Final"}
+
+# Severity of a hub flag (case_flag.severity).
+FLAG_SEVERITIES: dict[str, str] = {"red": "Red", "amber": "Amber", "info": "Information"}
+
 # Wearable sources.
 WEARABLE_SOURCES: dict[str, str] = {"demo": "Demo data", "csv": "CSV import", "apple_health": "Apple Health"}
 

@@ -61,7 +61,7 @@ m[0].caption(f"IQR {_num(board.discussion_q1_days)}–{_num(board.discussion_q3_
              if board.discussion_n else "n=0")
 m[1].metric("Letters acknowledged", _pct(board.letters_within_share),
             help="Outcome letters sent in the period and acknowledged by the end of the 2nd working day "
-                 "(Mon–Fri, not bank holidays in England and Wales) after sending; unacknowledged letters count "
+                 "(Mon–Fri, not bank holidays of the practice's UK nation) after sending; unacknowledged letters count "
                  "as not within.")
 m[1].caption(f"{board.letters_within} of {board.letters_n} within 2 working days")
 m[2].metric("Action completion", _pct(board.actions_completion_rate),

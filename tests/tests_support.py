@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from db.models import User, UserRole
+from dataclasses import dataclass
+
+from db.models import Practice, User, UserRole
 from hub.access import Actor
 from hub.auth import hash_password
 
@@ -27,3 +29,44 @@ def backdate_audit(s) -> None:
         from sqlalchemy import text
 
         s.execute(text("SET LOCAL session_replication_role = replica"))
+
+
+@dataclass
+class World:
+    """Two practices and one user per role, as Actors."""
+
+    sf: object
+    practice_a: int
+    practice_b: int
+    pcp_a: Actor
+    pcp_b: Actor
+    specialist: Actor
+    chair: Actor
+    admin: Actor
+
+
+def make_world(sf) -> World:
+    """Practices A and B, a PCP in each, a specialist, a chair and an admin, written into `sf`."""
+    with sf.begin() as s:
+        a = Practice(code="A", name="Practice A")
+        b = Practice(code="B", name="Practice B")
+        s.add_all([a, b])
+        s.flush()
+        w = World(
+            sf=sf, practice_a=a.id, practice_b=b.id,
+            pcp_a=add_user(s, "pcp.a", "Dr A", ["pcp"], practice_id=a.id),
+            pcp_b=add_user(s, "pcp.b", "Dr B", ["pcp"], practice_id=b.id),
+            specialist=add_user(s, "physio", "Physio P", ["specialist"], discipline="physiotherapy"),
+            chair=add_user(s, "chair", "Chair C", ["chair", "specialist"], discipline="pain_medicine"),
+            admin=add_user(s, "admin", "Admin", ["admin"]),
+        )
+    return w
+
+
+def seed_app_demo(sf) -> None:
+    """What the app's start-up (hub.bootstrap.prepare, HUB_DEMO=1) writes into an empty database: the demo
+    cohort, its flags and priority, and the past and upcoming hub meetings."""
+    from hub import bootstrap, demo
+
+    demo.seed_demo(sf)
+    bootstrap.after_seed(sf)

@@ -15,7 +15,14 @@ from hub import decision_templates, decisions, vocab
 from hub.clinical.case_review import FLAG_LABELS
 from hub.clinical.signals import JUST_CODES
 from hub.decisions import DecisionForm, GoalInput, RecommendationInput
-from hub.vocab import FLAG_RESPONSES, MEDICINE_RECOMMENDATIONS, OWNER_ROLES, PATHWAY_STEP_LABELS, RECOMMENDATION_TYPES
+from hub.vocab import (
+    FLAG_RESPONSES,
+    MEDICINE_RECOMMENDATIONS,
+    OWNER_ROLES,
+    PATHWAY_STEP_LABELS,
+    PRIMARY_OUTCOMES,
+    RECOMMENDATION_TYPES,
+)
 from ui.common import md_escape
 
 TEXTS = [
@@ -49,7 +56,6 @@ DIFFICULTY = {0: "0 · not difficult", 1: "1 · a little difficult", 2: "2 · mo
 GAS_LABELS = {-2: "−2 much less than expected", -1: "−1 somewhat less than expected",
               0: "0 expected outcome (the goal)", 1: "+1 somewhat more than expected", 2: "+2 much more than expected"}
 FOLLOW_UP = {"4 weeks": 28, "6 weeks": 42, "3 months": 91, "6 months": 182}
-OUTCOMES = {"peg": "PEG", "nrs": "Pain NRS", "mskhq": "MSK-HQ", "odi": "ODI"}
 DISCUSSED = {"": "Not recorded", **vocab.DISCUSSED_WITH_PATIENT}  # code -> label
 
 
@@ -369,8 +375,8 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
     anchor("err-follow_up_date")
     c1.date_input("Follow-up review date", min_value=meeting_day + timedelta(days=1),
                   key=f"{prefix}follow_up_date", format="DD/MM/YYYY")
-    c2.selectbox("Primary outcome", list(OUTCOMES), index=None, key=f"{prefix}primary_outcome",
-                 format_func=OUTCOMES.get, placeholder="Choose")
+    c2.selectbox("Primary outcome", list(PRIMARY_OUTCOMES), index=None, key=f"{prefix}primary_outcome",
+                 format_func=PRIMARY_OUTCOMES.get, placeholder="Choose")
     _errors_beside(errors, "follow_up_date")
     _errors_beside(errors, "primary_outcome")
     for name, label in TEXTS[9:]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from hub import vocab
 from hub.clinical import opioids, outcomes, signals
 from hub.clinical.signals import fmt_day
 
-# Instruments that can be a case's primary outcome, in the order a default is chosen.
-PRIMARY_OUTCOMES = ("peg", "nrs", "mskhq", "odi")
+# Instruments that can be a case's primary outcome, in the order a default is chosen (one list, in hub.vocab).
+PRIMARY_OUTCOMES: tuple[str, ...] = tuple(vocab.PRIMARY_OUTCOMES)
 DEFAULT_MIC = {"peg": None, "nrs": None, "mskhq": outcomes.MSKHQ_MIC, "odi": outcomes.ODI_MIC_POINTS}
 
 # explore_beliefs (H11): DESIGN DEFAULTS except PCS >= 30 [S] and TSK-17 > 37 [S] (thresholds module).
@@ -258,7 +259,7 @@ def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = No
     c = outcomes.classify_change(instrument, base, latest,
                                  raw_floor=float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR)))
     text = (f"{instrument.upper()} {_score(base)} ({fmt_day(base_on, record.today) if base_on else 'baseline'}) → "
-            f"{_score(latest)} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
+            f"{_score(latest)} ({fmt_day(cast(date, latest_on), record.today)}): {c.category.replace('_', ' ')}")
     return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text, band, target)
 
 
@@ -334,7 +335,7 @@ def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list
             flags.append(Flag("opioid_unconvertible", "amber",
                               f"{u.drug.capitalize()} ({u.route}): not counted in the OME ({u.reason}); the total is a lower bound",
                               {"drug": u.drug, "excludes": u.excludes_text}))
-    for c in opioids.co_prescription_flags([t.drug for t in active]):
+    for c in opioids.co_prescription_flags([t.drug for t in active if t.drug]):
         flags.append(Flag("co_prescription", "amber", c.reason, {"drugs": [*c.opioids, *c.others]}))
     return flags, total
 
@@ -526,7 +527,9 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
     # A treatment started within its onset window justifies waiting (section 5.3, H8).
     waiting = {r.on: _waiting_for(record, r.on, settings) for r in attended}
     sig_reviews = [signals.Review(date=r.on, target_met=_target_met(record, instrument, r.on, settings),
-                                  management_changes=tuple(r.management_changes),
+                                  # strings become ChangeEvents in Review.__post_init__
+                                  management_changes=cast("tuple[signals.ChangeEvent, ...]",
+                                                          tuple(r.management_changes)),
                                   inaction_justifications=tuple(r.inaction_justifications) or (
                                       (signals.JustCode.RECENT_CHANGE_WITHIN_ONSET_WINDOW.value,)
                                       if waiting[r.on] else ()))
@@ -538,7 +541,7 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
         if ti.flag:
             reason = ti.reason
             values = [v for d_, v in _series(record, instrument)] if instrument else []
-            if len(values) >= 2:
+            if instrument and len(values) >= 2:
                 reason += f" ({instrument.upper()} {values[0]:.1f} → {values[-1]:.1f})"
             flags.append(Flag("inertia", "amber", reason, {"ti_score": ti.ti_score, "rule": ti.rule}))
         elif sig_reviews[-1].target_met is False and attended[-1].inaction_justifications:
@@ -573,7 +576,8 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
         flags.append(Flag("prom_non_completion", "amber", nonret.reason))
     adherence = [r for r in sorted(record.reviews, key=lambda r: r.on) if r.adherence_pct is not None]
     if len(adherence) >= 2:
-        drop = signals.adherence_drop_signal(adherence[-2].adherence_pct, adherence[-1].adherence_pct,
+        drop = signals.adherence_drop_signal(cast(float, adherence[-2].adherence_pct),
+                                             cast(float, adherence[-1].adherence_pct),
                                              min_drop=float(_setting(settings, "disengagement.adherence_min_drop", 0.5)))
         if drop.flag:
             flags.append(Flag("adherence_drop", "amber", f"{drop.reason} ({fmt_day(adherence[-2].on, today)} → "

@@ -48,7 +48,7 @@ def has_quantifier(text: str | None) -> bool:
 
 
 def _rating(x: object) -> int | None:
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or not 0 <= x <= 3:
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or not 0 <= int(x) <= 3:
         return None
     return int(x)
 
@@ -98,10 +98,10 @@ def gas_t_score(levels: Sequence[int], weights: Sequence[float] | None = None, r
         if len(weights) != len(levels):
             raise ValueError(f"{len(weights)} weights for {len(levels)} levels")
         w = []
-        for x in weights:
-            if isinstance(x, bool) or not isinstance(x, numbers.Real) or x < 0 or math.isnan(x):
-                raise ValueError(f"GAS weight must be a number >= 0, got {x!r}")
-            w.append(float(x))
+        for wx in weights:
+            if isinstance(wx, bool) or not isinstance(wx, numbers.Real) or wx < 0 or math.isnan(wx):
+                raise ValueError(f"GAS weight must be a number >= 0, got {wx!r}")
+            w.append(float(wx))
     if not any(w):
         raise ValueError("all GAS weights are 0")
     if isinstance(rho, bool) or not isinstance(rho, numbers.Real) or not 0 <= rho < 1:
@@ -125,4 +125,4 @@ def gas_target_met(goals: Sequence[Goal]) -> bool | None:
     rated = [g.achieved_level for g in goals if g.achieved_level is not None]
     if not rated:
         return None
-    return all(x >= 0 for x in rated)  # type: ignore[operator]
+    return all(x >= 0 for x in rated)

@@ -12,7 +12,7 @@ import copy
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from hub.clinical._data import load_yaml
 
@@ -212,9 +212,14 @@ def get_instrument(name: str) -> InstrumentSpec:
 def _check_code(instrument: str, key: str, value: Any, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{instrument}: item {key} must be an integer code {lo}-{hi}, got {value!r}")
-    if not lo <= value <= hi:
+    if not lo <= int(value) <= hi:
         raise ValueError(f"{instrument}: item {key} = {value} is out of range {lo}-{hi}")
     return int(value)
+
+
+def _complete(instrument: str, r: Mapping[str, Any]) -> dict[str, int]:
+    """validate_responses without allow_missing: every scored item is present (typed as such)."""
+    return cast("dict[str, int]", validate_responses(instrument, r))
 
 
 def validate_responses(
@@ -374,7 +379,7 @@ class ScoredAssessment:
 
 def score_sbst(r: Mapping[str, int]) -> SBSTResult:
     """Score the 9-item STarT Back tool (Keele order; distress subscale = Q5-Q9)."""
-    v = validate_responses("SBST", r)
+    v = _complete("SBST", r)
     cfg = BANDS["SBST"]
     positive = [v[f"SBST_Q{i}"] for i in range(1, 9)] + [1 if v["SBST_Q9"] >= cfg["item9_positive_min"] else 0]
     total = sum(positive)
@@ -390,7 +395,7 @@ def score_sbst(r: Mapping[str, int]) -> SBSTResult:
 
 def score_sbst6(r: Mapping[str, int]) -> SBST6Result:
     """Score the 6-item STarT Back version (Q2, Q5, Q6 removed; total <= 2 low)."""
-    v = validate_responses("SBST6", r)
+    v = _complete("SBST6", r)
     cfg = BANDS["SBST"]
     total = sum(v[k] for k in _SBST6_KEPT[:-1]) + (1 if v["SBST_Q9"] >= cfg["item9_positive_min"] else 0)
     return SBST6Result(total, "low" if total <= BANDS["SBST6"]["low_max_total"] else "not_low")
@@ -412,8 +417,8 @@ _OMPSQ_REVERSED = frozenset({"OMPSQ_Q3", "OMPSQ_Q4", "OMPSQ_Q8"})
 
 def score_ompsq10(r: Mapping[str, int], high_risk_min: float | None = None) -> OMPSQResult:
     """Score the ÖMPSQ-10 (items 3, 4, 8 reversed as 10 - x; high risk at >= 50 by default)."""
-    v = validate_responses("OMPSQ", r)
-    total = sum((10 - x) if k in _OMPSQ_REVERSED else x for k, x in v.items())  # type: ignore[operator]
+    v = _complete("OMPSQ", r)
+    total = sum((10 - x) if k in _OMPSQ_REVERSED else x for k, x in v.items())
     cut = _cut(high_risk_min, BANDS["OMPSQ"]["high_risk_min"], "high_risk_min")
     return OMPSQResult(total, total >= cut)
 
@@ -456,8 +461,8 @@ _TSK17_REVERSED = frozenset({"TSK17_Q4", "TSK17_Q8", "TSK17_Q12", "TSK17_Q16"})
 
 def score_tsk17(r: Mapping[str, int], high_above: float | None = None) -> TSK17Result:
     """Score the TSK-17 (items 4, 8, 12, 16 reversed as 5 - x); high when total > 37."""
-    v = validate_responses("TSK17", r)
-    total = sum((5 - x) if k in _TSK17_REVERSED else x for k, x in v.items())  # type: ignore[operator]
+    v = _complete("TSK17", r)
+    total = sum((5 - x) if k in _TSK17_REVERSED else x for k, x in v.items())
     return TSK17Result(total, total > _cut(high_above, BANDS["TSK17"]["high_above"], "high_above"))
 
 
@@ -493,7 +498,7 @@ def phq9_item9_alert(r: Mapping[str, Any]) -> bool:
     value = r.get(key)
     if value is None:
         return False
-    return _check_code("PHQ9", key, value, 0, 3) >= BANDS["PHQ9"]["safety_min"]
+    return bool(_check_code("PHQ9", key, value, 0, 3) >= BANDS["PHQ9"]["safety_min"])
 
 
 def score_phq9(r: Mapping[str, int]) -> PHQ9Result:

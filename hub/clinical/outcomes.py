@@ -6,6 +6,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from hub import vocab
 from hub.clinical.instruments import INSTRUMENTS, instrument_id
 
 # Percentages are compared after rounding to 9 decimals so that, e.g., 10 -> 7 is exactly 30 %.
@@ -38,7 +39,7 @@ PAIN_CATEGORIES = ("substantial", "moderate", "minimal", "no_important_change", 
 def _num(name: str, x: Any, lo: float, hi: float) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise ValueError(f"{name} must be a number, got {x!r}")
-    if not lo <= x <= hi:
+    if not lo <= float(x) <= hi:
         raise ValueError(f"{name} = {x} is out of range {lo:g}-{hi:g}")
     return float(x)
 
@@ -261,7 +262,7 @@ def classify_change(instrument: str, baseline: float, follow_up: float, mic: flo
                        direction, hib, m, "points", round(band_low, 6), round(band_high, 6))
 
 
-RESPONDER_INSTRUMENTS = ("PEG", "NRS", "MSKHQ", "ODI")
+RESPONDER_INSTRUMENTS: tuple[str, ...] = tuple(code.upper() for code in vocab.PRIMARY_OUTCOMES)
 
 
 def is_responder(

@@ -118,7 +118,7 @@ class RuleHit:
 def _age(age: Any) -> int | None:
     if age is None:
         return None
-    if isinstance(age, bool) or not isinstance(age, numbers.Integral) or not 0 <= age <= 130:
+    if isinstance(age, bool) or not isinstance(age, numbers.Integral) or not 0 <= int(age) <= 130:
         raise ValueError(f"age must be a whole number of years 0-130 or None, got {age!r}")
     return int(age)
 

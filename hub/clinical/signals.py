@@ -10,6 +10,7 @@ import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from datetime import date as Date  # (Review has a field named `date`)
 from enum import StrEnum
 from typing import Any
 
@@ -117,7 +118,7 @@ class Review:
         object.__setattr__(self, "inaction_justifications",
                            tuple(JustCode(j).value for j in self.inaction_justifications))
 
-    def last_change_date(self) -> date | None:
+    def last_change_date(self) -> Date | None:
         """Date of the latest change recorded at this review (the review date when undated)."""
         if not self.management_changes:
             return None

@@ -56,20 +56,55 @@ def streamlit_server(database_url: str, workdir: Path, secret: str = "e2e-" + "s
         log.close()
 
 
+# Counts the script runs the page has started: every change of stApp's data-test-script-state to
+# 'running'. Installed in every page of a context made by new_context(), before the app's own scripts.
+RUN_COUNTER = """
+window.__hubRuns = 0;
+new MutationObserver(changes => {
+  for (const c of changes) {
+    if (c.target.getAttribute('data-test-script-state') === 'running') window.__hubRuns += 1;
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
 
 
-def wait_idle(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit finished the current run (as Streamlit's own e2e suite does)."""
-    page.wait_for_timeout(250)  # let a rerun triggered by the last action start
+def new_context(browser, **kwargs):
+    """A browser context whose pages count Streamlit's script runs (for wait_idle)."""
+    context = browser.new_context(**kwargs)
+    context.add_init_script(RUN_COUNTER)
+    return context
+
+
+def wait_idle(page, timeout: float = 60_000, rerun_within: float = 250) -> None:
+    """Wait until Streamlit finished the current run (as Streamlit's own e2e suite does).
+
+    An action that triggers a rerun starts it a moment later: the page's run counter (RUN_COUNTER) tells
+    when it has started, so the wait ends as soon as the rerun has, instead of always sleeping. An action
+    that triggers no rerun waits at most `rerun_within` ms for one."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    seen = getattr(page, "_hub_runs_seen", None)
+    runs = page.evaluate("typeof window.__hubRuns === 'number' ? window.__hubRuns : null")
+    if runs is None:
+        page.wait_for_timeout(rerun_within)  # a page without the counter: the old fixed wait
+    elif seen is None or runs <= seen:
+        # first wait on this page: its first run surely comes (allow for the websocket to connect)
+        first = seen is None
+        try:
+            page.wait_for_function(f"window.__hubRuns > {0 if first else seen}",
+                                   timeout=5_000 if first else rerun_within)
+        except PlaywrightTimeout:
+            pass  # no rerun came: nothing to wait for
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", state="attached",
                            timeout=timeout)
     page.wait_for_function("document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0",
                            timeout=timeout)
+    page._hub_runs_seen = page.evaluate("typeof window.__hubRuns === 'number' ? window.__hubRuns : null")
 
 
 def login(browser, server: str, username: str, password: str = DEMO_PASSWORD):
     """A new browser context logged in as the user; returns (context, page)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = new_context(browser, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.goto(server)

@@ -48,9 +48,13 @@ def browser(playwright_api):
 
 
 @pytest.fixture(scope="session")
-def server_db_url(tmp_path_factory) -> str:
-    """The SQLite URL of the database the e2e server uses (tests may prepare data in it)."""
-    return f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'hub.db'}"
+def server_db_url(tmp_path_factory, db_templates) -> str:
+    """The SQLite URL of the database the e2e server uses (tests may prepare data in it): a copy of the demo
+    the app's start-up seeds (built once per session, shared with the other app-level tests)."""
+    from tests_support import seed_app_demo
+
+    url, _, _ = db_templates.clone("sqlite", "app-demo", seed_app_demo, tmp_path_factory.mktemp("e2e-db"))
+    return url
 
 
 @pytest.fixture(scope="session")

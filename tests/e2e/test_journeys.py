@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from browser_support import choose, login, wait_idle
+from browser_support import choose, login, new_context, wait_idle
 from hub.vocab import RED_FLAGS
 
 pytestmark = pytest.mark.e2e
@@ -94,7 +94,7 @@ def test_reload_keeps_the_login_and_the_page(browser, server):
 
 
 def test_wrong_password_shows_no_data(browser, server):
-    ctx = browser.new_context()
+    ctx = new_context(browser)
     page = ctx.new_page()
     page.goto(server)
     wait_idle(page)

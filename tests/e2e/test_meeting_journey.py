@@ -46,10 +46,13 @@ class Hub:
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory, playwright_api):
-    """The app on a fresh SQLite demo database of this module's own (conftest.streamlit_server)."""
+def hub(tmp_path_factory, playwright_api, db_templates):
+    """The app on a fresh SQLite demo database of this module's own (conftest.streamlit_server): a copy of
+    what the app's start-up seeds, made once per session."""
+    from tests_support import seed_app_demo
+
     tmp = tmp_path_factory.mktemp("e2e_meetings")
-    database_url = f"sqlite:///{tmp / 'hub.db'}"
+    database_url, _, _ = db_templates.clone("sqlite", "app-demo", seed_app_demo, tmp)
     with streamlit_server(database_url, tmp, secret="e2e-" + "m" * 44) as url:
         yield Hub(url, database_url)
 

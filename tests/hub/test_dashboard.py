@@ -4,14 +4,14 @@ times then set to chosen values, so every number below is one we constructed."""
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import func, select, update
 
-from db.models import Action, AuditEvent, Case, CaseFlag, Decision, Letter
+from db.models import Action, AuditEvent, Case, CaseFlag, Decision, Letter, Practice
 from hub import cases, dashboard_charts, decisions, flags, inbox, meetings, records
 from hub.cases import CaseInput, NewPatient
 from hub.clinical.identifiers import validate_nhs_number
@@ -28,7 +28,7 @@ from hub.decisions import DecisionForm, RecommendationInput
 from hub.errors import PermissionDenied, ValidationError
 from hub.records import TreatmentInput
 from hub.vocab import RED_FLAGS
-from tests_support import backdate_audit
+from tests_support import World, backdate_audit, make_world
 
 TODAY = date.today()
 # D, the day of the main meeting: a Friday at least 14 days ago (so letters cross a weekend).
@@ -119,15 +119,37 @@ def letter_of(sf, case_id: int) -> int:
         return s.scalar(select(Letter.id).where(Letter.case_id == case_id))
 
 
+def build_hub(sf) -> tuple[World, Hub]:
+    """The world's users, and the hub below (written once per backend and session, copied per test)."""
+    world = make_world(sf)
+    return world, build(world)
+
+
 @pytest.fixture
-def built(world) -> Hub:
+def built_world(clone_db) -> tuple[World, Hub]:
+    sf, (world, hub) = clone_db("dashboard-hub", build_hub)
+    return replace(world, sf=sf), hub
+
+
+@pytest.fixture
+def world(built_world) -> World:
+    """The conftest world, with the hub of `built` in it."""
+    return built_world[0]
+
+
+@pytest.fixture
+def built(built_world) -> Hub:
+    return built_world[1]
+
+
+def build(world) -> Hub:
     """Practice A: a1, a2 (knee OA), a3 (low back pain); practice B: b1 (knee OA). Built through the services,
     then the event times are set to the values each test expects."""
     sf = world.sf
     a1 = submit(sf, world.pcp_a, 0, "knee_oa", [morphine(40)])
     a2 = submit(sf, world.pcp_a, 1, "knee_oa", [TreatmentInput(category="medicine", name="Paracetamol",
-                                                                drug="paracetamol", route="oral",
-                                                                daily_dose_mg=4000, start_date=D - timedelta(days=100))])
+                                                                drug="paracetamol", route="oral", daily_dose_mg=4000,
+                                                                start_date=D - timedelta(days=100))])
     a3 = submit(sf, world.pcp_a, 2, "low_back_pain")
     b1 = submit(sf, world.pcp_b, 3, "knee_oa", [morphine(20)])
     pain(sf, world.pcp_a, a1, "nrs", {-80: 8, -10: 6, 5: 5, 8: 3})
@@ -204,6 +226,20 @@ def test_letters_acknowledged_within_two_working_days(world, built):
     assert letters[built.a2]["working_days"] == 3 and not letters[built.a2]["within_2_working_days"]
     assert pd.isna(letters[built.b1]["working_days"]) and not letters[built.b1]["within_2_working_days"]
     assert (d.letters_n, d.letters_within, d.letters_within_share) == (4, 2, 0.5)
+
+
+def test_letter_working_days_use_the_practice_nation(world, built):
+    """Sent Friday 27 Nov 2026, acknowledged Tuesday 1 Dec: 2 working days in England, 1 in Scotland
+    (St Andrew's Day, Monday 30 Nov); practice A is set to Scotland, practice B stays in England."""
+    with world.sf.begin() as s:
+        s.execute(update(Practice).where(Practice.id == world.practice_a).values(nation="sct"))
+        for cid in (built.a1, built.b1):
+            s.execute(update(Letter).where(Letter.case_id == cid).values(
+                sent_at=at(date(2026, 11, 27)), acknowledged_at=at(date(2026, 12, 1))))
+    d = board(world, world.chair, start=date(2026, 11, 1), end=date(2026, 11, 30))
+    letters = rows(d.letters, "case_id")
+    assert letters[built.a1]["working_days"] == 1 and letters[built.a1]["within_2_working_days"]
+    assert letters[built.b1]["working_days"] == 2 and letters[built.b1]["within_2_working_days"]
 
 
 def test_actions_by_discipline_and_owner(world, built):
@@ -453,12 +489,17 @@ def test_figure_builders(world, built):
 # ----------------------------------------------------------------------------- demo cohort
 
 
-def test_demo_cohort_smoke(sf):
+def _demo_with_flags(sf) -> None:
     from hub import demo
-    from db.models import Treatment
 
     demo.seed_demo(sf)
     flags.recompute_all(sf)
+
+
+def test_demo_cohort_smoke(clone_db):
+    from db.models import Treatment
+
+    sf, _ = clone_db(f"demo-flags-{date.today()}", _demo_with_flags)
     from hub.auth import actor_for
 
     chair = actor_for(sf, "chair")

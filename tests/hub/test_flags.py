@@ -15,11 +15,15 @@ from hub.clinical.case_review import FLAG_GROUPS
 TODAY = date(2026, 11, 27)
 
 
-@pytest.fixture
-def demo_sf(sf):
+def seed_demo_with_flags(sf) -> None:
     demo.seed_demo(sf, today=TODAY)
     flags.recompute_all(sf, TODAY)
-    return sf
+
+
+@pytest.fixture
+def demo_sf(clone_db):
+    """A copy of the demo cohort with its flags (seeded once per backend and session)."""
+    return clone_db(f"demo-{TODAY}", seed_demo_with_flags)[0]
 
 
 def test_demo_cohort_shows_every_flag_type_with_reasons(demo_sf):

@@ -48,7 +48,8 @@ def test_worse_pain_at_follow_up_review_relists_with_reason(world):
     header = cases.case_header(world.sf, world.chair, cid)
     assert header.status == "submitted"
     relisted = next(f for f in header.flags if f["code"] == "relisted")
-    assert "no important improvement" in relisted["reason"] and "NRS 6.0 at the hub decision → 7.0" in relisted["reason"]
+    assert "no important improvement" in relisted["reason"]
+    assert "NRS 6.0 at the hub decision → 7.0" in relisted["reason"]
     row = cases.queue(world.sf, world.chair).rows
     assert "Re-listed" in row[row.case_id == cid]["flags"].iloc[0]
     with world.sf() as s:

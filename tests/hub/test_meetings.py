@@ -37,8 +37,8 @@ def full_form(day: date) -> DecisionForm:
         discussed_with_patient="yes", patient_view="agrees", safety_netting="Seek help if the knee locks or swells", primary_outcome="nrs",
         follow_up_date=day + timedelta(days=56),
         recommendations=[
-            RecommendationInput("exercise_programme", "Supervised knee strengthening, 6 weeks", owner_role="physiotherapy",
-                                due_date=day + timedelta(days=14)),
+            RecommendationInput("exercise_programme", "Supervised knee strengthening, 6 weeks",
+                                owner_role="physiotherapy", due_date=day + timedelta(days=14)),
             RecommendationInput("education", "Explain OA and exercise safety", owner_role="pcp",
                                 due_date=day + timedelta(days=7)),
         ],

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 
-from db.engine import make_engine, make_session_factory, upgrade_to_head
+from db.engine import make_engine, make_session_factory
 from db.models import Practice
 
 # AppTest resets PagesManager.uses_pages_directory before every run and, because a folder named
@@ -49,18 +49,10 @@ def _no_worker_process(monkeypatch):
     monkeypatch.setenv("HUB_WORKER", "off")
 
 
-@pytest.fixture
-def hub(tmp_path, monkeypatch) -> Hub:
-    """Empty migrated SQLite hub (no demo) with pcp.a, pcp.b, physio, chair and admin."""
+def _users(sf) -> tuple[int, int]:
+    """Practices A and B with pcp.a, pcp.b, physio, chair and admin; returns the practice ids."""
     from tests_support import add_user
 
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("HUB_DEMO", "0")
-    monkeypatch.setenv("HUB_COOKIE_SECRET", "t" * 48)
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    sf = make_session_factory(engine)
     with sf.begin() as s:
         a, b = Practice(code="A", name="Practice A"), Practice(code="B", name="Practice B")
         s.add_all([a, b])
@@ -70,6 +62,18 @@ def hub(tmp_path, monkeypatch) -> Hub:
         add_user(s, "physio", "Physio P", ["specialist"], discipline="physiotherapy")
         add_user(s, "chair", "Chair C", ["chair", "specialist"], discipline="pain_medicine")
         add_user(s, "admin", "Admin", ["admin"])
-        ids = (a.id, b.id)
+        return a.id, b.id
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch, db_templates) -> Hub:
+    """Empty migrated SQLite hub (no demo) with pcp.a, pcp.b, physio, chair and admin (a copy of a template
+    built once per session)."""
+    url, ids, _ = db_templates.clone("sqlite", "pages-hub", _users, tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("HUB_DEMO", "0")
+    monkeypatch.setenv("HUB_COOKIE_SECRET", "t" * 48)
+    engine = make_engine(url)
+    sf = make_session_factory(engine)
     yield Hub(sf, *ids)
     engine.dispose()

@@ -22,12 +22,15 @@ PAGES_BY_USER = {
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory) -> str:
-    """The demo hub (cohort, meetings, letters) in a SQLite file, seeded once for this module."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'hub.db'}"
+def demo_url(tmp_path_factory, db_templates) -> str:
+    """The demo hub (cohort, meetings, letters) in a SQLite file, as the app's start-up seeds it (hub.bootstrap;
+    seeded once per session, copied for this module)."""
+    from tests_support import seed_app_demo
+
+    url, _, _ = db_templates.clone("sqlite", "app-demo", seed_app_demo, tmp_path_factory.mktemp("demo"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HUB_DEMO", "1")
-        engine, _ = bootstrap.prepare(url)
+        engine, _ = bootstrap.prepare(url)  # what the app does at start: at head, already seeded
         engine.dispose()
     return url
 
