@@ -95,6 +95,19 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         if not sub.empty:
             fig.add_trace(go.Scatter(x=pd.to_datetime(sub["date"]), y=sub["total"], mode="lines+markers",
                                      name=label), row=3, col=1)
+    # Questionnaires the patient completed through the practice's link: ringed, named in the hover.
+    by_patient = done[done["mode"] == "patient-completed"] if "mode" in done.columns and not done.empty else done.iloc[0:0]
+    for row_no, insts in ((2, list(PAIN_LABELS)), (3, list(OTHER_PROM_LABELS))):
+        sub = by_patient[by_patient["instrument"].isin(insts)] if not by_patient.empty else by_patient
+        if not sub.empty:
+            fig.add_trace(go.Scatter(x=pd.to_datetime(sub["date"]), y=sub["total"], mode="markers",
+                                     name="Completed by the patient (link)", showlegend=row_no == 2 or
+                                     by_patient[by_patient["instrument"].isin(list(PAIN_LABELS))].empty,
+                                     marker={"symbol": "circle-open", "size": 15, "color": "#6a3d9a",
+                                             "line": {"width": 2}},
+                                     customdata=sub["instrument"].str.upper(),
+                                     hovertemplate="%{customdata} completed by the patient %{x|%d %b %Y}: %{y:.1f}"
+                                                   "<extra></extra>"), row=row_no, col=1)
     missing = assessments[assessments["status"] == "not_returned"] if not assessments.empty else assessments
     if not missing.empty:
         fig.add_trace(go.Scatter(x=pd.to_datetime(missing["date"]), y=[0] * len(missing), mode="markers",

@@ -65,7 +65,8 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
         pain_classification=PAIN_CLASSIFICATIONS.get(case.pain_classification, case.pain_classification),
         formulation=d.formulation, pathway_step=PATHWAY_STEP_LABELS.get(d.pathway_step, d.pathway_step),
         allergies=d.allergies, assessment_lines=lines, medication_lines=meds, total_ome=case.ome_total,
-        flags_and_responses=flag_lines, recommendations=items, goals=goal_items, what_matters=d.what_matters,
+        flags_and_responses=flag_lines, recommendations=items, goals=goal_items,
+        what_matters=_what_matters(s, case, d),
         beliefs_concerns=d.beliefs_concerns, options_discussed=d.options_discussed,
         option_preferred=d.option_preferred, options_declined=d.options_declined,
         agreed_with_patient=d.discussed_with_patient, safety_netting=d.safety_netting, safety_alerts=safety,
@@ -75,6 +76,13 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
         completed_by=actor.name, completed_by_role="Hub chair", completed_on=date.today(),
         distribution=[f"{case.referrer.name}, {case.practice.name}", f"{p.given_name} {p.family_name} (patient copy)"])
 
+
+
+def _what_matters(s, case: Case, d: Decision) -> str:
+    """The patient's own 'what matters to me' when they gave it through a questionnaire link, else the MDT's note."""
+    from hub.invitations import letter_what_matters
+
+    return letter_what_matters(s, case.id, d.what_matters)
 
 
 def letter_for(session_factory, actor: Actor, letter_id: int) -> dict:

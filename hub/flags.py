@@ -48,10 +48,18 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
     patient_ids = sorted({c.patient_id for c in cases})
     asm, rev, trt = defaultdict(list), defaultdict(list), defaultdict(list)
     for a in s.execute(select(Assessment.patient_id, Assessment.administered_on, Assessment.instrument,
-                              Assessment.total, Assessment.status, Assessment.safety_alert, Assessment.safety_action)
+                              Assessment.total, Assessment.status, Assessment.safety_alert, Assessment.safety_action,
+                              Assessment.mode, Assessment.created_at)
                        .where(Assessment.patient_id.in_(patient_ids))):
         asm[a.patient_id].append(AssessmentRec(a.administered_on, a.instrument, a.total, a.status == "completed",
-                                               bool(a.safety_alert), a.safety_action))
+                                               bool(a.safety_alert), a.safety_action, a.mode, a.created_at))
+    # Questionnaire links the patient was sent and did not complete before they expired count as not returned.
+    from hub.invitations import unreturned
+
+    from datetime import datetime as _dt
+
+    for pid, missed in unreturned(s, patient_ids, _dt.combine(today, _dt.min.time())).items():
+        asm[pid].extend(AssessmentRec(on, instrument, None, False) for on, instrument in missed)
     for r in s.execute(select(Review.patient_id, Review.review_date, Review.attendance, Review.management_changes,
                               Review.inaction_justifications, Review.adherence_pct, Review.treatment_too_much)
                        .where(Review.patient_id.in_(patient_ids))):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from hub.clinical import opioids, outcomes, signals
@@ -65,6 +65,9 @@ class AssessmentRec:
     completed: bool = True
     safety_alert: bool = False
     safety_action: str | None = None
+    # Who completed it: 'patient-completed' (through an invitation link) names the source in the safety flag.
+    mode: str = ""
+    reported_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -328,9 +331,13 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
     # Safety first: PHQ-9 item 9 > 0 stays until someone records the action taken.
     for a in sorted(record.assessments, key=lambda a: a.on):
         if a.safety_alert and not a.safety_action:
+            source = ""
+            if a.mode == "patient-completed":
+                when = f" at {a.reported_at:%H:%M} UTC" if a.reported_at else ""
+                source = f"{when}, on a form the patient completed themselves through the practice's link"
             flags.append(Flag("safety_phq9", "red",
-                              f"PHQ-9 item 9 answered above 0 on {fmt_day(a.on, today)}: same-day clinician review; "
-                              "record the action taken", {"on": a.on.isoformat()}))
+                              f"PHQ-9 item 9 answered above 0 on {fmt_day(a.on, today)}{source}: same-day clinician "
+                              "review; record the action taken", {"on": a.on.isoformat(), "mode": a.mode or None}))
 
     opioid_flags, ome_total = _opioid_flags(record, settings)
     flags += opioid_flags
