@@ -6,6 +6,25 @@ import streamlit as st
 
 from ui import auth, runtime
 
+
+def _patient_link() -> bool:
+    """A patient's questionnaire link (?invite=TOKEN, or the /patient page): no login, no navigation."""
+    from urllib.parse import urlparse
+
+    path = urlparse(st.context.url or "").path.rstrip("/")
+    return "invite" in st.query_params or path.endswith("/patient")
+
+
+if _patient_link():
+    # Before the login gate: the patient sees one page with nothing but their questions (ui.patient_form).
+    from ui import patient_form
+
+    st.set_page_config(page_title="Your questions", layout="centered", initial_sidebar_state="collapsed")
+    st.navigation([st.Page(patient_form.render, title="Your questions", url_path="questions", default=True),
+                   st.Page("pages/patient.py", title="Your questions", url_path="patient")],
+                  position="hidden").run()
+    st.stop()
+
 st.set_page_config(page_title="MSK Pain Hub", page_icon=":material/healing:", layout="wide")
 
 # Pages and the roles that may use them (services check permissions again themselves).

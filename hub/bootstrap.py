@@ -38,3 +38,4 @@ def after_seed(session_factory) -> None:
 
     flags.recompute_all(session_factory)
     demo.seed_demo_meetings(session_factory)
+    demo.seed_demo_invitations(session_factory)

@@ -77,6 +77,19 @@ def link_for(token: str, base_url: str = "") -> str:
     return f"{base_url.rstrip('/')}/patient?invite={token}"
 
 
+def qr_png(url: str) -> bytes:
+    """The link as a QR code (PNG bytes, pure Python via pypng) for a letter or a screen the patient scans."""
+    import io
+
+    import qrcode
+    from qrcode.image.pure import PyPNGImage
+
+    img = qrcode.make(url, image_factory=PyPNGImage, box_size=8, border=4)
+    buf = io.BytesIO()
+    img.save(buf)
+    return buf.getvalue()
+
+
 def state_of(inv: Invitation, now: datetime | None = None) -> str:
     """scheduled, open, expired, completed or revoked (expiry is derived from the clock)."""
     now = now or utcnow()
@@ -273,6 +286,16 @@ def replace(session_factory, actor: Actor, invitation_id: int) -> IssuedLink:
 def _case_id_of(session_factory, invitation_id: int) -> int:
     with session_factory() as s:
         return s.get(Invitation, invitation_id).case_id
+
+
+def may_invite(session_factory, actor: Actor, case_id: int) -> bool:
+    """True when the actor may invite this case's patient (PCP of the practice, or chair before a meeting)."""
+    with session_factory() as s:
+        case = s.get(Case, case_id)
+        if case is None or not can_see_case(actor, case.practice_id, case.status):
+            return False
+        return can_edit_case(actor, case.practice_id) or (actor.has("chair")
+                                                           and _upcoming_meeting(s, case_id) is not None)
 
 
 def for_case(session_factory, actor: Actor, case_id: int, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from hub import cases, charts, decisions, meetings, records
 from hub.errors import EditConflict, HubError, ValidationError
-from ui import case_panels, decision_form, runtime
+from ui import case_panels, decision_form, patient_invites, runtime
 from ui.common import leave_notice, md_escape, show_error, show_notice
 
 sf = runtime.session_factory()
@@ -87,6 +87,8 @@ with left:
                          f"referred by {header.referrer}, {header.practice}"))
     case_panels.flags_panel(header)
     case_panels.response_panel(header)
+    patient_invites.patient_words_panel(sf, actor, agenda_case.case_id, {"Goals (at referral)": header.goals_text,
+                                                                        "Concerns (at referral)": header.concerns_text})
     for disc, text in agenda_case.preparation.items():
         st.caption(md_escape(f"Preparation — {disc}: {text}"))
     if agenda_case.missing:

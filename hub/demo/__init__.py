@@ -14,6 +14,7 @@ from hub.demo.cohort import (
     reset_demo,
     seed_demo,
 )
+from hub.demo.invitations import seed_demo_invitations
 from hub.demo.meetings import seed_demo_meetings
 
 
@@ -25,8 +26,9 @@ def seed_all(session_factory) -> dict:
     counts = seed_demo(session_factory)
     flags.recompute_all(session_factory)
     seed_demo_meetings(session_factory)
+    seed_demo_invitations(session_factory)
     return counts
 
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "PRACTICES", "TRAJECTORIES", "cohort_counts", "is_empty", "reset_demo",
-           "seed_all", "seed_demo", "seed_demo_meetings"]
+           "seed_all", "seed_demo", "seed_demo_invitations", "seed_demo_meetings"]
