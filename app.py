@@ -20,8 +20,9 @@ if _patient_link():
     from ui import patient_form
 
     st.set_page_config(page_title="Your questions", layout="centered", initial_sidebar_state="collapsed")
-    st.navigation([st.Page(patient_form.render, title="Your questions", url_path="questions", default=True),
-                   st.Page("pages/patient.py", title="Your questions", url_path="patient")],
+    # One page, as a function (a file in pages/ could be run directly by a fresh server process for a deep
+    # link, with Streamlit's list of every page in a sidebar). Links use the home address: /?invite=TOKEN.
+    st.navigation([st.Page(patient_form.render, title="Your questions", url_path="patient", default=True)],
                   position="hidden").run()
     st.stop()
 

@@ -73,8 +73,11 @@ def client_key(address: str | None) -> str:
 
 
 def link_for(token: str, base_url: str = "") -> str:
-    """The patient's link: the app's address with ?invite=TOKEN (base_url '' gives the relative form)."""
-    return f"{base_url.rstrip('/')}/patient?invite={token}"
+    """The patient's link: the app's home address with ?invite=TOKEN (base_url '' gives the relative form).
+
+    The home address always runs app.py, which routes the link before the login gate (a fresh server process
+    resolves other paths against the pages folder first)."""
+    return f"{base_url.rstrip('/')}/?invite={token}"
 
 
 def qr_png(url: str) -> bytes:

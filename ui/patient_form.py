@@ -110,9 +110,7 @@ def render() -> None:
         st.markdown(md_escape(txt.WELCOME.format(first_name=view.first_name, practice=view.practice,
                                                  minutes=txt.minutes_for(steps))))
         st.markdown("\n".join(f"- {md_escape(p)}" for p in txt.WELCOME_POINTS))
-        if st.button(txt.START, type="primary", key=PREFIX + "start"):
-            _go(token, 0)
-            st.rerun()
+        st.button(txt.START, type="primary", key=PREFIX + "start", on_click=_go, args=(token, 0))
         return
     if ss.get(PREFIX + "resumed"):
         st.success(txt.SAVED)
@@ -126,20 +124,8 @@ def render() -> None:
         if ss.get(PREFIX + "error"):
             st.error(ss[PREFIX + "error"])
         c1, c2 = st.columns(2)
-        if c1.button(txt.BACK, key=PREFIX + "back_end"):
-            _go(token, (missing[0] if missing else n - 1))
-            st.rerun()
-        if c2.button(txt.SEND, type="primary", key=PREFIX + "send"):
-            try:
-                invitations.submit(_sf(), token)
-            except ValidationError:
-                ss[PREFIX + "error"] = txt.CHOOSE_ONE
-                _go(token, missing[0] if missing else 0)
-            except InvitationUnavailable:
-                ss[PREFIX + "dead"] = True
-            else:
-                ss[PREFIX + "done"] = True
-            st.rerun()
+        c1.button(txt.BACK, key=PREFIX + "back_end", on_click=_go, args=(token, missing[0] if missing else n - 1))
+        c2.button(txt.SEND, type="primary", key=PREFIX + "send", on_click=_send, args=(token, missing))
         return
 
     step = steps[pos]
@@ -166,17 +152,40 @@ def render() -> None:
     if ss.get(PREFIX + "error"):
         st.error(ss[PREFIX + "error"])
     c1, c2 = st.columns(2)
-    if c1.button(txt.BACK, key=f"{PREFIX}back_{pos}"):
-        ss[PREFIX + "error"] = None
-        _go(token, pos - 1)
-        st.rerun()
-    if c2.button(txt.NEXT, type="primary", key=f"{PREFIX}next_{pos}"):
-        value = st.session_state.get(widget_key)
-        if step.kind == "text":
-            _save(token, step.key, widget_key, pos + 1)
-        elif value is None:
-            ss[PREFIX + "error"] = txt.CHOOSE_ONE
-            st.rerun()
-        if not ss.get(PREFIX + "error"):
-            _go(token, pos + 1)
-        st.rerun()
+    c1.button(txt.BACK, key=f"{PREFIX}back_{pos}", on_click=_back, args=(token, pos))
+    c2.button(txt.NEXT, type="primary", key=f"{PREFIX}next_{pos}", on_click=_next,
+              args=(token, step.key, step.kind, widget_key, pos))
+
+
+# Buttons act in callbacks, before the script runs: the run that follows draws the new page at once (a
+# st.rerun() after the click would leave the old question on screen for a moment, where a quick tap could
+# land on the wrong question).
+
+
+def _back(token: str, pos: int) -> None:
+    st.session_state[PREFIX + "error"] = None
+    _go(token, pos - 1)
+
+
+def _next(token: str, key: str, kind: str, widget_key: str, pos: int) -> None:
+    ss = st.session_state
+    if kind == "text":
+        _save(token, key, widget_key, pos + 1)
+    elif ss.get(widget_key) is None:
+        ss[PREFIX + "error"] = txt.CHOOSE_ONE
+        return
+    if not ss.get(PREFIX + "error"):
+        _go(token, pos + 1)
+
+
+def _send(token: str, missing: list[int]) -> None:
+    ss = st.session_state
+    try:
+        invitations.submit(_sf(), token)
+    except ValidationError:
+        ss[PREFIX + "error"] = txt.CHOOSE_ONE
+        _go(token, missing[0] if missing else 0)
+    except InvitationUnavailable:
+        ss[PREFIX + "dead"] = True
+    else:
+        ss[PREFIX + "done"] = True

@@ -57,7 +57,7 @@ def test_link_token_is_random_and_only_its_hash_is_stored(world):
         assert abs((inv.expires_at - inv.issued_at) - timedelta(days=14)) < timedelta(seconds=1)
         audit_text = " ".join(str(e.changes) for e in s.scalars(select(AuditEvent)))
     assert a.token not in audit_text
-    assert a.url("https://hub.example").startswith("https://hub.example/patient?invite=")
+    assert a.url("https://hub.example").startswith("https://hub.example/?invite=")
 
 
 def test_open_link_shows_first_name_practice_and_steps_never_scores(world):
