@@ -69,7 +69,7 @@ def hash_token(token: str) -> str:
 
 def client_key(address: str | None) -> str:
     """What the rate limit stores about a client: the SHA-256 of its address (never the address)."""
-    return hashlib.sha256(("invitation-client:" + (address or "unknown")).encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"invitation-client:{address or 'unknown'}".encode("utf-8")).hexdigest()
 
 
 def link_for(token: str, base_url: str = "") -> str:

@@ -27,7 +27,8 @@ def _client_address() -> str | None:
         forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
         if forwarded:
             return forwarded
-    return st.context.ip_address or "unknown"
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "unknown"
 
 
 def _neutral() -> None:

@@ -129,3 +129,29 @@ def patient_words_panel(sf, actor, case_id: int, clinicians: dict[str, str] | No
             for title, value in (clinicians or {}).items():
                 st.markdown(f"**{md_escape(title)}**")
                 st.text(value or "—")
+
+
+def dashboard_section(sf, actor, practice_ids: list[int], start, end) -> None:
+    """The dashboard's patient's-voice measures: links sent, completed, time to complete, by practice, and
+    hub discussions that had the patient's own input."""
+    from hub import dashboard
+
+    try:
+        v = dashboard.patient_voice(sf, actor, practice_ids=practice_ids or None, start=start, end=end)
+    except HubError as exc:
+        show_error(exc)
+        return
+    st.header("The patient's voice")
+    m = st.columns(4)
+    m[0].metric("Questionnaire links sent", v["sent"], help="Links issued to patients in the period.")
+    m[1].metric("Completed by the patient", v["completed"],
+                help="Of the links sent in the period, those the patient completed.")
+    m[1].markdown(f"{v['completion_rate']:.0%} completed" if v["completion_rate"] is not None else "—")
+    m[2].metric("Median time to complete", "—" if v["median_hours_to_complete"] is None
+                else f"{v['median_hours_to_complete']:g} h", help="From the link being issued to the set being sent.")
+    m[3].metric("Hub discussions with the patient's input", f"{v['discussions_with_patient_input']} of "
+                f"{v['discussions']}", help="Final hub decisions in the period whose case had a questionnaire set "
+                "completed by the patient before the meeting.")
+    if v["by_practice"]:
+        with st.expander(f"Completion by practice ({len(v['by_practice'])})"):
+            st.dataframe(v["by_practice"], hide_index=True, width="stretch")
