@@ -11,6 +11,28 @@ from ui import auth, errors, runtime
 # The page icon is a file of ours, served by this app: a ':material/...' or emoji icon makes the browser fetch
 # it from a third-party host on every page (blocked on many clinical networks, and it leaks usage).
 PAGE_ICON = str(Path(__file__).resolve().parent / "static" / "page_icon.png")
+
+
+def _patient_link() -> bool:
+    """A patient's questionnaire link (?invite=TOKEN, or the /patient page): no login, no navigation."""
+    from urllib.parse import urlparse
+
+    path = urlparse(st.context.url or "").path.rstrip("/")
+    return "invite" in st.query_params or path.endswith("/patient")
+
+
+if _patient_link():
+    # Before the login gate: the patient sees one page with nothing but their questions (ui.patient_form).
+    from ui import patient_form
+
+    st.set_page_config(page_title="Your questions", page_icon=PAGE_ICON, layout="centered",
+                       initial_sidebar_state="collapsed")
+    # One page, as a function (a file in pages/ could be run directly by a fresh server process for a deep
+    # link, with Streamlit's list of every page in a sidebar). Links use the home address: /?invite=TOKEN.
+    st.navigation([st.Page(patient_form.render, title="Your questions", url_path="patient", default=True)],
+                  position="hidden").run()
+    st.stop()
+
 st.set_page_config(page_title="MSK Pain Hub", page_icon=PAGE_ICON, layout="wide")
 
 # Pages and the roles that may use them (services check permissions again themselves).

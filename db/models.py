@@ -38,6 +38,8 @@ from hub.vocab import (
     DISCIPLINES,
     DISCUSSED_WITH_PATIENT,
     FLAG_SEVERITIES,
+    INVITATION_OCCASIONS,
+    INVITATION_STATUSES,
     LETTER_STATUSES,
     MEETING_STATUSES,
     NATIONS,
@@ -325,7 +327,7 @@ class Assessment(Base):
     instrument_version: Mapped[str] = mapped_column(String(20), default="1")
     scoring_version: Mapped[str] = mapped_column(String(20), default="1")
     administered_on: Mapped[date] = mapped_column(Date)
-    mode: Mapped[str] = mapped_column(String(10), default="self")
+    mode: Mapped[str] = mapped_column(String(20), default="self")
     status: Mapped[str] = mapped_column(String(15), default="completed")
     responses: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     total: Mapped[float | None] = mapped_column(Float)
@@ -728,3 +730,68 @@ class GoalAttainment(Base):
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     __table_args__ = (CheckConstraint("level BETWEEN -2 AND 2", name="level_range"),)
+
+
+# ----------------------------------------------------------------------------- the patient's voice
+
+
+class Invitation(Base):
+    """An invitation to the patient to complete a set of questionnaires through a link (hub.invitations).
+
+    Only the SHA-256 of the link's random token is stored. A scheduled invitation has no token until
+    the practice issues it; the server-side draft keeps the patient's answers as they go."""
+
+    __tablename__ = "invitation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    occasion: Mapped[str] = mapped_column(String(20), default="baseline")
+    items: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    status: Mapped[str] = mapped_column(String(15), default="open")
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    first_opened_at: Mapped[datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    draft: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    assessment_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    safety_raised_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {sql_in(INVITATION_STATUSES)}", name="status_known"),
+        CheckConstraint(f"occasion IN {sql_in(INVITATION_OCCASIONS)}", name="occasion_known"),
+        CheckConstraint("status = 'scheduled' OR (token_hash IS NOT NULL AND issued_at IS NOT NULL "
+                        "AND expires_at IS NOT NULL)", name="issued_has_token"),
+        CheckConstraint("status <> 'scheduled' OR due_on IS NOT NULL", name="scheduled_has_due_date"),
+        CheckConstraint("expires_at IS NULL OR issued_at IS NULL OR expires_at > issued_at",
+                        name="expires_after_issue"),
+        CheckConstraint("status <> 'completed' OR completed_at IS NOT NULL", name="completed_has_time"),
+        CheckConstraint("status <> 'revoked' OR revoked_at IS NOT NULL", name="revoked_has_time"),
+        CheckConstraint("position >= 0", name="position_non_negative"),
+        Index("ix_invitation_practice_status", "practice_id", "status"),
+    )
+
+
+class InvitationAttempt(Base):
+    """One failed invitation-link lookup, for the rate limit on token guessing (client = SHA-256 of its
+    address; the token itself is never stored)."""
+
+    __tablename__ = "invitation_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_invitation_attempt_client_at", "client", "at"),
+        Index("ix_invitation_attempt_at", "at"),
+    )

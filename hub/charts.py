@@ -163,6 +163,20 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         if not sub.empty:
             traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]), "mode": "lines+markers",
                                       "name": label}, "proms"))
+    # Questionnaires the patient completed through the practice's link: ringed, named in the hover.
+    by_patient = (done[done["mode"] == "patient-completed"] if "mode" in done.columns and not done.empty
+                  else done.iloc[0:0])
+    for panel, insts in (("pain", list(PAIN_LABELS)), ("proms", list(OTHER_PROM_LABELS))):
+        sub = by_patient[by_patient["instrument"].isin(insts)] if not by_patient.empty else by_patient
+        if not sub.empty:
+            traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]), "mode": "markers",
+                            "name": "Completed by the patient (link)", "legendgroup": "patient-completed",
+                            "showlegend": panel == "pain" or by_patient[
+                                by_patient["instrument"].isin(list(PAIN_LABELS))].empty,
+                            "marker": {"symbol": "circle-open", "size": 15, "color": "#6a3d9a", "line": {"width": 2}},
+                            "customdata": [str(x).upper() for x in sub["instrument"]],
+                            "hovertemplate": "%{customdata} completed by the patient %{x|%d %b %Y}: %{y:.1f}"
+                                             "<extra></extra>"}, panel))
     if not missing.empty:
         traces.append(({"type": "scatter", "x": _dates(missing["date"]), "y": [0] * len(missing), "mode": "markers",
                                   "name": "PROM not returned", "marker": {"symbol": "x-open", "size": 9, "color": "#d62728"},

@@ -81,7 +81,7 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
         formulation=d.formulation, pathway_step=PATHWAY_STEP_LABELS.get(d.pathway_step, d.pathway_step),
         allergies=d.allergies, assessment_lines=lines, medication_lines=meds,
         total_ome=ome.total if ome.on_opioids else None, ome_excluded=ome.excluded, medication_changes=changes,
-        flags_and_responses=flag_lines, recommendations=items, goals=goal_items, what_matters=d.what_matters,
+        flags_and_responses=flag_lines, recommendations=items, goals=goal_items, what_matters=_what_matters(s, case, d),
         beliefs_concerns=d.beliefs_concerns, options_discussed=d.options_discussed,
         option_preferred=d.option_preferred, options_declined=d.options_declined,
         discussed_with_patient=d.discussed_with_patient, patient_view=d.patient_view,
@@ -100,6 +100,13 @@ def current_ome(treatments):
 
     return opioids.ome_summary([{"drug": t.drug, "route": t.route, "daily_dose_mg": t.daily_dose_mg,
                                  "patch_mcg_per_h": t.patch_mcg_per_h} for t in treatments if t.drug])
+
+
+def _what_matters(s, case: Case, d: Decision) -> str:
+    """The patient's own 'what matters to me' when they gave it through a questionnaire link, else the MDT's note."""
+    from hub.invitations import letter_what_matters
+
+    return letter_what_matters(s, case.id, d.what_matters)
 
 
 def letter_for(session_factory, actor: Actor, letter_id: int) -> dict:

@@ -527,3 +527,13 @@ def _ome_trend(s, where: list, start: date, end: date) -> dict[str, Any]:
 
 __all__ = ["Dashboard", "dashboard", "default_period", "monthly_mean_ome", "outcome_change", "to_csv",
            "working_days_between"]
+
+
+def patient_voice(session_factory, actor: Actor, *, practice_ids: list[int] | None = None, start: date | None = None,
+                  end: date | None = None) -> dict[str, Any]:
+    """7. The patient's voice: questionnaire links sent in the period, completed, median hours to complete,
+    completion by practice, and final hub decisions in the period whose discussion had patient-reported input
+    (a set completed before the meeting). Scoped like every other measure (hub.invitations.dashboard_metrics)."""
+    from hub.invitations import dashboard_metrics
+
+    return dashboard_metrics(session_factory, actor, practice_ids=practice_ids, start=start, end=end)

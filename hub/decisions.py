@@ -418,6 +418,10 @@ def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_versio
         audit.record(s, actor, "decision.finalise", "decision", d.id,
                      {"case_id": case.id, "follow_up_date": d.follow_up_date, "actions": len(d.recommendations)})
         audit.record(s, actor, "letter.send", "letter", row.id, {"case_id": case.id, "to": case.referrer.name})
+        # The review plan's follow-up questionnaires for the patient (the practice issues the link when due).
+        from hub.invitations import schedule_for_decision
+
+        schedule_for_decision(s, d, actor)
         flags.recompute_cases(s, [case.id])
         return row.id
 

@@ -250,9 +250,41 @@ def _assessment_observation(a: Assessment) -> dict[str, Any]:
         "effectiveDateTime": _date(a.administered_on),
         "valueQuantity": value,
         "interpretation": [_concept(_band_label(a.band))] if a.band else [],
-        "method": _concept("Self-completed" if a.mode == "self" else "Clinician-administered"),
+        "method": _concept({"self": "Self-completed", "patient-completed": "Completed by the patient through the "
+                            "practice's questionnaire link"}.get(a.mode, "Clinician-administered")),
         "note": _notes(f"Band: {_band_label(a.band)}" if a.band else "", safety,
                        f"Instrument version {a.instrument_version}, scoring version {a.scoring_version}"),
+    }
+
+
+def _questionnaire_response(inv, patient_ref: dict) -> dict[str, Any]:
+    """A set the patient completed through an invitation link: every answer, the patient as author and source.
+    Item text is included only where the project may publish it (its own words, PHQ-9, GAD-7)."""
+    from hub import patient_text
+
+    draft = inv.draft or {}
+    items = []
+    for st in patient_text.steps_for(inv.items):
+        value = draft.get(st.key)
+        if value is None or value == "":
+            continue
+        shown = st.ours or st.instrument in ("phq9", "gad7")
+        if st.kind == "text":
+            answer = {"valueString": str(value)}
+        else:
+            label = dict(st.options).get(value, "")
+            answer = {"valueCoding": {"system": f"{EXPORT_TAG_SYSTEM}/item/{st.key}", "code": str(value),
+                                      "display": label if shown else None}}
+        items.append({"linkId": st.key, "text": st.question if shown else None, "answer": [answer]})
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "identifier": {"system": f"{EXPORT_TAG_SYSTEM}/invitation", "value": str(inv.id)},
+        "status": "completed",
+        "subject": patient_ref,
+        "authored": _instant(inv.completed_at),
+        "author": patient_ref,
+        "source": patient_ref,
+        "item": items,
     }
 
 
@@ -362,6 +394,11 @@ def export_case(session_factory, actor: Actor, case_id: int) -> dict[str, Any]:
                 obs = _wearable_observation(w)
                 if obs is not None:
                     b.add("observation-wearable", w.id, obs)
+
+        from hub.invitations import completed_for_export
+
+        for inv in completed_for_export(s, case.id):
+            b.add("questionnaireresponse", inv.id, _questionnaire_response(inv, patient_ref))
 
         for letter in s.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)):
             b.add("documentreference", letter.id, _document_reference(s, letter, case))

@@ -53,13 +53,22 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
         select(Assessment.id, Assessment.responses).where(Assessment.patient_id.in_(patient_ids),
                                                           Assessment.instrument.in_(("phq9", "sbst"))))}
     for a in s.execute(select(Assessment.id, Assessment.patient_id, Assessment.administered_on, Assessment.instrument,
-                              Assessment.total, Assessment.status, Assessment.safety_alert, Assessment.safety_action)
+                              Assessment.total, Assessment.status, Assessment.safety_alert, Assessment.safety_action,
+                              Assessment.mode, Assessment.created_at)
                        .where(Assessment.patient_id.in_(patient_ids))):
         responses = item_rows.get(a.id) or {}
         asm[a.patient_id].append(AssessmentRec(
             a.administered_on, a.instrument, a.total, a.status == "completed", bool(a.safety_alert), a.safety_action,
             item9_missing=a.instrument == "phq9" and phq9_item9_missing(responses),
-            fear_item_positive=sbst_fear_item_positive(responses) if a.instrument == "sbst" else None))
+            fear_item_positive=sbst_fear_item_positive(responses) if a.instrument == "sbst" else None,
+            mode=a.mode, reported_at=a.created_at))
+    # Questionnaire links the patient was sent and did not complete before they expired count as not returned.
+    from hub.invitations import unreturned
+
+    from datetime import datetime as _dt
+
+    for pid, missed in unreturned(s, patient_ids, _dt.combine(today, _dt.min.time())).items():
+        asm[pid].extend(AssessmentRec(on, instrument, None, False) for on, instrument in missed)
     for r in s.execute(select(Review.patient_id, Review.review_date, Review.attendance, Review.management_changes,
                               Review.inaction_justifications, Review.adherence_pct, Review.treatment_too_much)
                        .where(Review.patient_id.in_(patient_ids))):

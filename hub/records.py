@@ -360,7 +360,8 @@ def open_safety_alerts(session_factory, actor: Actor, case_id: int) -> list[dict
             raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
         q = select(Assessment).where(Assessment.patient_id == case.patient_id, Assessment.safety_alert.is_(True),
                                      Assessment.safety_action.is_(None)).order_by(Assessment.administered_on)
-        return [{"id": a.id, "on": a.administered_on, "total": a.total} for a in s.scalars(q)]
+        return [{"id": a.id, "on": a.administered_on, "total": a.total, "mode": a.mode, "reported_at": a.created_at}
+                for a in s.scalars(q)]
 
 
 def refresh_latest_pain(s, patient_id: int) -> None:

@@ -32,6 +32,15 @@ FOLLOW_THROUGH_SPECS: tuple[SettingSpec, ...] = (
                 365, group="Follow-through"),
 )
 
+INVITATION_SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("invitations.expiry_days", "Days a patient's questionnaire link stays valid", 14, 1, 90,
+                group="Patient invitations"),
+    SettingSpec("invitations.max_failures_per_client", "Wrong or dead links one address may try in 15 minutes "
+                "before it is refused", 10, 1, 1000, group="Patient invitations"),
+    SettingSpec("invitations.max_failures_global", "Wrong or dead links all addresses together may try in 15 "
+                "minutes before every link lookup is refused", 300, 10, 100000, group="Patient invitations"),
+)
+
 SECURITY_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("security.max_login_attempts", "Failed logins before an account is locked", 5, 1, 20),
     SettingSpec("security.cookie_expiry_days", "Days a login cookie stays valid", 0.5, 0.01, 7, integer=False),
@@ -62,6 +71,7 @@ def all_specs() -> dict[str, SettingSpec]:
     specs = {s.key: s for s in SECURITY_SPECS}
     specs.update({s.key: s for s in _priority_specs()})
     specs.update({s.key: s for s in FOLLOW_THROUGH_SPECS})
+    specs.update({s.key: s for s in INVITATION_SPECS})
     for t in thresholds.THRESHOLDS:
         specs[t.key] = SettingSpec(
             key=t.key,

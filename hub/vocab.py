@@ -132,7 +132,6 @@ PRIMARY_OUTCOMES: dict[str, str] = {"peg": "PEG", "nrs": "Pain NRS", "mskhq": "M
 # The UK nation of a practice: it decides the bank holidays that are not working days.
 NATIONS: dict[str, str] = {"eng": "England", "wls": "Wales", "sct": "Scotland", "nir": "Northern Ireland"}
 
-ASSESSMENT_MODES: dict[str, str] = {"self": "Self-reported", "clinician": "Clinician-administered"}
 
 DECISION_STATUSES: dict[str, str] = {"draft": "Draft", "final": "Final"}
 
@@ -225,4 +224,25 @@ PATHWAY_STEP_LABELS: dict[str, str] = {
     "S6_COMBINED_PROGRAMME": "S6 Combined physical and psychological programme",
     "S7_ESCALATE_TO_MDT_OR_SPECIALIST": "S7 Escalate to specialist",
     "S8_REVIEW_LOOP": "S8 Review loop",
+}
+
+# How an assessment was completed: by the patient on paper or in clinic ("self"), by a clinician
+# reading the items out, or by the patient through an invitation link ("patient-completed").
+ASSESSMENT_MODES: dict[str, str] = {
+    "self": "Self-report (entered by a clinician)",
+    "clinician": "Clinician-administered",
+    "patient-completed": "Completed by the patient through an invitation link",
+}
+
+# Invitations to the patient to complete questionnaires through a link (hub.invitations).
+INVITATION_STATUSES: dict[str, str] = {
+    "scheduled": "Scheduled (link not issued yet)",
+    "open": "Link issued, waiting for the patient",
+    "completed": "Completed by the patient",
+    "revoked": "Revoked",
+}
+INVITATION_OCCASIONS: dict[str, str] = {
+    "baseline": "Baseline",
+    "pre_meeting": "Before a hub meeting",
+    "follow_up": "Follow-up",
 }

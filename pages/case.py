@@ -8,7 +8,7 @@ import streamlit as st
 
 from hub import audit_events, cases, charts, records, settings, wearables
 from hub.errors import HubError
-from ui import case_panels, record_forms, runtime
+from ui import case_panels, patient_invites, record_forms, runtime
 from ui.common import CASE_NOTICE, MAX_ID, md_escape, query_id, show_error, show_notice
 
 sf = runtime.session_factory()
@@ -63,6 +63,9 @@ if header.goals_text or header.concerns_text:
         st.markdown("**Concerns and beliefs**")
         st.text(header.concerns_text or "—")
 
+patient_invites.patient_words_panel(sf, actor, case_id, {"Goals (at referral)": header.goals_text,
+                                                         "Concerns and beliefs (at referral)": header.concerns_text})
+
 thresholds = {row["key"]: row["value"] for row in settings.listing(sf)}
 tabs = st.tabs(["Timeline", "Treatments", "Assessments", "Reviews", "Discussion", "Hub decisions"])
 with tabs[0]:
@@ -90,6 +93,8 @@ with tabs[2]:
     if header.can_edit:
         with st.expander("Record an assessment"):
             record_forms.assessment_form(sf, actor, case_id)
+    with st.expander("Questionnaires completed by the patient through a link"):
+        patient_invites.invitations_panel(sf, actor, case_id)
 with tabs[3]:
     st.dataframe(data.reviews.drop(columns=["id", "attendance"]), hide_index=True, width="stretch")
     if header.can_edit:

@@ -12,7 +12,7 @@ from hub import dashboard_charts as charts
 from hub import settings
 from hub.errors import HubError, ValidationError
 from hub.users import list_practices
-from ui import runtime
+from ui import patient_invites, runtime
 from ui.common import md_escape, show_error
 
 actor = runtime.actor()
@@ -87,6 +87,8 @@ right.plotly_chart(charts.ome_trend_chart(board.ome_by_month, thresholds.get("op
                                           thresholds.get("opioid.red_ome")), width="stretch", key="db_ch_ome")
 st.caption("Flags: 'current' is today's count; 'raised' and 'resolved' count the flag history in the period "
            "(recorded whenever flags are recomputed).")
+
+patient_invites.dashboard_section(sf, actor, practice_ids, start, end)
 
 TABLES = {
     "discussion_by_month": "Time to discussion by month",

@@ -10,7 +10,7 @@ import streamlit as st
 from hub import audit_events, cases, charts, decision_templates, decisions, meetings, records
 from hub.errors import EditConflict, HubError, ValidationError
 from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS
-from ui import case_panels, decision_form, runtime
+from ui import case_panels, decision_form, patient_invites, runtime
 from ui.common import leave_notice, md_escape, query_id, show_error, show_notice
 
 LIVE_SECONDS = 4  # how often an attendee's room checks what the chair has open
@@ -135,6 +135,8 @@ with left:
     st.text(header.clinical_question)
     case_panels.flags_panel(header)
     case_panels.response_panel(header)
+    patient_invites.patient_words_panel(sf, actor, agenda_case.case_id, {"Goals (at referral)": header.goals_text,
+                                                                        "Concerns (at referral)": header.concerns_text})
     for disc, text in agenda_case.preparation.items():
         st.markdown(f"**Preparation — {md_escape(disc)}:** {md_escape(text)}")
     if agenda_case.missing:

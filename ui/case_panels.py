@@ -49,6 +49,10 @@ def safety_actions(sf, actor, case_id: int) -> None:
         with st.form(f"safety_{alert['id']}"):
             st.markdown(f"**Safety alert:** PHQ-9 of {alert['on']:%d %b %Y} has item 9 above 0. Same-day clinician "
                         "review; record what was done.")
+            if alert.get("mode") == "patient-completed":
+                st.markdown(f"Reported by the patient on the questionnaire link at {alert['reported_at']:%d %b %Y %H:%M} "
+                            "UTC (patient-completed form). The patient was shown the crisis routes (999, NHS 111 "
+                            "option 2, Samaritans 116 123).")
             text = st.text_area("Action taken", key=f"safety_text_{alert['id']}")
             if st.form_submit_button("Record action taken"):
                 try:

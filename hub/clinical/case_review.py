@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
 from hub import vocab
@@ -82,6 +82,9 @@ class AssessmentRec:
     safety_action: str | None = None
     item9_missing: bool = False  # a PHQ-9 recorded without an answer to item 9
     fear_item_positive: bool | None = None  # STarT Back fear item (None: not this instrument / not answered)
+    # Who completed it: 'patient-completed' (through an invitation link) names the source in the safety flag.
+    mode: str = ""
+    reported_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -509,9 +512,13 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
     # Safety first: PHQ-9 item 9 > 0 stays until someone records the action taken.
     for a in sorted(record.assessments, key=lambda a: a.on):
         if a.safety_alert and not a.safety_action:
+            source = ""
+            if a.mode == "patient-completed":
+                when = f" at {a.reported_at:%H:%M} UTC" if a.reported_at else ""
+                source = f"{when}, on a form the patient completed themselves through the practice's link"
             flags.append(Flag("safety_phq9", "red",
-                              f"PHQ-9 item 9 answered above 0 on {fmt_day(a.on, today)}: same-day clinician review; "
-                              "record the action taken", {"on": a.on.isoformat()}))
+                              f"PHQ-9 item 9 answered above 0 on {fmt_day(a.on, today)}{source}: same-day clinician "
+                              "review; record the action taken", {"on": a.on.isoformat(), "mode": a.mode or None}))
 
     flags += _distress_flags(record, settings)
 

@@ -17,6 +17,7 @@ from hub.demo.cohort import (
     seed_demo,
     wipe,
 )
+from hub.demo.invitations import seed_demo_invitations
 from hub.demo.meetings import seed_demo_meetings
 
 
@@ -39,10 +40,12 @@ def seed_all(session_factory, *, seed: int = 2026, password: str = DEMO_PASSWORD
         counts = seed_demo(inner, seed=seed, password=password, today=today)
         flags.recompute_all(inner, today=today)
         seed_demo_meetings(inner, today=today, seed=seed)
+        seed_demo_invitations(inner)
         with inner.begin() as s:
             audit.record(s, None, "demo.complete", "demo", None, {"seed": seed})
     return counts
 
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "PRACTICES", "TRAJECTORIES", "cohort_counts", "is_empty", "reset_demo",
-           "DemoResetRefused", "non_demo_events", "wipe", "seed_all", "seed_demo", "seed_demo_meetings"]
+           "DemoResetRefused", "non_demo_events", "wipe", "seed_all", "seed_demo", "seed_demo_invitations",
+           "seed_demo_meetings"]
