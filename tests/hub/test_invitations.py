@@ -296,7 +296,7 @@ def _decided_case(world, follow_up: date) -> tuple[int, int]:
     flags_open = [f["code"] for f in cases.case_header(world.sf, world.chair, cid).flags
                   if f.get("severity") in ("red", "amber")]
     form = DecisionForm(formulation="Knee OA", pathway_step="S4_ACTIVE_NON_PHARM", answer="Exercise",
-                        allergies="None known", what_matters="Walking", discussed_with_patient=True,
+                        allergies="None known", what_matters="Walking", discussed_with_patient="yes",
                         agreed_plan="Exercise", safety_netting="Seek help if worse", primary_outcome="nrs",
                         follow_up_date=follow_up,
                         flag_responses={c: {"response": "change", "note": "in plan"} for c in flags_open},

@@ -33,7 +33,7 @@ def submit(world, i: int = 0, condition: str = "low_back_pain", pain_classificat
 def form_with(day: date, *recs: RecommendationInput) -> DecisionForm:
     return DecisionForm(
         formulation="Chronic low back pain", pathway_step="S4_ACTIVE_NON_PHARM", answer="Exercise-led plan",
-        allergies="No known drug allergies", discussed_with_patient=True, primary_outcome="nrs",
+        allergies="No known drug allergies", discussed_with_patient="yes", primary_outcome="nrs",
         follow_up_date=day + timedelta(days=56),
         recommendations=[RecommendationInput("education", "Explain back pain and activity", owner_role="pcp",
                                              due_date=day + timedelta(days=7)), *recs],
