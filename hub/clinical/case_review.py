@@ -455,8 +455,8 @@ def _onset_windows(settings: Mapping[str, Any]) -> dict[str, float]:
 def _waiting_for(record: CaseRecord, on: date, settings: Mapping[str, Any]) -> tuple[TreatmentRec, float] | None:
     """The latest treatment started within its onset window before a review (inertia suppresses itself)."""
     windows = _onset_windows(settings)
-    inside = [t for t in record.treatments
-              if signals.within_onset_window(t.start, on, onset_kind(t), windows)]
+    inside = [t for t in record.treatments if (t.end is None or t.end >= on)  # still under way at the review
+              and signals.within_onset_window(t.start, on, onset_kind(t), windows)]
     if not inside:
         return None
     t = max(inside, key=lambda t: t.start)
