@@ -160,7 +160,6 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
         e["primary_outcome"] = "Choose PEG, pain NRS, MSK-HQ or ODI as the primary outcome."
     if form.follow_up_date is not None and form.follow_up_date <= meeting_day:
         e["follow_up_date"] = "The follow-up review must be after the meeting."
-    age = date.today().year - case.patient.birth_year
     for i, r in enumerate(form.recommendations, 1):
         prefix = f"recommendations[{i}]"
         if r.kind not in RECOMMENDATION_TYPES:
