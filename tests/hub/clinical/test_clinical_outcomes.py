@@ -152,7 +152,10 @@ def test_classify_change_points_and_band():
 def test_classify_change_pain_uses_immpact():
     c = O.classify_change("PEG", 7.0, 4.67)
     assert c.category == "moderate" and c.important and c.direction == "better"
-    assert c.mic_band_low == pytest.approx(4.9) and c.mic_band_high == pytest.approx(7.7)
+    # v0.2: worse needs +10% AND the 1-point raw floor, so from 7.0 the band reaches 8.0 (not 7.7)
+    assert c.mic_band_low == pytest.approx(4.9) and c.mic_band_high == pytest.approx(8.0)
+    low = O.classify_change("PEG", 3.0, 3.3)
+    assert low.category == "no_important_change" and (low.mic_band_low, low.mic_band_high) == (2.0, 4.0)
     assert O.classify_change("NRS", 5, 5).category == "no_important_change"
 
 
