@@ -244,7 +244,8 @@ def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = No
     if base is not None:
         if instrument in ("peg", "nrs"):
             pct = float(_setting(settings, "pain.moderate_pct", 30.0))
-            target = round(base * (1 - pct / 100), 2)
+            floor = float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR))
+            target = round(max(0.0, min(base * (1 - pct / 100), base - floor)), 2)  # v0.2: % and raw floor
             band = (target, base)
         elif instrument == "mskhq":
             mic = float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC))
