@@ -11,7 +11,7 @@ from hub.clinical import outcomes as O
 FAST = settings(max_examples=80, deadline=None)
 
 
-# CLINICAL.md 2.2 v0.2: every row of the worked-example table (raw floor 1.0 point).
+# Pain change v0.2: every row of the worked-example table (raw floor 1.0 point).
 PAIN_CHANGE_V02 = [
     (8, 5, 3, 37.5, "moderate", True),
     (6, 3, 3, 50.0, "substantial", True),
