@@ -248,7 +248,8 @@ def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = No
     if base is not None:
         if instrument in ("peg", "nrs"):
             pct = float(_setting(settings, "pain.moderate_pct", 30.0))
-            target = round(base * (1 - pct / 100), 2)
+            floor = float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR))
+            target = round(max(0.0, min(base * (1 - pct / 100), base - floor)), 2)  # v0.2: % and raw floor
             band = (target, base)
         elif instrument == "mskhq":
             mic = float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC))
@@ -446,8 +447,8 @@ def _onset_windows(settings: Mapping[str, Any]) -> dict[str, float]:
 def _waiting_for(record: CaseRecord, on: date, settings: Mapping[str, Any]) -> tuple[TreatmentRec, float] | None:
     """The latest treatment started within its onset window before a review (inertia suppresses itself)."""
     windows = _onset_windows(settings)
-    inside = [t for t in record.treatments
-              if signals.within_onset_window(t.start, on, onset_kind(t), windows)]
+    inside = [t for t in record.treatments if (t.end is None or t.end >= on)  # still under way at the review
+              and signals.within_onset_window(t.start, on, onset_kind(t), windows)]
     if not inside:
         return None
     t = max(inside, key=lambda t: t.start)

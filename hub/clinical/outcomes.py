@@ -236,7 +236,10 @@ def classify_change(instrument: str, baseline: float, follow_up: float, mic: flo
         important = category in ("moderate", "substantial", "worse")
         direction = ("better" if category in ("moderate", "substantial") else
                      "worse" if category == "worse" else "none")
-        band_low, band_high = b * (1 - moderate / 100), min(hi, b * (1 + PAIN_WORSE_PCT / 100))
+        # v0.2: an important change needs both the percentage and the raw floor.
+        floor = _pos("raw_floor", raw_floor)
+        band_low = max(lo, min(b * (1 - moderate / 100), b - floor))
+        band_high = min(hi, max(b * (1 + PAIN_WORSE_PCT / 100), b + floor))
         return ChangeClass(iid, b, f, change, pct, improvement, category, important, direction, hib,
                            moderate, "percent", round(band_low, 6), round(band_high, 6))
 

@@ -114,7 +114,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
       "CDC 2016: >= 90 avoid or justify (dropped as a ceiling in CDC 2022)",
       "Daily MME at or above which the CDC flag is red"),
     T("opioid.escalation_min_rise", 0.0, "mg OME/day", 0, 1000, DESIGN,
-      "Section 4.3: flag any OME increase since the last review when the primary outcome is not improved",
+      "Opioid stewardship rule: flag any OME increase since the last review when the primary outcome is not improved",
       "OME rise since the previous review above which 'opioid escalation without benefit' is checked"),
     # --- escalation (section 3.3)
     T("escalation.e2_min_steps", pathway.E2_MIN_STEPS, "steps", 1, 10, DESIGN,

@@ -972,7 +972,7 @@ def _safety_v02_examples(p: _Plan, today: date, seed: int, reg: _Regimen, rows: 
     the rest of the cohort is the same as before these were added."""
     rng = random.Random(seed * 1_000_003 + p.index * 17 + 7)
     if p.distress > 0.55:
-        # Fear of movement measured at baseline when psychosocial risk is raised (CLINICAL.md S2).
+        # Fear of movement measured at baseline when psychosocial risk is raised (pathway step S2).
         target = int(_clamp(round(16 + 22 * p.distress + rng.gauss(0, 2)), 11, 44))
         if p.index in DECLINED_PHYSIO_PATIENTS:
             target = max(target, 33)

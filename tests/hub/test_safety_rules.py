@@ -169,3 +169,16 @@ def test_h2_distress_is_stored_as_a_flag_with_its_reason(world):
     with world.sf() as s:
         row = s.scalar(select(CaseFlag).where(CaseFlag.case_id == cid, CaseFlag.code == "distress"))
         assert row is not None and "mental-health pathway" in row.reason
+
+
+def test_h7_migrated_kind_check_matches_the_vocabulary(sf):
+    """Alembic does not compare CHECK contents: the migrated constraint must list every recommendation kind."""
+    from sqlalchemy import inspect
+
+    from hub.vocab import RECOMMENDATION_TYPES
+
+    with sf() as s:
+        checks = inspect(s.connection()).get_check_constraints("recommendation")
+    kind = next(c["sqltext"] for c in checks if c["name"] == "ck_recommendation_kind_known")
+    for code in RECOMMENDATION_TYPES:
+        assert f"'{code}'" in kind, code

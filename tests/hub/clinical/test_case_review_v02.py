@@ -124,6 +124,9 @@ def test_h8_inertia_suppressed_within_the_onset_window():
     assert flag(ev, "inertia") is None
     info = flag(ev, "appropriate_restraint")
     assert info.severity == "info" and "Graded exercise programme" in info.reason and "8-week onset window" in info.reason
+    stopped = TreatmentRec("exercise", d(40), d(20), name="Graded exercise programme", status="stopped",
+                           reason_stopped="patient_choice")
+    assert flag(evaluate_case(_inertia_case(treatments=(stopped,))), "inertia") is not None  # nothing to wait for
     old = TreatmentRec("exercise", d(200), None, name="Graded exercise programme")  # long past its window
     assert flag(evaluate_case(_inertia_case(treatments=(old,))), "inertia") is not None
     ssri = TreatmentRec("medicine", d(30), None, "sertraline", "oral", 50)

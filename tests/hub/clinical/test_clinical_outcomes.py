@@ -11,7 +11,7 @@ from hub.clinical import outcomes as O
 FAST = settings(max_examples=80, deadline=None)
 
 
-# CLINICAL.md 2.2 v0.2: every row of the worked-example table (raw floor 1.0 point).
+# Pain change v0.2: every row of the worked-example table (raw floor 1.0 point).
 PAIN_CHANGE_V02 = [
     (8, 5, 3, 37.5, "moderate", True),
     (6, 3, 3, 50.0, "substantial", True),
@@ -152,7 +152,10 @@ def test_classify_change_points_and_band():
 def test_classify_change_pain_uses_immpact():
     c = O.classify_change("PEG", 7.0, 4.67)
     assert c.category == "moderate" and c.important and c.direction == "better"
-    assert c.mic_band_low == pytest.approx(4.9) and c.mic_band_high == pytest.approx(7.7)
+    # v0.2: worse needs +10% AND the 1-point raw floor, so from 7.0 the band reaches 8.0 (not 7.7)
+    assert c.mic_band_low == pytest.approx(4.9) and c.mic_band_high == pytest.approx(8.0)
+    low = O.classify_change("PEG", 3.0, 3.3)
+    assert low.category == "no_important_change" and (low.mic_band_low, low.mic_band_high) == (2.0, 4.0)
     assert O.classify_change("NRS", 5, 5).category == "no_important_change"
 
 
