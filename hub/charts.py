@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date, timedelta
 
 import pandas as pd
@@ -9,6 +10,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from hub.vocab import TREATMENT_CATEGORIES
+
+
+def _plain(text: object) -> str:
+    """User text for a plotly label: '&', '<' and '>' as entities, so no tag (link, style) takes effect."""
+    return html.escape("" if text is None else str(text), quote=False)
 
 CATEGORY_COLOURS = {
     "education": "#8dd3c7", "exercise": "#1b9e77", "medicine": "#7570b3", "injection": "#e7298a",
@@ -40,7 +46,9 @@ def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
         # Each medicine on a lane of its own, so that concurrent medicines and their doses stay readable.
         lane = (str(drug).capitalize() if t.category == "medicine" and isinstance(drug, str) and drug.strip()
                 else TREATMENT_CATEGORIES.get(t.category, t.category))
-        rows.append({"category": t.category, "label": t.label, "start": t.start, "end": end, "lane": lane,
+        # Plotly renders a subset of HTML in texts, tick labels and hovers (<a href> makes a link): user text
+        # goes in escaped.
+        rows.append({"category": t.category, "label": _plain(t.label), "lane": _plain(lane), "start": t.start, "end": end,
                      "ongoing": not isinstance(t.end, date)})
     return rows
 
@@ -66,8 +74,9 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
             marker_color=CATEGORY_COLOURS.get(r["category"], "#999999"), name=cat_label,
             legendgroup=r["category"], showlegend=r["category"] not in seen, text=[r["label"]],
             textposition="inside", insidetextanchor="start",
-            hovertemplate=f"{r['label']}<br>{r['start']:%d %b %Y} – "
-                          f"{'ongoing' if r['ongoing'] else format(r['end'], '%d %b %Y')}<extra></extra>",
+            hovertext=[f"{r['label']}<br>{r['start']:%d %b %Y} – "
+                       f"{'ongoing' if r['ongoing'] else format(r['end'], '%d %b %Y')}"],
+            hovertemplate="%{hovertext}<extra></extra>",  # the label is data, never part of the template
         ), row=1, col=1)
         seen.add(r["category"])
     # Reviews on their own lane of row 1: attended, missed (DNA) and cancelled marked differently.

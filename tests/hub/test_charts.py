@@ -119,3 +119,18 @@ def test_concurrent_medicines_each_have_their_own_lane():
     lanes = {t.text[0]: t.y[0] for t in fig.data if t.name == "Medicine"}
     assert lanes == {"Oxycodone 80 mg/day oral": "Oxycodone", "Pregabalin 300 mg/day oral": "Pregabalin"}
     assert next(t for t in fig.data if t.name == "Exercise / physiotherapy").y[0] == "Exercise / physiotherapy"
+
+
+def test_user_text_in_treatment_labels_is_escaped_for_plotly():
+    treatments, assessments, reviews, wearables = frames()
+    payload = '<a href="http://evil.invalid">x</a> <b>bold</b> 100%{x}'
+    treatments = pd.concat([treatments.assign(drug=["oxycodone", None]), pd.DataFrame([
+        {"id": 3, "category": "medicine", "category_label": "Medicine", "label": payload,
+         "drug": '<a href="http://evil.invalid/d">d</a>', "start": date(2026, 2, 1), "end": None}])],
+        ignore_index=True)
+    fig = charts.case_timeline(treatments, assessments, reviews, wearables, today=TODAY)
+    shown = fig.to_json()
+    assert "<a href" not in shown and "<b>bold" not in shown
+    bar = next(t for t in fig.data if t.name == "Medicine" and "evil" in t.text[0])
+    assert bar.text[0].startswith("&lt;a href") and bar.y[0].startswith("&lt;a href")
+    assert "100%{x}" not in bar.hovertemplate and bar.hovertemplate == "%{hovertext}<extra></extra>"

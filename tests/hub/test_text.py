@@ -277,3 +277,18 @@ def clean_ok(value, kind) -> bool:
         return True
     except ValidationError:
         return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.one_of(st.text(max_size=12), st.floats(allow_nan=True), st.integers(), st.none(),
+                     st.sampled_from(["inf", "-inf", "nan", "1e999", "9" * 400, "0x1"])))
+def test_fuzz_settings_validator_only_raises_validation_error(raw):
+    from hub import settings as hub_settings
+
+    for key, spec in hub_settings.all_specs().items():
+        try:
+            value = hub_settings.validate(key, raw)
+        except ValidationError as exc:
+            assert key in exc.errors
+        else:
+            assert spec.minimum <= value <= spec.maximum
