@@ -156,3 +156,12 @@ def test_page_icon_is_a_file_of_the_app_not_a_third_party_icon():
     icon = root / "static" / "page_icon.png"
     assert icon.read_bytes().startswith(b"\x89PNG")
     assert not re.search(r"page_icon\s*=\s*['\"]:", app)
+
+
+def test_a_bad_patient_search_is_a_message_not_a_traceback(hub):
+    at = login("pcp.a")
+    at.switch_page("pages/submit.py").run()
+    for search in ("x" * 150, "Lee\x00"):
+        at.text_input(key="sub_search").input(search).run()
+        assert not at.exception, search
+        assert any("search" in e.value for e in at.error), search
