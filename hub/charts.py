@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import threading
 from collections import OrderedDict
@@ -13,6 +14,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from hub.vocab import TREATMENT_CATEGORIES
+
+
+def _plain(text: object) -> str:
+    """User text for a plotly label: '&', '<' and '>' as entities, so no tag (link, style) takes effect."""
+    return html.escape("" if text is None else str(text), quote=False)
 
 CATEGORY_COLOURS = {
     "education": "#8dd3c7", "exercise": "#1b9e77", "medicine": "#7570b3", "injection": "#e7298a",
@@ -44,7 +50,9 @@ def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
         # Each medicine on a lane of its own, so that concurrent medicines and their doses stay readable.
         lane = (str(drug).capitalize() if t.category == "medicine" and isinstance(drug, str) and drug.strip()
                 else TREATMENT_CATEGORIES.get(t.category, t.category))
-        rows.append({"category": t.category, "label": t.label, "start": t.start, "end": end, "lane": lane,
+        # Plotly renders a subset of HTML in texts, tick labels and hovers (<a href> makes a link): user text
+        # goes in escaped.
+        rows.append({"category": t.category, "label": _plain(t.label), "lane": _plain(lane), "start": t.start, "end": end,
                      "ongoing": not isinstance(t.end, date)})
     return rows
 

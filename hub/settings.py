@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -112,6 +113,8 @@ def validate(key: str, raw) -> float | int:
         value = float(raw)
     except (TypeError, ValueError):
         raise ValidationError({key: f"{spec.label}: enter a number."}) from None
+    if not math.isfinite(value):  # 'inf', 'nan', '1e999'
+        raise ValidationError({key: f"{spec.label}: enter a number."})
     if spec.integer:
         if value != int(value):
             raise ValidationError({key: f"{spec.label}: enter a whole number."})

@@ -119,7 +119,7 @@ def _refuse_control_characters(session: Session, _flush_context, _instances) -> 
         for attr in state.mapper.column_attrs:
             value = state.dict.get(attr.key)
             if isinstance(value, str):
-                bad = _bad_character(value, multiline=True)
+                bad = _bad_character(value.replace("\r", ""), multiline=True)  # CR of a CRLF is harmless
                 if bad:
                     raise ValidationError({attr.key: f"The {attr.key.replace('_', ' ')} contains {bad}; remove it."})
 

@@ -14,7 +14,7 @@ from hub.records import TreatmentInput
 from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, ROUTES, SEXES, \
     STOP_REASONS, TREATMENT_CATEGORIES
 from ui import runtime
-from ui.common import field_error, md_escape, open_case
+from ui.common import field_error, md_escape, open_case, show_error
 
 sf = runtime.session_factory()
 actor = runtime.actor("pcp")
@@ -72,7 +72,11 @@ mode = st.radio("Patient", ["Existing patient", "New patient"], horizontal=True,
                 label_visibility="collapsed")
 if mode == "Existing patient":
     search = st.text_input("Find a patient (name or NHS number)", key="sub_search")
-    patients = {p["id"]: p["label"] for p in cases.practice_patients(sf, actor, search)}
+    try:
+        patients = {p["id"]: p["label"] for p in cases.practice_patients(sf, actor, search)}
+    except ValidationError as exc:  # e.g. a pasted control character or an over-long search
+        show_error(exc)
+        patients = {}
     st.selectbox("Patient", list(patients), format_func=lambda i: patients.get(i, f"Patient {i}"), index=None,
                  key="sub_patient", placeholder="Choose a patient of your practice")
 else:

@@ -196,3 +196,19 @@ def test_figure_cache_reuses_the_figure_until_the_record_changes():
     assert f2 is not f1
     assert 3.0 in next(tr for tr in f2.data if tr.name == "Pain NRS (0-10)").y
     assert charts.cached_case_timeline(2, t, a, r, w, today=TODAY) is not f1  # keyed by case too
+
+
+def test_user_text_in_treatment_labels_is_escaped_for_plotly():
+    treatments, assessments, reviews, wearables = frames()
+    payload = '<a href="http://evil.invalid">x</a> <b>bold</b> 100%{x}'
+    treatments = pd.concat([treatments.assign(drug=["oxycodone", None]), pd.DataFrame([
+        {"id": 3, "category": "medicine", "category_label": "Medicine", "label": payload,
+         "drug": '<a href="http://evil.invalid/d">d</a>', "start": date(2026, 2, 1), "end": None}])],
+        ignore_index=True)
+    fig = charts.case_timeline(treatments, assessments, reviews, wearables, today=TODAY)
+    shown = fig.to_json()
+    assert "<a href" not in shown and "<b>bold" not in shown
+    bar = next(t for t in fig.data if t.name == "Medicine" and any("evil" in x for x in t.text))
+    i = next(k for k, x in enumerate(bar.text) if "evil" in x)
+    assert bar.text[i].startswith("&lt;a href") and bar.y[i].startswith("&lt;a href")
+    assert "evil" not in bar.hovertemplate and "100%{x}" not in bar.hovertemplate  # labels are data, not template

@@ -277,3 +277,46 @@ def clean_ok(value, kind) -> bool:
         return True
     except ValidationError:
         return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.one_of(st.text(max_size=12), st.floats(allow_nan=True), st.integers(), st.none(),
+                     st.sampled_from(["inf", "-inf", "nan", "1e999", "9" * 400, "0x1"])))
+def test_fuzz_settings_validator_only_raises_validation_error(raw):
+    from hub import settings as hub_settings
+
+    for key, spec in hub_settings.all_specs().items():
+        try:
+            value = hub_settings.validate(key, raw)
+        except ValidationError as exc:
+            assert key in exc.errors
+        else:
+            assert spec.minimum <= value <= spec.maximum
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(formulation=st.text(max_size=40), description=st.text(max_size=40), level=st.text(max_size=20),
+       title=st.text(max_size=30), name=st.text(max_size=30))
+def test_fuzz_decision_meeting_and_user_services_refuse_cleanly(scene, formulation, description, level, title,
+                                                                name):
+    world, _cid, _mid, item = scene
+    sf = world.sf
+    before = _count(sf, AuditEvent)
+    version = decisions.load(sf, world.chair, item).version
+    form = _form(formulation=formulation, recommendations=[RecommendationInput(
+        "education", description or "x", owner_role="pcp", due_date=STARTS.date() + timedelta(days=7))],
+        goals=[GoalInput("Walk", "alone", "20 minutes", STARTS.date() + timedelta(days=84), 2, 1,
+                         {-2: level or "5", -1: "10", 0: "20", 1: "30", 2: "45"})])
+    for call in (lambda: decisions.save(sf, world.chair, item, form, version),
+                 lambda: meetings.create_meeting(sf, world.chair, title=title, starts_at=STARTS, propose=False),
+                 lambda: users.create_user(sf, world.admin, username="fuzz.user", name=name,
+                                           password="a-long-password-1", roles=["specialist"],
+                                           discipline="physiotherapy")):
+        n = _count(sf, AuditEvent)
+        try:
+            call()
+        except ValidationError as exc:
+            assert exc.errors and _count(sf, AuditEvent) == n  # refused: nothing written
+    with sf.begin() as s:  # keep the scene for the next example
+        s.execute(User.__table__.delete().where(User.username == "fuzz.user"))
+    assert _count(sf, AuditEvent) >= before

@@ -151,8 +151,6 @@ def test_admin_sees_users_and_settings_but_no_case_page(matrix_hub):
     assert _open(at, "pages/meeting_room.py", item=matrix_hub["item"]) is None
 
 
-@pytest.mark.xfail(strict=True, reason="the audit trail shows case values to an admin; the fix (field names and "
-                                       "who/when only) is on branch sec-auth -- remove this mark when merged")
 def test_admin_audit_trail_shows_no_clinical_text(matrix_hub):
     at = login("admin")
     opened = _open(at, "pages/admin.py")

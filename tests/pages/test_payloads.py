@@ -140,3 +140,28 @@ def test_letters_escape_the_payloads(payload_hub):
     for version in ("markdown", "patient_markdown"):
         assert "evil" in data[version]
         assert live_markup(data[version]) == [], version
+
+
+def test_page_icon_is_a_file_of_the_app_not_a_third_party_icon():
+    """A ':material/...' or emoji page icon makes the browser fetch it from a font/emoji host (the browser
+    test checks the requests; this check runs without a browser)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    app = (root / "app.py").read_text()
+    (call,) = re.findall(r"st\.set_page_config\((.*?)\)\n", app, re.S)
+    assert "page_icon=PAGE_ICON" in call
+    assert 'PAGE_ICON = str(Path(__file__).resolve().parent / "static" / "page_icon.png")' in app
+    icon = root / "static" / "page_icon.png"
+    assert icon.read_bytes().startswith(b"\x89PNG")
+    assert not re.search(r"page_icon\s*=\s*['\"]:", app)
+
+
+def test_a_bad_patient_search_is_a_message_not_a_traceback(hub):
+    at = login("pcp.a")
+    at.switch_page("pages/submit.py").run()
+    for search in ("x" * 150, "Lee\x00"):
+        at.text_input(key="sub_search").input(search).run()
+        assert not at.exception, search
+        assert any("search" in e.value for e in at.error), search
