@@ -29,8 +29,9 @@ TEXTS = [
     ("safety_netting", "Safety-netting advice"),
     ("patient_summary", "What this means for you (the patient letter's own text: plain words, no clinical terms)"),
 ]
-REC_COLUMNS = ["kind", "description", "drug", "dose_schedule", "review_date", "owner_role", "due_date", "for_patient",
-               "guideline_override"]
+# New columns go last so the grid's existing column positions stay as they were.
+REC_COLUMNS = ["kind", "description", "drug", "owner_role", "due_date", "for_patient", "guideline_override",
+               "dose_schedule", "review_date"]
 DISCUSSED_CHOICES = {"": "Not recorded", **DISCUSSED_WITH_PATIENT}
 GOAL_COLUMNS = ["target_activity", "support_needed", "performance_quantifier", "due_date", "importance", "difficulty",
                 "level_-2", "level_-1", "level_0", "level_1", "level_2", "recommendation"]
