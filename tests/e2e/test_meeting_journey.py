@@ -34,7 +34,8 @@ REC_TYPE = "exercise_programme"
 REC_TEXT = "E2E graded walking programme with the practice physiotherapist"
 FORMULATION_LABEL = "Formulation / working diagnosis"
 # Selectboxes of the meeting-room form that are not a response to a flag.
-NOT_FLAG_SELECTBOXES = {"Pathway step (CLINICAL.md §3)", "Coded reason (for restraint)", "Primary outcome"}
+NOT_FLAG_SELECTBOXES = {"Pathway step (CLINICAL.md §3)", "Coded reason (for restraint)", "Primary outcome",
+                        "Patient's view of the plan"}
 
 
 # ----------------------------------------------------------------------------- server with a known database

@@ -22,7 +22,14 @@ from hub.clinical.case_review import CaseRecord, TreatmentRec, evaluate_case
 from hub.clinical.drugs import PICKLIST, code_medicine
 from hub.decisions import DecisionForm, RecommendationInput
 from hub.errors import ValidationError
-from hub.letters import LetterData, LetterItem, MedicationChange, build_letter, letter_pdf, unescape_markdown
+from hub.letters import (
+    LetterData,
+    LetterItem,
+    MedicationChange,
+    build_letter,
+    letter_pdf,
+    unescape_markdown,
+)
 from hub.readability import count_syllables, flesch_kincaid, flesch_kincaid_grade
 from hub.records import TreatmentInput
 from hub.vocab import RECOMMENDATION_TYPES, RED_FLAGS
@@ -440,13 +447,19 @@ def test_h4_h5_migration_carries_existing_rows_over(database_url):
     medicines are marked coded or not coded."""
     from alembic import command
 
-    from db.engine import alembic_config, make_engine, make_session_factory, upgrade_to_head
+    from db.engine import (
+        alembic_config,
+        make_engine,
+        make_session_factory,
+        upgrade_to_head,
+    )
     from tests.hub.test_meetings import full_form
 
     engine = make_engine(database_url)
     upgrade_to_head(engine)
     sf = make_session_factory(engine)
     from tests_support import add_user
+
     from db.models import Practice
 
     with sf.begin() as s:
