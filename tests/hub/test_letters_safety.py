@@ -144,6 +144,15 @@ def test_h3_zero_dose_counts_as_zero_and_missing_dose_is_excluded():
                                                      start_date=day), today=day) == {}
 
 
+def test_h3_route_decides_which_dose_counts_and_a_stray_patch_strength_is_refused():
+    assert opioids.rx_of("oxycodone", "oral", 20, 10) == {"drug": "oxycodone", "route": "oral", "daily_dose_mg": 20}
+    assert opioids.ome_summary([{"drug": "oxycodone", "route": "oral", "daily_dose_mg": 20,
+                                 "patch_mcg_per_h": 10}]).text == "30 mg/day"
+    errors = records.validate_treatment(TreatmentInput("medicine", "oxycodone", "oxycodone", "oral", 20, 10,
+                                                       start_date=TODAY), today=TODAY)
+    assert "transdermal" in errors["patch_mcg_per_h"]
+
+
 def test_h3_free_text_medicine_is_not_coded_and_never_converted():
     assert code_medicine("Transtec (buprenorphine 4-day patch)").route == "transdermal"
     assert all(code_medicine(p.label).coded for p in PICKLIST)
