@@ -54,7 +54,8 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
     today = today or date.today()
     fig = make_subplots(rows=6, cols=1, shared_xaxes=True, vertical_spacing=0.03,
                         row_heights=[0.26, 0.18, 0.15, 0.13, 0.14, 0.14],
-                        subplot_titles=("Treatments and reviews", "Pain", "Other PROMs", "Opioid dose (mg OME/day)",
+                        subplot_titles=("Treatments and reviews", "Pain", "Other PROMs",
+                                        "Opioid dose (mg OME/day: for risk, not for converting between opioids)",
                                         "Steps per day", "Sleep (hours)"))
     # Row 1: treatments as bars from start to stop (ongoing ones to today), by category.
     seen: set[str] = set()

@@ -177,6 +177,15 @@ def test_h3_letter_shows_the_lower_bound_with_the_caution_in_both_versions(tmp_p
     assert "morphine equivalent" not in gp_text(none) and "morphine equivalent" not in patient_text(none)
 
 
+def test_h3_timeline_chart_carries_the_caution_beside_the_ome():
+    from hub import charts
+    from tests.hub.test_charts import frames
+
+    fig = charts.case_timeline(*frames(), today=date(2026, 4, 30), ome=[(date(2026, 1, 1), 60.0)])
+    titles = [a.text for a in fig.layout.annotations]
+    assert any("OME" in t and CAUTION in t for t in titles)
+
+
 # --- H4: discussed with the patient, and the patient's view -------------------------------------------
 
 
