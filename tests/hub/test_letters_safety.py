@@ -258,6 +258,23 @@ def test_h5_unknown_date_of_birth_is_said_not_hidden():
     assert "Address: Not recorded" in patient_text(d)
 
 
+def test_h5_admin_records_a_practice_ods_code(world):
+    from db.models import AuditEvent, Practice
+    from hub import users
+    from hub.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        users.set_practice_ods_code(world.sf, world.pcp_a, world.practice_a, "A81001")
+    for bad in ("", "81001", "AB1234", "A8100"):
+        with pytest.raises(ValidationError) as exc:
+            users.set_practice_ods_code(world.sf, world.admin, world.practice_a, bad)
+        assert "ods_code" in exc.value.errors
+    assert users.set_practice_ods_code(world.sf, world.admin, world.practice_a, " a81001 ") == "A81001"
+    with world.sf() as s:
+        assert s.get(Practice, world.practice_a).ods_code == "A81001"
+        assert s.scalar(select(AuditEvent.action).where(AuditEvent.entity == "practice")) == "practice.ods_code"
+
+
 def _new_case(**patient) -> CaseInput:
     base = dict(nhs_number="943 476 5919", given_name="Ann", family_name="Lee", sex="female")
     base.update(patient)

@@ -89,3 +89,19 @@ def test_h5_submission_form_takes_date_of_birth_and_address(hub):
         p = s.scalars(select(Patient)).one()
         assert (p.date_of_birth, p.birth_year, p.address, p.postcode) == (
             date(1961, 3, 2), 1961, "1 Example Street, Exampleton", "ZZ99 1AB")
+
+
+def test_h5_admin_page_records_a_practice_ods_code(hub):
+    from db.models import Practice
+
+    at = login("admin")
+    at.switch_page("pages/admin.py").run()
+    at.selectbox(key="adm_ods_practice").set_value(hub.practice_a)
+    at.text_input(key="adm_ods_code").input("x1")
+    next(b for b in at.button if b.label == "Save ODS code").click().run()
+    assert not at.exception and any("one letter and five digits" in e.value for e in at.error)
+    at.text_input(key="adm_ods_code").input("z99901")
+    next(b for b in at.button if b.label == "Save ODS code").click().run()
+    assert not at.exception
+    with hub.sf() as s:
+        assert s.get(Practice, hub.practice_a).ods_code == "Z99901"
