@@ -91,7 +91,7 @@ def _axis(prefix: str, row: int) -> str:
 _PANEL_PX = {"pain": 170, "proms": 170, "ome": 120, "steps": 120, "sleep": 120}
 _GAP_PX, _TOP_PX, _BOTTOM_PX = 56, 40, 30
 _PANEL_TITLES = {"treatments": "Treatments and reviews", "pain": "Pain", "proms": "Other PROMs",
-                 "ome": "Opioid dose (mg OME/day)", "steps": "Steps per day", "sleep": "Sleep (hours)"}
+                 "ome": "Opioid dose (mg OME/day: for risk, not for converting between opioids)", "steps": "Steps per day", "sleep": "Sleep (hours)"}
 
 
 def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: pd.DataFrame,

@@ -8,7 +8,6 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from hub.clinical.opioids import OME_CAUTION
-
 from hub.letter_text import (
     _b,
     _blk,

@@ -90,7 +90,15 @@ from hub.letter_text import (  # noqa: F401  (re-exported)
     unescape_markdown,
 )
 from hub.minutes import MinutesCase, MinutesData, minutes_markdown, minutes_pdf  # noqa: F401  (re-exported)
-from hub.vocab import CONDITIONS, DISCIPLINES, DISCUSSED_WITH_PATIENT, PAIN_CLASSIFICATIONS, PATIENT_VIEWS, SEXES, label
+from hub.vocab import (
+    CONDITIONS,
+    DISCIPLINES,
+    DISCUSSED_WITH_PATIENT,
+    PAIN_CLASSIFICATIONS,
+    PATIENT_VIEWS,
+    SEXES,
+    label,
+)
 
 # --------------------------------------------------------------------------------------------
 # Data in

@@ -6,7 +6,20 @@ from dataclasses import dataclass
 from datetime import date
 
 from hub.letter_pdf import _new_pdf, _pdf_render
-from hub.letter_text import NONE_RECORDED, NOT_RECORDED, _b, _blk, _Block, _flat, _kv, _lines, _long, _markdown, _or, format_date
+from hub.letter_text import (
+    NONE_RECORDED,
+    NOT_RECORDED,
+    _b,
+    _blk,
+    _Block,
+    _flat,
+    _kv,
+    _lines,
+    _long,
+    _markdown,
+    _or,
+    format_date,
+)
 from hub.vocab import DISCIPLINES, label
 
 

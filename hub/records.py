@@ -71,6 +71,8 @@ def validate_treatment(t: TreatmentInput, today: date | None = None) -> dict[str
         if t.route == "transdermal":
             if t.patch_mcg_per_h is None or t.patch_mcg_per_h <= 0:
                 e["patch_mcg_per_h"] = "Enter the patch strength in micrograms per hour."
+        elif t.patch_mcg_per_h is not None:
+            e["patch_mcg_per_h"] = "A patch strength is only for a transdermal patch: clear it or choose that route."
         elif t.daily_dose_mg is not None and t.daily_dose_mg < 0:
             e["daily_dose_mg"] = "The total daily dose cannot be negative (0 mg/day is allowed: it counts as 0)."
     elif not (t.name or t.drug or "").strip():

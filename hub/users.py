@@ -181,3 +181,23 @@ def change_own_password(session_factory, actor: Actor, current: str, new_passwor
         user.password_hash = hash_password(new_password)
         user.sessions_valid_after = utcnow()
         audit.record(s, actor, "user.change_password", "user", user.id)
+
+
+ODS_GP_PRACTICE_RE = re.compile(r"^[A-Z][0-9]{5}$")
+
+
+def set_practice_ods_code(session_factory, actor: Actor, practice_id: int, ods_code: str) -> str:
+    """Admin records a practice's ODS code (a letter and five digits for a GP practice; letters print it).
+    Returns the stored code."""
+    require_role(actor, "admin")
+    code = "".join((ods_code or "").split()).upper()
+    if not ODS_GP_PRACTICE_RE.match(code):
+        raise ValidationError({"ods_code": "Enter the practice's ODS code: one letter and five digits, e.g. A81001."})
+    with session_factory.begin() as s:
+        practice = s.get(Practice, practice_id)
+        if practice is None:
+            raise ValidationError({"practice": "Choose a practice."})
+        before = practice.ods_code
+        practice.ods_code = code
+        audit.record(s, actor, "practice.ods_code", "practice", practice.id, {"ods_code": [before, code]})
+    return code

@@ -95,3 +95,11 @@ with tab_audit:
     st.dataframe(pd.DataFrame([{"When": e["at"], "Who": e["actor"], "Action": e["action"],
                                 "Entity": e["entity"], "Id": e["entity_id"], "What changed": e["what"]}
                                for e in events]), hide_index=True, width="stretch")
+
+with tab_users, st.expander("Practice ODS codes (printed on outcome letters)"):
+    ods_practice = st.selectbox("Practice", list(practices), format_func=practices.get, index=None,
+                                key="adm_ods_practice")
+    with st.form("practice_ods"):
+        ods = st.text_input("ODS code (a letter and five digits)", key="adm_ods_code")
+        if st.form_submit_button("Save ODS code") and ods_practice is not None:
+            act(lambda: users.set_practice_ods_code(sf, actor, ods_practice, ods), "ODS code saved.")

@@ -95,8 +95,8 @@ else:
                   format="DD/MM/YYYY", key="sub_dob")
     with c4:
         field_error(errors, "date_of_birth")
-    c5.number_input("Birth year", min_value=1900, max_value=date.today().year, value=None, step=1, key="sub_birth",
-                    help="Only if the date of birth is not known; taken from the date of birth otherwise.")
+    c5.number_input("Birth year (only if the date of birth is not known)", min_value=1900,
+                    max_value=date.today().year, value=None, step=1, key="sub_birth")
     with c5:
         field_error(errors, "birth_year")
     c6.selectbox("Sex", list(SEXES), format_func=SEXES.get, index=None, key="sub_sex")

@@ -224,8 +224,11 @@ def summarise_ome(result: OMEResult) -> OMESummary:
 
 def rx_of(drug: str, route: str | None, daily_dose_mg: float | None, patch_mcg_per_h: float | None) -> dict[str, Any]:
     """A stored medicine as a prescription dict for daily_ome; a dose of 0 mg/day stays 0 (None = not recorded)."""
+    # The route decides which dose counts: a patch strength on an oral medicine is ignored, not a crash.
+    if route is None and patch_mcg_per_h is not None:
+        route = "transdermal"
     rx: dict[str, Any] = {"drug": drug, "route": route or "oral"}
-    if patch_mcg_per_h is not None or (route or "") in _TD_ROUTES:
+    if (route or "") in _TD_ROUTES:
         rx["patch_mcg_per_h"] = patch_mcg_per_h
         if patch_mcg_per_h is None:
             rx["daily_dose_mg"] = None

@@ -22,7 +22,14 @@ from hub.clinical.case_review import CaseRecord, TreatmentRec, evaluate_case
 from hub.clinical.drugs import PICKLIST, code_medicine
 from hub.decisions import DecisionForm, RecommendationInput
 from hub.errors import ValidationError
-from hub.letters import LetterData, LetterItem, MedicationChange, build_letter, letter_pdf, unescape_markdown
+from hub.letters import (
+    LetterData,
+    LetterItem,
+    MedicationChange,
+    build_letter,
+    letter_pdf,
+    unescape_markdown,
+)
 from hub.readability import count_syllables, flesch_kincaid, flesch_kincaid_grade
 from hub.records import TreatmentInput
 from hub.vocab import RECOMMENDATION_TYPES, RED_FLAGS
@@ -137,6 +144,15 @@ def test_h3_zero_dose_counts_as_zero_and_missing_dose_is_excluded():
                                                      start_date=day), today=day) == {}
 
 
+def test_h3_route_decides_which_dose_counts_and_a_stray_patch_strength_is_refused():
+    assert opioids.rx_of("oxycodone", "oral", 20, 10) == {"drug": "oxycodone", "route": "oral", "daily_dose_mg": 20}
+    assert opioids.ome_summary([{"drug": "oxycodone", "route": "oral", "daily_dose_mg": 20,
+                                 "patch_mcg_per_h": 10}]).text == "30 mg/day"
+    errors = records.validate_treatment(TreatmentInput("medicine", "oxycodone", "oxycodone", "oral", 20, 10,
+                                                       start_date=TODAY), today=TODAY)
+    assert "transdermal" in errors["patch_mcg_per_h"]
+
+
 def test_h3_free_text_medicine_is_not_coded_and_never_converted():
     assert code_medicine("Transtec (buprenorphine 4-day patch)").route == "transdermal"
     assert all(code_medicine(p.label).coded for p in PICKLIST)
@@ -159,6 +175,15 @@ def test_h3_letter_shows_the_lower_bound_with_the_caution_in_both_versions(tmp_p
     # No opioid at all: no OME line.
     none = data(total_ome=None, ome_excluded=())
     assert "morphine equivalent" not in gp_text(none) and "morphine equivalent" not in patient_text(none)
+
+
+def test_h3_timeline_chart_carries_the_caution_beside_the_ome():
+    from hub import charts
+    from tests.hub.test_charts import frames
+
+    fig = charts.case_timeline(*frames(), today=date(2026, 4, 30), ome=[(date(2026, 1, 1), 60.0)])
+    titles = [a.text for a in fig.layout.annotations]
+    assert any("OME" in t and CAUTION in t for t in titles)
 
 
 # --- H4: discussed with the patient, and the patient's view -------------------------------------------
@@ -231,6 +256,23 @@ def test_h5_unknown_date_of_birth_is_said_not_hidden():
     assert "Date of birth: Not recorded (year of birth 1961)" in gp_text(d)
     assert "Date of birth: Not recorded (year of birth 1961)" in patient_text(d)
     assert "Address: Not recorded" in patient_text(d)
+
+
+def test_h5_admin_records_a_practice_ods_code(world):
+    from db.models import AuditEvent, Practice
+    from hub import users
+    from hub.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        users.set_practice_ods_code(world.sf, world.pcp_a, world.practice_a, "A81001")
+    for bad in ("", "81001", "AB1234", "A8100"):
+        with pytest.raises(ValidationError) as exc:
+            users.set_practice_ods_code(world.sf, world.admin, world.practice_a, bad)
+        assert "ods_code" in exc.value.errors
+    assert users.set_practice_ods_code(world.sf, world.admin, world.practice_a, " a81001 ") == "A81001"
+    with world.sf() as s:
+        assert s.get(Practice, world.practice_a).ods_code == "A81001"
+        assert s.scalar(select(AuditEvent.action).where(AuditEvent.entity == "practice")) == "practice.ods_code"
 
 
 def _new_case(**patient) -> CaseInput:
@@ -440,13 +482,19 @@ def test_h4_h5_migration_carries_existing_rows_over(database_url):
     medicines are marked coded or not coded."""
     from alembic import command
 
-    from db.engine import alembic_config, make_engine, make_session_factory, upgrade_to_head
+    from db.engine import (
+        alembic_config,
+        make_engine,
+        make_session_factory,
+        upgrade_to_head,
+    )
     from tests.hub.test_meetings import full_form
 
     engine = make_engine(database_url)
     upgrade_to_head(engine)
     sf = make_session_factory(engine)
     from tests_support import add_user
+
     from db.models import Practice
 
     with sf.begin() as s:
