@@ -30,15 +30,43 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _sqlite_foreign_keys(connection, on: bool, commit: bool = True) -> None:
+    """Switch SQLite's foreign-key enforcement (the pragma is ignored inside a transaction, so what the driver
+    has open is committed, or rolled back after a failure, first). Switching back on checks every reference."""
+    raw = connection.connection.dbapi_connection
+    if raw.in_transaction:
+        raw.commit() if commit else raw.rollback()
+    if on and commit:
+        bad = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if bad:
+            raw.execute("PRAGMA foreign_keys = ON")
+            raise RuntimeError(f"foreign key violations after the migrations: {bad[:5]}")
+    raw.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
 def _run(connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    """Run the migrations. On SQLite, batch mode rebuilds a table by copying it, dropping the old one and
+    renaming the copy; with foreign keys on, dropping a table that other rows refer to fails (or runs its ON
+    DELETE CASCADE and loses rows). So foreign keys are off for the whole run and every reference is checked
+    at the end (the SQLite documentation's procedure for altering a table)."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_foreign_keys(connection, False)
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    except BaseException:
+        if sqlite:
+            _sqlite_foreign_keys(connection, True, commit=False)
+        raise
+    if sqlite:
+        _sqlite_foreign_keys(connection, True)
 
 
 def run_migrations_online() -> None:

@@ -32,16 +32,24 @@ _NEW_ROUTES = ("('oral', 'transdermal', 'sublingual', 'topical', 'subcutaneous',
                "'intra_articular', 'other')")
 
 
+_fk_were_on = True
+
+
 def _sqlite_foreign_keys(on: bool) -> None:
     """SQLite batch mode copies a table, drops the old one and renames the copy. With foreign keys on, dropping
     a table that other rows refer to fails, or worse runs its ON DELETE CASCADE (recommendations of a decision
     would be deleted). So foreign keys are switched off for this migration; the pragma is ignored inside a
     transaction, so what the driver has open is committed first (SQLite DDL is not transactional anyway).
     When switching back on, every reference is checked."""
+    global _fk_were_on
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         return
     raw = bind.connection.dbapi_connection
+    if not on:
+        _fk_were_on = raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    if not _fk_were_on:  # the migration environment already runs every migration with foreign keys off
+        return
     if raw.in_transaction:
         raw.commit()
     if on:
