@@ -49,7 +49,7 @@ def gate(sf) -> Actor | None:
     except hub_auth.SecretError as exc:
         st.error(f"The hub cannot start: {exc}")
         return None
-    creds, max_attempts = hub_auth.credentials(sf)
+    creds, _max_attempts = hub_auth.credentials(sf)
     with sf() as s:
         expiry_days = float(settings.get(s, "security.cookie_expiry_days"))
     if not st.session_state.get("authentication_status"):

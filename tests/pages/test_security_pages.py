@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from db.engine import make_engine, make_session_factory
-from db.models import Action, Comment, Decision, DisciplineInput, Patient, User
+from db.models import Action, Comment, Decision, DisciplineInput, Patient
 from hub import audit, bootstrap, demo, users
 from hub.access import Actor
-from page_support import login, new_app
+from page_support import login
 
 
 def _actor(sf, username: str) -> Actor:
