@@ -96,6 +96,11 @@ def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
                                   else str(r["entity_id"]), changes=_jsonable(r.get("changes") or {})))
 
 
+def pending(session: Session) -> list[AuditEvent]:
+    """Events recorded in this session's open transaction, not yet appended (they are at commit)."""
+    return list(session.info.get(_PENDING, ()))
+
+
 def _append_pending(session: Session) -> None:
     pending: list[AuditEvent] = session.info.pop(_PENDING, None) or []
     if not pending:

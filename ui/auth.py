@@ -49,7 +49,7 @@ def gate(sf) -> Actor | None:
     except hub_auth.SecretError as exc:
         st.error(f"The hub cannot start: {exc}")
         return None
-    creds, max_attempts = hub_auth.credentials(sf)
+    creds, _max_attempts = hub_auth.credentials(sf)
     with sf() as s:
         expiry_days = float(settings.get(s, "security.cookie_expiry_days"))
     if not st.session_state.get("authentication_status"):
@@ -68,10 +68,14 @@ def gate(sf) -> Actor | None:
     model.check_credentials = check_credentials
     st.session_state.pop("_login_outcome", None)
     was_authenticated = bool(st.session_state.get("authentication_status"))
-    try:
+
+    def login_form() -> None:
         authenticator.login(location="main", max_login_attempts=None,
                             fields={"Form name": "Log in to MSK Pain Hub", "Username": "Username",
                                     "Password": "Password", "Login": "Log in"})
+
+    try:
+        login_form()
     except LoginError as exc:
         st.error(str(exc))
     except Exception:  # noqa: BLE001 - a malformed or forged cookie (e.g. alg=none) is no login, never a traceback
@@ -79,6 +83,11 @@ def gate(sf) -> Actor | None:
 
         logging.getLogger("hub.auth").warning("login cookie refused", exc_info=True)
         st.session_state["authentication_status"] = None
+        authenticator.cookie_controller.get_cookie = lambda: None  # ignore the cookie: show the form
+        try:
+            login_form()
+        except LoginError as exc:
+            st.error(str(exc))
     outcome = st.session_state.pop("_login_outcome", None)
     status = st.session_state.get("authentication_status")
     if outcome is not None and outcome.locked:

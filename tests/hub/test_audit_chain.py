@@ -154,3 +154,30 @@ def test_demo_reset_refuses_a_database_with_non_demo_events(world, monkeypatch):
     with world.sf() as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) > 0  # nothing wiped
     assert audit.verify(world.sf).ok
+
+
+def test_migration_chains_the_events_already_present(database_url):
+    from alembic import command
+
+    from db.engine import alembic_config, make_engine, make_session_factory
+
+    engine = make_engine(database_url)
+    cfg = alembic_config(database_url)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0005")
+    with engine.begin() as connection:
+        for i in range(5):
+            connection.execute(text("INSERT INTO audit_event (at, actor_id, action, entity, entity_id, changes) "
+                                    "VALUES (:at, NULL, 'old.event', 'case', :e, :c)"),
+                               {"at": f"2026-01-0{i + 1} 10:00:00", "e": str(i), "c": '{"n": %d}' % i})
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+    sf = make_session_factory(engine)
+    report = audit.verify(sf)
+    assert report.ok and report.checked == 5
+    with sf.begin() as s:
+        audit.record(s, None, "new.event", "case", 9)
+    assert audit.verify(sf).checked == 6
+    engine.dispose()

@@ -123,3 +123,24 @@ def test_sqlite_file_created_owner_only(tmp_path):
     os.chmod(loose, 0o644)
     make_engine(f"sqlite:///{loose}").dispose()
     assert stat.S_IMODE(loose.stat().st_mode) == 0o600
+
+
+def test_backup_and_restore_commands(tmp_path, monkeypatch, capsys):
+    from hub.__main__ import main as cli
+
+    src = f"sqlite:///{tmp_path / 'src.db'}"
+    engine = make_engine(src)
+    upgrade_to_head(engine)
+    with make_session_factory(engine).begin() as s:
+        audit.record(s, None, "test.event", "case", 1)
+    engine.dispose()
+    monkeypatch.setenv("HUB_DEMO", "0")
+    monkeypatch.setenv("DATABASE_URL", src)
+    assert cli(["backup", str(tmp_path / "hub.backup")]) == 0
+    assert "Backup written" in capsys.readouterr().out
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'dst.db'}")
+    assert cli(["restore", str(tmp_path / "hub.backup")]) == 0
+    out = capsys.readouterr().out
+    assert "audit_event 1" in out and "Audit chain intact: 1 events" in out
+    assert cli(["restore", str(tmp_path / "hub.backup")]) == 1  # not empty any more
+    assert "Refusing" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from db.engine import make_engine, make_session_factory
-from db.models import Action, Comment, Decision, DisciplineInput, Patient, User
+from db.models import Action, Comment, Decision, DisciplineInput, Patient
 from hub import audit, bootstrap, demo, users
 from hub.access import Actor
 from page_support import login, new_app
@@ -131,3 +131,22 @@ def test_admin_without_a_clinical_role_sees_no_clinical_values_in_the_audit_trai
         assert any("Audit chain intact" in s.value for s in at.success)
     finally:
         engine.dispose()
+
+
+def test_a_forged_login_cookie_is_no_login_and_no_traceback(hub, monkeypatch):
+    """A cookie the JWT library rejects with an exception the widget does not catch (e.g. alg=none raises
+    InvalidAlgorithmError) leaves the login form on screen, without an exception."""
+    import jwt
+    from streamlit_authenticator.models.cookie_model import CookieModel
+
+    monkeypatch.delenv("HUB_DEV")
+
+    def forged(self):
+        raise jwt.exceptions.InvalidAlgorithmError("The specified alg value is not allowed")
+
+    monkeypatch.setattr(CookieModel, "get_cookie", forged)
+    at = new_app()
+    at.run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert "not allowed" not in _all_text(at)
