@@ -37,7 +37,7 @@ from bench.bench_queue import TempDatabase, analyze, create_database, log  # noq
 from bench.seed_bulk import seed_bulk_cases  # noqa: E402
 from db.engine import make_engine, make_session_factory, upgrade_to_head  # noqa: E402
 from db.models import Assessment, Case, Patient, Review, Treatment, WearableDay  # noqa: E402
-from hub import bootstrap, cases, charts, demo, flags, records  # noqa: E402
+from hub import cases, charts, demo, flags, records  # noqa: E402
 from hub.auth import actor_for  # noqa: E402
 
 TARGET = 1.5
@@ -134,8 +134,7 @@ def build_cohort(label: str, n: int, backend: str, keep: Path | None, today: dat
     if fresh:
         log(f"{label}: seeding demo + bulk to {n:,} cases")
         t0 = time.perf_counter()
-        demo.seed_demo(sf, today=today)
-        bootstrap.after_seed(sf)  # flags, then the demo's hub meetings, as a first start does
+        demo.seed_all(sf, today=today)  # cohort, flags, the demo's hub meetings and invitations, as a first start does
         with sf() as s:
             have = s.scalar(select(func.count()).select_from(Case))
         if n > have:

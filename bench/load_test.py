@@ -249,14 +249,7 @@ def prepare_database(url: str) -> None:
     upgrade_to_head(engine)
     sf = make_session_factory(engine)
     if demo.is_empty(sf):
-        seed_all = getattr(demo, "seed_all", None)
-        if seed_all is not None:
-            seed_all(sf)
-        else:  # pragma: no cover - older layout
-            from hub import bootstrap
-
-            demo.seed_demo(sf)
-            bootstrap.after_seed(sf)
+        demo.seed_all(sf)
     with sf.begin() as s:
         s.execute(update(User).values(password_hash=hash_password(LOAD_PASSWORD)))
     engine.dispose()

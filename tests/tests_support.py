@@ -64,9 +64,9 @@ def make_world(sf) -> World:
 
 
 def seed_app_demo(sf) -> None:
-    """What the app's start-up (hub.bootstrap.prepare, HUB_DEMO=1) writes into an empty database: the demo
-    cohort, its flags and priority, and the past and upcoming hub meetings."""
-    from hub import bootstrap, demo
+    """What the app's start-up (hub.bootstrap.prepare on an embedded database) writes into an empty database:
+    the demo cohort, its flags and priority, the past and upcoming hub meetings and the patient invitations,
+    in one transaction, with the published demo password."""
+    from hub import demo
 
-    demo.seed_demo(sf)
-    bootstrap.after_seed(sf)
+    demo.seed_all(sf)
