@@ -190,7 +190,7 @@ def _head_and_next_revision(versions_dir: Path) -> tuple[str | None, str]:
     heads = script.get_heads()
     if len(heads) > 1:
         raise SystemExit(f"the migrations have several heads ({', '.join(heads)}): merge them first")
-    numbers = [int(p.name[:4]) for p in versions_dir.glob("[0-9][0-9][0-9][0-9]_*.py")]
+    numbers = [int(p.name[:4]) for d in {VERSIONS_DIR, versions_dir} for p in d.glob("[0-9][0-9][0-9][0-9]_*.py")]
     return (heads[0] if heads else None), f"{max(numbers, default=0) + 1:04d}"
 
 

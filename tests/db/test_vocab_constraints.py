@@ -6,6 +6,7 @@ Alembic does not compare CHECK contents, so a code added to a vocabulary without
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -74,14 +75,24 @@ _SCRIPT = textwrap.dedent("""
             module["downgrade"]()
             out["after_downgrade"] = [d.describe() for d in differences(conn)]
     engine.dispose()
+    # the command line writes the file into the versions folder given
+    import contextlib, io, pathlib
+    from db.vocab_migration import main
+    with contextlib.redirect_stdout(io.StringIO()):
+        out["main"] = main(["add bpi and iom", "--versions", sys.argv[2]])
+    out["written"] = sorted(p.name for p in pathlib.Path(sys.argv[2]).iterdir())
     print(json.dumps(out))
 """)
 
 
-def test_a_code_added_to_a_vocabulary_without_migration_is_reported_and_the_generated_migration_fixes_it(sf):
+def test_a_code_added_to_a_vocabulary_without_migration_is_reported_and_the_generated_migration_fixes_it(
+        sf, tmp_path):
     url = sf.kw["bind"].url.render_as_string(hide_password=False)
     sf.kw["bind"].dispose()
-    run = subprocess.run([sys.executable, "-c", _SCRIPT, url], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    run = subprocess.run([sys.executable, "-c", _SCRIPT, url, str(versions)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert sorted(out["before"]) == [
@@ -94,6 +105,10 @@ def test_a_code_added_to_a_vocabulary_without_migration_is_reported_and_the_gene
     assert "batch_alter_table('practice'" in out["source"]
     assert out["after_upgrade"] == []
     assert len(out["after_downgrade"]) == 3
+    assert out["main"] == 0 and len(out["written"]) == 1 and out["written"][0].endswith("_add_bpi_and_iom.py")
+    written = (versions / out["written"][0]).read_text()
+    assert re.search(r"^down_revision = '\d{4}'$", written, re.MULTILINE)  # revises the current head
+    assert "nation IN ('eng', 'wls', 'sct', 'nir', 'iom')" in written
 
 
 def test_the_generated_migration_writes_a_file_only_when_something_differs(tmp_path, capsys):
