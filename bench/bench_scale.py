@@ -360,5 +360,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    pd.options.mode.copy_on_write = True
     sys.exit(main())
