@@ -82,6 +82,7 @@ def _axis(prefix: str, row: int) -> str:
 # title clear of the panel above it.
 _PANEL_PX = {"pain": 170, "proms": 170, "ome": 120, "steps": 120, "sleep": 120}
 _GAP_PX, _TOP_PX, _BOTTOM_PX = 56, 40, 30
+_LIGHT = {"education", "weight_management", "acupuncture"}  # light bar colours: dark label text
 _PANEL_TITLES = {"treatments": "Treatments and reviews", "pain": "Pain", "proms": "Other PROMs",
                  "ome": "Opioid dose (mg OME/day)", "steps": "Steps per day", "sleep": "Sleep (hours)"}
 
@@ -130,17 +131,39 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
     by_cat: dict[str, list[dict]] = {}
     for r in t_rows:
         by_cat.setdefault(r["category"], []).append(r)
+    w_start, w_end = window(today)
+    w_end += timedelta(days=14)
+    width_px = 450 if compact else 900  # about the plot's width in the page's column
+    free_from: dict[str, date] = {}
     for cat, rs in by_cat.items():
         name = TREATMENT_CATEGORIES.get(cat, cat)
-        traces.append(({"type": "bar", 
+        traces.append(({
+            "type": "bar", "orientation": "h", "name": name, "legendgroup": cat,
             "x": [max(1, (r["end"] - r["start"]).days) * MS_PER_DAY for r in rs],
-            "base": [r["start"].isoformat() for r in rs], "y": [r["lane"] for r in rs], "orientation": "h",
-            "marker_color": CATEGORY_COLOURS.get(cat, "#999999"), "name": name, "legendgroup": cat,
-            "text": [r["label"] for r in rs], "textposition": "inside", "insidetextanchor": "start", "constraintext": "none",
-            "cliponaxis": False,
-            "customdata": [[f"{r['start']:%d %b %Y}", "ongoing" if r["ongoing"] else f"{r['end']:%d %b %Y}"]
-                        for r in rs],
-            "hovertemplate": "%{text}<br>%{customdata[0]} – %{customdata[1]}<extra></extra>"}, "treatments"))
+            "base": [r["start"].isoformat() for r in rs], "y": [r["lane"] for r in rs],
+            "marker": {"color": CATEGORY_COLOURS.get(cat, "#999999")},
+            "customdata": [[r["label"], f"{r['start']:%d %b %Y}",
+                            "ongoing" if r["ongoing"] else f"{r['end']:%d %b %Y}"] for r in rs],
+            "hovertemplate": "%{customdata[0]}<br>%{customdata[1]} – %{customdata[2]}<extra></extra>"},
+            "treatments"))
+        # Labels as text beside the visible start of each course that is long enough on screen to hold
+        # its label (a course begun before the window is labelled at the window's edge; short courses
+        # name themselves on hover), so that no label spills over a neighbour or the lane names.
+        shown = []
+        px_per_day = width_px / max(1, (w_end - w_start).days)
+        for r in sorted(rs, key=lambda r: r["start"]):
+            lo, hi = max(r["start"], w_start), min(r["end"], w_end)
+            need_days = (6.5 * len(r["label"]) + 10) / px_per_day
+            if (hi - lo).days >= need_days and lo >= free_from.get(r["lane"], w_start):
+                shown.append((lo + timedelta(days=2), r))
+                free_from[r["lane"]] = lo + timedelta(days=need_days)  # no label over another in a lane
+        if shown:
+            traces.append(({
+                "type": "scatter", "mode": "text", "name": name, "legendgroup": cat, "hoverinfo": "skip",
+                "x": [lo.isoformat() for lo, _ in shown], "y": [r["lane"] for _, r in shown],
+                "text": [r["label"] for _, r in shown], "textposition": "middle right",
+                "textfont": {"size": 11, "color": "#ffffff" if cat not in _LIGHT else "#1a1a1a"},
+                "cliponaxis": True}, "treatments"))
     # Reviews on their own lane: attended, missed (DNA) and cancelled marked differently.
     if not reviews.empty:
         styles = {"attended": ("circle", "#2ca02c", "Review attended"),
@@ -236,18 +259,21 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         per_panel[p] = per_panel.get(p, 0) + 1
     legend_of: dict[str, str] = {}
     for p in panels:
-        if per_panel.get(p, 0) > 1 or p == "treatments":
+        # compact: the treatment lanes are named on the axis; their colour legend would not fit in a row
+        if (per_panel.get(p, 0) > 1 or p == "treatments") and not (compact and p == "treatments"):
             legend_of[p] = "legend" if not legend_of else f"legend{len(legend_of) + 1}"
     for trace, p in traces:
         trace.update(xaxis=_axis("x", rows[p]), yaxis=_axis("y", rows[p]))
-        if p in legend_of:
+        if trace.get("mode") == "text":
+            trace["showlegend"] = False
+        elif p in legend_of:
             trace.update(legend=legend_of[p], showlegend=True)
         else:
             trace["showlegend"] = False
     for p, name in legend_of.items():
-        if compact:  # inside the panel, top right, over a translucent background
-            layout[name] = {"x": 1, "xanchor": "right", "y": domains[p][1], "yanchor": "top", "orientation": "h",
-                            "bgcolor": "rgba(255,255,255,0.75)", "font": {"size": 10}}
+        if compact:  # one row in the gap above the panel, right of its title
+            layout[name] = {"x": 1, "xanchor": "right", "y": domains[p][1], "yanchor": "bottom", "orientation": "h",
+                            "font": {"size": 10}, "bgcolor": "rgba(0,0,0,0)"}
         else:
             layout[name] = {"x": 1.01, "xanchor": "left", "y": domains[p][1], "yanchor": "top",
                             "font": {"size": 11}, "tracegroupgap": 2}
