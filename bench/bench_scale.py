@@ -29,7 +29,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-import pandas as pd  # noqa: E402
 import plotly.io  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 

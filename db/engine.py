@@ -43,7 +43,8 @@ def _sqlite_index_hint(conn, cursor, statement, parameters, context, executemany
     m = _INDEX_HINT.search(statement)
     if m:
         head, tail = statement[:m.end()], statement[m.end():]
-        statement = head + re.sub(r"FROM hub_case\b(?! INDEXED BY)", f"FROM hub_case INDEXED BY {m.group(1)}", tail, count=1)
+        statement = head + re.sub(r"FROM hub_case\b(?! INDEXED BY)", f"FROM hub_case INDEXED BY {m.group(1)}",
+                                  tail, count=1)
     return statement, parameters
 
 

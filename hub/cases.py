@@ -356,7 +356,8 @@ def _queue_scope(actor: Actor, statuses: list[str] | None) -> list:
 def _order_spec(sort: str, drafts_possible: bool) -> list[tuple[Any, bool, bool]]:
     """(column, descending, may be NULL and sorts last) for each key of a sort; the last key is unique."""
     spec = {
-        "priority": [(Case.priority, True, False), (Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
+        "priority": [(Case.priority, True, False), (Case.submitted_at, False, drafts_possible),
+                     (Case.id, False, False)],
         "waiting": [(Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
         "newest": [(Case.submitted_at, True, drafts_possible), (Case.id, True, False)],
         "pain": [(Case.latest_pain, True, True), (Case.submitted_at, False, drafts_possible), (Case.id, False, False)],

@@ -172,32 +172,35 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         for code, (symbol, colour, name) in styles.items():
             sub = reviews[reviews["attendance"] == code]
             if not sub.empty:
-                traces.append(({"type": "scatter", 
-                    "x": _dates(sub["date"]), "y": ["Reviews"] * len(sub), "mode": "markers", "name": name,
+                traces.append(({
+                    "type": "scatter", "mode": "markers", "name": name,
+                    "x": _dates(sub["date"]), "y": ["Reviews"] * len(sub),
                     "marker": {"symbol": symbol, "size": 11, "color": colour},
                     "hovertemplate": name + " %{x|%d %b %Y}<extra></extra>"}, "treatments"))
     for inst, label in PAIN_LABELS.items():
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
-            traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]), "mode": "lines+markers",
-                                      "name": label, "line": {"color": PAIN_COLOURS[inst], "width": 2}}, "pain"))
+            traces.append(({"type": "scatter", "mode": "lines+markers", "name": label,
+                            "x": _dates(sub["date"]), "y": _nums(sub["total"]),
+                            "line": {"color": PAIN_COLOURS[inst], "width": 2}}, "pain"))
     for inst, label in OTHER_PROM_LABELS.items():
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
-            traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]), "mode": "lines+markers",
-                                      "name": label}, "proms"))
+            traces.append(({"type": "scatter", "mode": "lines+markers", "name": label,
+                            "x": _dates(sub["date"]), "y": _nums(sub["total"])}, "proms"))
     if not missing.empty:
-        traces.append(({"type": "scatter", "x": _dates(missing["date"]), "y": [0] * len(missing), "mode": "markers",
-                                  "name": "PROM not returned", "marker": {"symbol": "x-open", "size": 9, "color": "#d62728"},
-                                  "hovertemplate": "PROM not returned %{x|%d %b %Y}<extra></extra>"}, "proms"))
+        traces.append(({"type": "scatter", "mode": "markers", "name": "PROM not returned",
+                        "x": _dates(missing["date"]), "y": [0] * len(missing),
+                        "marker": {"symbol": "x-open", "size": 9, "color": "#d62728"},
+                        "hovertemplate": "PROM not returned %{x|%d %b %Y}<extra></extra>"}, "proms"))
     if resp_row:
         _response_band(shapes, notes, response, rows[resp_row])
     # Total OME as a step line with the amber and red thresholds.
     if ome:
         xs = [d.isoformat() for d, _ in ome] + [today.isoformat()]
         ys = [v for _, v in ome] + [ome[-1][1]]
-        traces.append(({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "line_shape": "hv", "name": "Total OME (mg/day)",
-                                  "line": {"color": "#8c564b"}}, "ome"))
+        traces.append(({"type": "scatter", "mode": "lines", "name": "Total OME (mg/day)", "x": xs, "y": ys,
+                        "line": {"color": "#8c564b", "shape": "hv"}}, "ome"))
         for level, colour, word in ((ome_amber, "#ff7f0e", "amber"), (ome_red, "#d62728", "red")):
             _hline(shapes, notes, rows["ome"], level, colour, "dot", f"{word} {level:g}", "right")
     # Wearables, one point per day; a day without data is NaN so the line breaks there.
@@ -215,13 +218,13 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
             if not has[panel]:
                 continue
             s = daily_series(wearables, column, start, today)
-            traces.append(({"type": "scatter", "x": _dates(s.index), "y": _nums(s), "mode": "lines", "connectgaps": False, "name": name,
-                                      "line": {"width": 1, "color": colour}}, panel))
-            traces.append(({"type": "scatter", "x": mid, "y": _nums(weekly[mean_col]), "mode": "lines+markers", "connectgaps": False,
-                                      "name": mean_name, "customdata": days, "line": {"width": 2.5, "color": mean_colour},
-                                      "marker": {"size": 4},
-                                      "hovertemplate": "week of %{x|%d %b %Y}: %{y:.1f} (%{customdata} day(s) with data)"
-                                                    "<extra>" + mean_name + "</extra>"}, panel))
+            traces.append(({"type": "scatter", "mode": "lines", "connectgaps": False, "name": name,
+                            "x": _dates(s.index), "y": _nums(s), "line": {"width": 1, "color": colour}}, panel))
+            traces.append(({"type": "scatter", "mode": "lines+markers", "connectgaps": False, "name": mean_name,
+                            "x": mid, "y": _nums(weekly[mean_col]), "customdata": days,
+                            "line": {"width": 2.5, "color": mean_colour}, "marker": {"size": 4},
+                            "hovertemplate": "week of %{x|%d %b %Y}: %{y:.1f} (%{customdata} day(s) with data)"
+                                             "<extra>" + mean_name + "</extra>"}, panel))
     # Layout by hand (one dict, validated once by the tests, not per call): panels top to bottom on a
     # shared date axis, each title above its panel in the gap that separates it from the one above.
     total = sum(px.values()) + _GAP_PX * (len(panels) - 1)

@@ -5,7 +5,7 @@ that read an index in order instead of sorting every matching case."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import event, update
 
 from bench.seed_bulk import seed_bulk_cases
 from db.models import Case
