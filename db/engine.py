@@ -60,12 +60,16 @@ def _sqlite_index_hint(conn, cursor, statement, parameters, context, executemany
     m = _INDEX_HINT.search(statement)
     if m:
         head, tail = statement[:m.end()], statement[m.end():]
-        statement = head + re.sub(r"FROM hub_case\b(?! INDEXED BY)", f"FROM hub_case INDEXED BY {m.group(1)}", tail, count=1)
+        hint = "NOT INDEXED" if m.group(1) == "NOT_INDEXED" else f"INDEXED BY {m.group(1)}"
+        statement = head + re.sub(r"FROM hub_case\b(?! INDEXED BY| NOT INDEXED)", f"FROM hub_case {hint}",
+                                  tail, count=1)
     return statement, parameters
 
 
 def sqlite_index_hint(index_name: str) -> str:
-    """The prefix (for Select.prefix_with(..., dialect="sqlite")) that makes SQLite read hub_case by this index."""
+    """The prefix (for Select.prefix_with(..., dialect="sqlite")) that makes SQLite read hub_case by this index
+    ("NOT INDEXED": by rowid lookups only)."""
+    index_name = index_name.replace(" ", "_")
     assert index_name.isidentifier()
     return f"/* indexed_by {index_name} */"
 

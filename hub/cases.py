@@ -393,7 +393,8 @@ def _queue_scope(actor: Actor, statuses: list[str] | None) -> list:
 def _order_spec(sort: str, drafts_possible: bool) -> list[tuple[Any, bool, bool]]:
     """(column, descending, may be NULL and sorts last) for each key of a sort; the last key is unique."""
     spec = {
-        "priority": [(Case.priority, True, False), (Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
+        "priority": [(Case.priority, True, False), (Case.submitted_at, False, drafts_possible),
+                     (Case.id, False, False)],
         "waiting": [(Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
         "newest": [(Case.submitted_at, True, drafts_possible), (Case.id, True, False)],
         "pain": [(Case.latest_pain, True, True), (Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
@@ -480,11 +481,16 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
     spec = _order_spec(sort, drafts_possible)
     order = _order_by(spec)
     with session_factory() as s:
-        total, exact, estimated = (known_total, True, False) if known_total is not None else _count(s, where)
+        total, exact, estimated = (known_total, True, False) if known_total is not None else _count(
+            s, where, flag_codes)
         # The page's ids come from the case table alone (an index walk that stops after the page);
         # only those rows are then joined to patient and practice.
         ids_q = select(Case.id).where(*where).order_by(*order).limit(page_size + 1)
         index = _sqlite_index(actor, where, sort, conditions, practice_ids)
+        if flag_codes and exact and total <= COUNT_EXACT_UP_TO:
+            # Few flagged cases: look them up by id and sort those, rather than walking the sort's index
+            # past every unflagged case (a rare flag among 100,000 cases).
+            index = "NOT INDEXED"
         if index:
             ids_q = ids_q.prefix_with(sqlite_index_hint(index), dialect="sqlite")
         ids_q = ids_q.where(_after(spec, after)) if after is not None else ids_q.offset((page - 1) * page_size)
@@ -524,11 +530,16 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
                      total_exact=exact, next_after=last_key if more else None, total_estimated=estimated)
 
 
-def _count(s, where: list) -> tuple[int, bool, bool]:
+def _count(s, where: list, flag_codes: list[str] | None = None) -> tuple[int, bool, bool]:
     """(count, exact, estimated): exact up to COUNT_EXACT_UP_TO (a count that stops there), else PostgreSQL's
-    planner estimate or, on SQLite, the threshold itself."""
-    bounded = s.scalar(select(func.count()).select_from(
-        select(Case.id).where(*where).limit(COUNT_EXACT_UP_TO + 1).subquery()))
+    planner estimate or, on SQLite, the threshold itself. With a flag filter the count starts from the
+    flag index (few rows for a rare flag) and looks each case up by id."""
+    if flag_codes:
+        rows = (select(Case.id).select_from(CaseFlag).join(Case, Case.id == CaseFlag.case_id)
+                .where(CaseFlag.code.in_(flag_codes), *where[:-1]).distinct().limit(COUNT_EXACT_UP_TO + 1))
+    else:
+        rows = select(Case.id).where(*where).limit(COUNT_EXACT_UP_TO + 1)
+    bounded = s.scalar(select(func.count()).select_from(rows.subquery()))
     if bounded <= COUNT_EXACT_UP_TO:
         return int(bounded), True, False
     bind = s.get_bind()

@@ -90,6 +90,7 @@ def _axis(prefix: str, row: int) -> str:
 # title clear of the panel above it.
 _PANEL_PX = {"pain": 170, "proms": 170, "ome": 120, "steps": 120, "sleep": 120}
 _GAP_PX, _TOP_PX, _BOTTOM_PX = 56, 40, 30
+_LIGHT = {"education", "weight_management", "acupuncture"}  # light bar colours: dark label text
 _PANEL_TITLES = {"treatments": "Treatments and reviews", "pain": "Pain", "proms": "Other PROMs",
                  "ome": "Opioid dose (mg OME/day: for risk, not for converting between opioids)", "steps": "Steps per day", "sleep": "Sleep (hours)"}
 
@@ -138,17 +139,39 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
     by_cat: dict[str, list[dict]] = {}
     for r in t_rows:
         by_cat.setdefault(r["category"], []).append(r)
+    w_start, w_end = window(today)
+    w_end += timedelta(days=14)
+    width_px = 450 if compact else 900  # about the plot's width in the page's column
+    free_from: dict[str, date] = {}
     for cat, rs in by_cat.items():
         name = TREATMENT_CATEGORIES.get(cat, cat)
-        traces.append(({"type": "bar", 
+        traces.append(({
+            "type": "bar", "orientation": "h", "name": name, "legendgroup": cat,
             "x": [max(1, (r["end"] - r["start"]).days) * MS_PER_DAY for r in rs],
-            "base": [r["start"].isoformat() for r in rs], "y": [r["lane"] for r in rs], "orientation": "h",
-            "marker_color": CATEGORY_COLOURS.get(cat, "#999999"), "name": name, "legendgroup": cat,
-            "text": [r["label"] for r in rs], "textposition": "inside", "insidetextanchor": "start", "constraintext": "none",
-            "cliponaxis": False,
-            "customdata": [[f"{r['start']:%d %b %Y}", "ongoing" if r["ongoing"] else f"{r['end']:%d %b %Y}"]
-                        for r in rs],
-            "hovertemplate": "%{text}<br>%{customdata[0]} – %{customdata[1]}<extra></extra>"}, "treatments"))
+            "base": [r["start"].isoformat() for r in rs], "y": [r["lane"] for r in rs],
+            "marker": {"color": CATEGORY_COLOURS.get(cat, "#999999")},
+            "customdata": [[r["label"], f"{r['start']:%d %b %Y}",
+                            "ongoing" if r["ongoing"] else f"{r['end']:%d %b %Y}"] for r in rs],
+            "hovertemplate": "%{customdata[0]}<br>%{customdata[1]} – %{customdata[2]}<extra></extra>"},
+            "treatments"))
+        # Labels as text beside the visible start of each course that is long enough on screen to hold
+        # its label (a course begun before the window is labelled at the window's edge; short courses
+        # name themselves on hover), so that no label spills over a neighbour or the lane names.
+        shown = []
+        px_per_day = width_px / max(1, (w_end - w_start).days)
+        for r in sorted(rs, key=lambda r: r["start"]):
+            lo, hi = max(r["start"], w_start), min(r["end"], w_end)
+            need_days = (6.5 * len(r["label"]) + 10) / px_per_day
+            if (hi - lo).days >= need_days and lo >= free_from.get(r["lane"], w_start):
+                shown.append((lo + timedelta(days=2), r))
+                free_from[r["lane"]] = lo + timedelta(days=need_days)  # no label over another in a lane
+        if shown:
+            traces.append(({
+                "type": "scatter", "mode": "text", "name": name, "legendgroup": cat, "hoverinfo": "skip",
+                "x": [lo.isoformat() for lo, _ in shown], "y": [r["lane"] for _, r in shown],
+                "text": [r["label"] for _, r in shown], "textposition": "middle right",
+                "textfont": {"size": 11, "color": "#ffffff" if cat not in _LIGHT else "#1a1a1a"},
+                "cliponaxis": True}, "treatments"))
     # Reviews on their own lane: attended, missed (DNA) and cancelled marked differently.
     if not reviews.empty:
         styles = {"attended": ("circle", "#2ca02c", "Review attended"),
@@ -157,15 +180,17 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         for code, (symbol, colour, name) in styles.items():
             sub = reviews[reviews["attendance"] == code]
             if not sub.empty:
-                traces.append(({"type": "scatter", 
-                    "x": _dates(sub["date"]), "y": ["Reviews"] * len(sub), "mode": "markers", "name": name,
+                traces.append(({
+                    "type": "scatter", "mode": "markers", "name": name,
+                    "x": _dates(sub["date"]), "y": ["Reviews"] * len(sub),
                     "marker": {"symbol": symbol, "size": 11, "color": colour},
                     "hovertemplate": name + " %{x|%d %b %Y}<extra></extra>"}, "treatments"))
     for inst, label in PAIN_LABELS.items():
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
-            traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]), "mode": "lines+markers",
-                                      "name": label, "line": {"color": PAIN_COLOURS[inst], "width": 2}}, "pain"))
+            traces.append(({"type": "scatter", "mode": "lines+markers", "name": label,
+                            "x": _dates(sub["date"]), "y": _nums(sub["total"]),
+                            "line": {"color": PAIN_COLOURS[inst], "width": 2}}, "pain"))
     for inst, label in OTHER_PROM_LABELS.items():
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
@@ -186,17 +211,18 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
                             "hovertemplate": "%{customdata} completed by the patient %{x|%d %b %Y}: %{y:.1f}"
                                              "<extra></extra>"}, panel))
     if not missing.empty:
-        traces.append(({"type": "scatter", "x": _dates(missing["date"]), "y": [0] * len(missing), "mode": "markers",
-                                  "name": "PROM not returned", "marker": {"symbol": "x-open", "size": 9, "color": "#d62728"},
-                                  "hovertemplate": "PROM not returned %{x|%d %b %Y}<extra></extra>"}, "proms"))
+        traces.append(({"type": "scatter", "mode": "markers", "name": "PROM not returned",
+                        "x": _dates(missing["date"]), "y": [0] * len(missing),
+                        "marker": {"symbol": "x-open", "size": 9, "color": "#d62728"},
+                        "hovertemplate": "PROM not returned %{x|%d %b %Y}<extra></extra>"}, "proms"))
     if resp_row:
         _response_band(shapes, notes, response, rows[resp_row])
     # Total OME as a step line with the amber and red thresholds.
     if ome:
         xs = [d.isoformat() for d, _ in ome] + [today.isoformat()]
         ys = [v for _, v in ome] + [ome[-1][1]]
-        traces.append(({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "line_shape": "hv", "name": "Total OME (mg/day)",
-                                  "line": {"color": "#8c564b"}}, "ome"))
+        traces.append(({"type": "scatter", "mode": "lines", "name": "Total OME (mg/day)", "x": xs, "y": ys,
+                        "line": {"color": "#8c564b", "shape": "hv"}}, "ome"))
         for level, colour, word in ((ome_amber, "#ff7f0e", "amber"), (ome_red, "#d62728", "red")):
             _hline(shapes, notes, rows["ome"], level, colour, "dot", f"{word} {level:g}", "right")
     # Wearables, one point per day; a day without data is NaN so the line breaks there.
@@ -214,13 +240,13 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
             if not has[panel]:
                 continue
             s = daily_series(wearables, column, start, today)
-            traces.append(({"type": "scatter", "x": _dates(s.index), "y": _nums(s), "mode": "lines", "connectgaps": False, "name": name,
-                                      "line": {"width": 1, "color": colour}}, panel))
-            traces.append(({"type": "scatter", "x": mid, "y": _nums(weekly[mean_col]), "mode": "lines+markers", "connectgaps": False,
-                                      "name": mean_name, "customdata": days, "line": {"width": 2.5, "color": mean_colour},
-                                      "marker": {"size": 4},
-                                      "hovertemplate": "week of %{x|%d %b %Y}: %{y:.1f} (%{customdata} day(s) with data)"
-                                                    "<extra>" + mean_name + "</extra>"}, panel))
+            traces.append(({"type": "scatter", "mode": "lines", "connectgaps": False, "name": name,
+                            "x": _dates(s.index), "y": _nums(s), "line": {"width": 1, "color": colour}}, panel))
+            traces.append(({"type": "scatter", "mode": "lines+markers", "connectgaps": False, "name": mean_name,
+                            "x": mid, "y": _nums(weekly[mean_col]), "customdata": days,
+                            "line": {"width": 2.5, "color": mean_colour}, "marker": {"size": 4},
+                            "hovertemplate": "week of %{x|%d %b %Y}: %{y:.1f} (%{customdata} day(s) with data)"
+                                             "<extra>" + mean_name + "</extra>"}, panel))
     # Layout by hand (one dict, validated once by the tests, not per call): panels top to bottom on a
     # shared date axis, each title above its panel in the gap that separates it from the one above.
     total = sum(px.values()) + _GAP_PX * (len(panels) - 1)
@@ -258,18 +284,21 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         per_panel[p] = per_panel.get(p, 0) + 1
     legend_of: dict[str, str] = {}
     for p in panels:
-        if per_panel.get(p, 0) > 1 or p == "treatments":
+        # compact: the treatment lanes are named on the axis; their colour legend would not fit in a row
+        if (per_panel.get(p, 0) > 1 or p == "treatments") and not (compact and p == "treatments"):
             legend_of[p] = "legend" if not legend_of else f"legend{len(legend_of) + 1}"
     for trace, p in traces:
         trace.update(xaxis=_axis("x", rows[p]), yaxis=_axis("y", rows[p]))
-        if p in legend_of:
+        if trace.get("mode") == "text":
+            trace["showlegend"] = False
+        elif p in legend_of:
             trace.update(legend=legend_of[p], showlegend=True)
         else:
             trace["showlegend"] = False
     for p, name in legend_of.items():
-        if compact:  # inside the panel, top right, over a translucent background
-            layout[name] = {"x": 1, "xanchor": "right", "y": domains[p][1], "yanchor": "top", "orientation": "h",
-                            "bgcolor": "rgba(255,255,255,0.75)", "font": {"size": 10}}
+        if compact:  # one row in the gap above the panel, right of its title
+            layout[name] = {"x": 1, "xanchor": "right", "y": domains[p][1], "yanchor": "bottom", "orientation": "h",
+                            "font": {"size": 10}, "bgcolor": "rgba(0,0,0,0)"}
         else:
             layout[name] = {"x": 1.01, "xanchor": "left", "y": domains[p][1], "yanchor": "top",
                             "font": {"size": 11}, "tracegroupgap": 2}

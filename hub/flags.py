@@ -45,14 +45,15 @@ CHUNK = 2000
 
 
 def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
-    """Load the plain records of several cases with one query per table."""
+    """Load the plain records of several cases with one query per table (Core rows, no ORM loading)."""
+    conn = s.connection()
     patient_ids = sorted({c.patient_id for c in cases})
     asm, rev, trt = defaultdict(list), defaultdict(list), defaultdict(list)
     # Responses are read only where a rule needs an item: PHQ-9 item 9 and the STarT Back fear item.
-    item_rows = {a.id: a.responses for a in s.execute(
+    item_rows = {a.id: a.responses for a in conn.execute(
         select(Assessment.id, Assessment.responses).where(Assessment.patient_id.in_(patient_ids),
                                                           Assessment.instrument.in_(("phq9", "sbst"))))}
-    for a in s.execute(select(Assessment.id, Assessment.patient_id, Assessment.administered_on, Assessment.instrument,
+    for a in conn.execute(select(Assessment.id, Assessment.patient_id, Assessment.administered_on, Assessment.instrument,
                               Assessment.total, Assessment.status, Assessment.safety_alert, Assessment.safety_action,
                               Assessment.mode, Assessment.created_at)
                        .where(Assessment.patient_id.in_(patient_ids))):
@@ -63,19 +64,19 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
             fear_item_positive=sbst_fear_item_positive(responses) if a.instrument == "sbst" else None,
             mode=a.mode, reported_at=a.created_at))
     # Questionnaire links the patient was sent and did not complete before they expired count as not returned.
-    from hub.invitations import unreturned
-
     from datetime import datetime as _dt
+
+    from hub.invitations import unreturned
 
     for pid, missed in unreturned(s, patient_ids, _dt.combine(today, _dt.min.time())).items():
         asm[pid].extend(AssessmentRec(on, instrument, None, False) for on, instrument in missed)
-    for r in s.execute(select(Review.patient_id, Review.review_date, Review.attendance, Review.management_changes,
+    for r in conn.execute(select(Review.patient_id, Review.review_date, Review.attendance, Review.management_changes,
                               Review.inaction_justifications, Review.adherence_pct, Review.treatment_too_much)
                        .where(Review.patient_id.in_(patient_ids))):
         rev[r.patient_id].append(ReviewRec(r.review_date, r.attendance, tuple(r.management_changes or ()),
                                            tuple(r.inaction_justifications or ()), r.adherence_pct,
                                            r.treatment_too_much))
-    for t in s.execute(select(Treatment.patient_id, Treatment.category, Treatment.start_date, Treatment.end_date,
+    for t in conn.execute(select(Treatment.patient_id, Treatment.category, Treatment.start_date, Treatment.end_date,
                               Treatment.drug, Treatment.route, Treatment.daily_dose_mg, Treatment.patch_mcg_per_h,
                               Treatment.status, Treatment.name, Treatment.reason_stopped, Treatment.adherence_pct)
                        .where(Treatment.patient_id.in_(patient_ids), Treatment.status != "planned")):
@@ -90,14 +91,14 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
     from db.models import WearableDay
 
     start_recent, start_before = today - timedelta(days=27), today - timedelta(days=55)
-    worn = {r.patient_id: (r.recent, r.before) for r in s.execute(
+    worn = {r.patient_id: (r.recent, r.before) for r in conn.execute(
         select(WearableDay.patient_id,
                func.count(func.distinct(sql_case((WearableDay.day >= start_recent, WearableDay.day)))).label("recent"),
                func.count(func.distinct(sql_case((WearableDay.day < start_recent, WearableDay.day)))).label("before"))
         .where(WearableDay.patient_id.in_(patient_ids), WearableDay.day >= start_before, WearableDay.day <= today)
         .group_by(WearableDay.patient_id))}
     # The decision's date is the meeting's date (finalising may happen later the same week).
-    decided = dict(s.execute(select(Decision.case_id, Meeting.starts_at)
+    decided = dict(conn.execute(select(Decision.case_id, Meeting.starts_at)
                              .join(AgendaItem, AgendaItem.id == Decision.agenda_item_id)
                              .join(Meeting, Meeting.id == AgendaItem.meeting_id)
                              .where(Decision.case_id.in_([c.id for c in cases]), Decision.status == "final")
@@ -158,8 +159,9 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
     """Write evaluations with core statements: derived state does not bump the case's edit version."""
     if not results:
         return
+    conn = s.connection()
     ids = list(results)
-    s.execute(
+    conn.execute(
         update(Case.__table__).where(Case.__table__.c.id == bindparam("b_id")).values(
             flags=bindparam("b_flags"), priority=bindparam("b_priority"),
             priority_reasons=bindparam("b_reasons"), safety_alert=bindparam("b_safety"),
@@ -169,13 +171,13 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
           "b_response": _response_dict(ev), "b_on": today} for cid, ev in results.items()],
         execution_options={"synchronize_session": False},
     )
-    before = {(r.case_id, r.code): r.severity for r in s.execute(
+    before = {(r.case_id, r.code): r.severity for r in conn.execute(
         select(CaseFlag.case_id, CaseFlag.code, CaseFlag.severity).where(CaseFlag.case_id.in_(ids)))}
-    s.execute(delete(CaseFlag).where(CaseFlag.case_id.in_(ids)))
+    conn.execute(delete(CaseFlag).where(CaseFlag.case_id.in_(ids)))
     rows = [{"case_id": cid, "code": f.code, "severity": f.severity, "reason": f.reason}
             for cid, ev in results.items() for f in {f.code: f for f in ev.flags}.values()]
     if rows:
-        s.execute(insert(CaseFlag), rows)
+        conn.execute(insert(CaseFlag), rows)
     # Flag history (raised / resolved) as system audit events: the dashboard counts them.
     after = {(r["case_id"], r["code"]): r for r in rows if r["severity"] != "info"}
     was = {k for k, sev in before.items() if sev != "info"}
@@ -207,7 +209,8 @@ def recompute_cases(s: Session, case_ids: Iterable[int], today: date | None = No
 
 
 def _evaluate(s: Session, ids: list[int], today: date, values) -> dict[int, CaseEvaluation]:
-    cases = s.execute(select(Case.id, Case.patient_id, Case.condition, Case.pain_classification, Case.risk_band,
+    conn = s.connection()
+    cases = conn.execute(select(Case.id, Case.patient_id, Case.condition, Case.pain_classification, Case.risk_band,
                              Case.submitted_at, Case.baseline_pain, Case.primary_outcome, Case.status,
                              Case.relisted_reason)
                       .where(Case.id.in_(ids))).all()

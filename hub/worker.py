@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from db.models import WorkerLock, utcnow
 from hub import flags
@@ -69,10 +70,14 @@ class DbLock:
                 update(WorkerLock).where(WorkerLock.name == self.name,
                                          (WorkerLock.owner.is_(None)) | (WorkerLock.expires_at < now))
                 .values(owner=self.owner, expires_at=now + self.lease)).rowcount
-            if not claimed and conn.execute(select(WorkerLock.name).where(WorkerLock.name == self.name)).first() is None:
-                conn.execute(insert(WorkerLock).values(name=self.name, owner=self.owner,
-                                                       expires_at=now + self.lease))
-                claimed = 1
+            missing = conn.execute(select(WorkerLock.name).where(WorkerLock.name == self.name)).first() is None
+            if not claimed and missing:  # the migration adds the row; a database without it gets it here
+                try:  # (SQLite only here: an IntegrityError does not end its transaction)
+                    conn.execute(insert(WorkerLock).values(name=self.name, owner=self.owner,
+                                                           expires_at=now + self.lease))
+                    claimed = 1
+                except IntegrityError:  # another worker inserted it first: it holds the lock
+                    claimed = 0
         self.held = bool(claimed)
         return self.held
 

@@ -63,9 +63,11 @@ def test_timeline_has_all_lanes_on_a_shared_axis():
 
 def test_medicines_are_labelled_with_dose_and_ongoing_bars_run_to_today():
     fig = charts.case_timeline(*frames(), today=TODAY)
-    med = next(t for t in fig.data if t.name == "Medicine")
-    assert med.text[0] == "Oxycodone 80 mg/day oral"
+    med = next(t for t in fig.data if t.name == "Medicine" and t.type == "bar")
+    assert med.customdata[0][0] == "Oxycodone 80 mg/day oral"  # named on hover
     assert med.x[0] == (TODAY - date(2026, 1, 1)).days * charts.MS_PER_DAY
+    label = next(t for t in fig.data if t.name == "Medicine" and t.type == "scatter")
+    assert list(label.text) == ["Oxycodone 80 mg/day oral"] and label.showlegend is False  # and on the bar
 
 
 def test_wearable_gaps_are_none_in_the_trace():
@@ -117,9 +119,22 @@ def test_concurrent_medicines_each_have_their_own_lane():
         {"id": 3, "category": "medicine", "category_label": "Medicine", "label": "Pregabalin 300 mg/day oral",
          "drug": "pregabalin", "start": date(2026, 2, 1), "end": None}])], ignore_index=True)
     fig = charts.case_timeline(treatments, assessments, reviews, wearables, today=TODAY)
-    lanes = {text: lane for t in fig.data if t.name == "Medicine" for text, lane in zip(t.text, t.y)}
+    lanes = {c[0]: lane for t in fig.data if t.name == "Medicine" and t.type == "bar"
+             for c, lane in zip(t.customdata, t.y)}
     assert lanes == {"Oxycodone 80 mg/day oral": "Oxycodone", "Pregabalin 300 mg/day oral": "Pregabalin"}
     assert next(t for t in fig.data if t.name == "Exercise / physiotherapy").y[0] == "Exercise / physiotherapy"
+
+
+def test_bar_labels_only_where_they_fit_and_never_left_of_the_window():
+    fig = charts.case_timeline(*big_history(), today=TODAY)
+    start, _ = charts.window(TODAY)
+    for t in fig.data:
+        if t.type == "scatter" and t.mode == "text":
+            assert all(pd.Timestamp(x).date() >= start for x in t.x)
+            assert t.cliponaxis is True
+    bars = [t for t in fig.data if t.type == "bar"]
+    labels = [x for t in fig.data if t.type == "scatter" and t.mode == "text" for x in t.text]
+    assert 0 < len(labels) < sum(len(t.x) for t in bars)  # short courses are named on hover only
 
 
 def big_history(n_treatments=100):
@@ -139,7 +154,8 @@ def test_treatments_are_one_trace_per_category_whatever_the_number_of_courses():
     bars = [t for t in fig.data if t.type == "bar"]
     assert len(bars) == 4  # 100 courses in 4 categories
     assert sum(len(t.x) for t in bars) == 100
-    assert all(len(t.x) == len(t.base) == len(t.y) == len(t.text) for t in bars)
+    assert all(len(t.x) == len(t.base) == len(t.y) == len(t.customdata) for t in bars)
+    assert len(fig.data) <= 2 * 4 + 10  # a label trace per category at most, whatever the number of courses
 
 
 def test_reference_lines_are_shapes_with_explicit_axis_references_and_the_figure_is_valid():

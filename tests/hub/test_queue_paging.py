@@ -5,10 +5,10 @@ that read an index in order instead of sorting every matching case."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import event, insert, select, update
 
 from bench.seed_bulk import seed_bulk_cases
-from db.models import Case
+from db.models import Case, CaseFlag
 from hub import cases
 from hub.auth import actor_for
 
@@ -20,6 +20,10 @@ def bulk(world):
         s.execute(update(Case).where(Case.id % 3 == 0).values(priority=50.0))
         s.execute(update(Case).where(Case.id % 7 == 0).values(latest_pain=None))
         s.execute(update(Case).where(Case.id % 11 == 0).values(status="draft", submitted_at=None))
+        ids = list(s.scalars(select(Case.id)))
+        s.execute(insert(CaseFlag), [{"case_id": i, "code": code, "severity": "amber", "reason": "Test reason."}
+                                     for i in ids for code, every in (("inertia", 5), ("opioid_red", 10))
+                                     if i % every == 0])
     return world
 
 
@@ -38,8 +42,11 @@ def test_keyset_pages_walk_the_same_order_as_one_big_page(bulk, sort):
     hub_member = actor_for(bulk.sf, "chair")
     pcps = [actor_for(bulk.sf, u) for u in ("pcp.a", "pcp.b")]
     for actor, kw in [(hub_member, {}), (hub_member, {"statuses": ["submitted", "triaged", "scheduled"]}),
-                      (hub_member, {"conditions": ["knee_oa", "low_back_pain"]})] + [(p, {}) for p in pcps]:
-        everything = list(cases.queue(bulk.sf, actor, sort=sort, page_size=200, **kw).rows.case_id)
+                      (hub_member, {"conditions": ["knee_oa", "low_back_pain"]}),
+                      (hub_member, {"flag_codes": ["inertia", "opioid_red"]})] + [(p, {}) for p in pcps]:
+        page = cases.queue(bulk.sf, actor, sort=sort, page_size=200, **kw)
+        everything = list(page.rows.case_id)
+        assert page.total == len(everything) == len(set(everything))  # a case with two flags counts once
         assert _walk(bulk.sf, actor, sort=sort, **kw) == everything
         offset_page3 = list(cases.queue(bulk.sf, actor, sort=sort, page_size=7, page=3, **kw).rows.case_id)
         assert offset_page3 == everything[14:21]
