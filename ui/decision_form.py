@@ -91,7 +91,7 @@ def fill_state(prefix: str, form: DecisionForm) -> None:
 
 def _errors_beside(errors: dict[str, str], section: str, number: int | None = None) -> None:
     for message in decisions.errors_for(errors, section, number):
-        st.error(message, icon=":material/error:")
+        st.error(md_escape(message), icon=":material/error:")
 
 
 def error_summary(errors: dict[str, str]) -> None:

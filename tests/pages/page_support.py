@@ -28,3 +28,11 @@ def login(username: str, password: str | None = None, settle: bool = True) -> Ap
     if settle:
         at.run()  # in the browser a timed fragment reruns the app once to show the user's navigation
     return at
+
+
+def unescaped(markdown: str) -> str:
+    """What a reader sees of Markdown that ui.common.md_escape wrote: backslash escapes and the invisible word
+    joiners (which stop autolinking) removed."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")

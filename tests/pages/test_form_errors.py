@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from db.models import Assessment
-from page_support import login
+from page_support import login, unescaped
 from test_pages import seed_case
 
 
@@ -53,9 +53,10 @@ def test_phq9_with_unanswered_items_marks_each_in_words_and_keeps_answers(hub):
     next(b for b in at.button if b.label == "Save assessment").click().run()
     errors = [e.value for e in at.error]
     summary = next(e for e in errors if e.startswith("**Nothing was saved"))
-    assert "items 3, 9 are not answered" in summary and "PHQ9_Q" not in summary.split("](#")[0]
+    assert "items 3, 9 are not answered" in unescaped(summary) and "PHQ9_Q" not in summary.split("](#")[0]
     assert "(#as-PHQ9_Q3)" in summary and "(#as-PHQ9_Q9)" in summary
-    assert "Item 3 is not answered." in errors and "Item 9 is not answered." in errors  # beside the items
+    shown = [unescaped(e) for e in errors]
+    assert "Item 3 is not answered." in shown and "Item 9 is not answered." in shown  # beside the items
     assert at.radio(key="as_phq9_PHQ9_Q2").value == 2  # the answers stay
     with hub.sf() as s:
         assert s.scalar(select(Assessment.id)) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from page_support import login
+from page_support import login, unescaped
 from hub import decisions, inbox, meetings
 from hub.auth import actor_for
 from test_pages import seed_case
@@ -208,13 +208,13 @@ def test_refused_recommendation_is_marked_beside_it_and_summarised_at_the_top(hu
     at.run()
     at.button(key=f"mr{item}_save").click().run()
     assert not at.exception
-    refusal = [e.value for e in at.error if "Recommendation 2: NG226" in e.value]
+    refusal = [e.value for e in at.error if "Recommendation 2: NG226" in unescaped(e.value)]
     # once in the summary at the top (a link to the item) and once beside the item itself
     assert len(refusal) == 2, [e.value for e in at.error]
     summary = next(v for v in refusal if v.startswith("**Nothing was saved"))
     assert "(#err-recommendations-2)" in summary
     beside = next(v for v in refusal if v is not summary)
-    assert beside.startswith("Recommendation 2: NG226")
+    assert unescaped(beside).startswith("Recommendation 2: NG226")
     # the error beside sits in recommendation 2's own box, after its line and before the next section
     values = [getattr(el, "value", None) for el in _flat(at.main)]
     line = next(i for i, v in enumerate(values) if isinstance(v, str) and v.startswith("**2. Start a medicine"))
