@@ -135,8 +135,6 @@ with left:
     st.text(header.clinical_question)
     case_panels.flags_panel(header)
     case_panels.response_panel(header)
-    patient_invites.patient_words_panel(sf, actor, agenda_case.case_id, {"Goals (at referral)": header.goals_text,
-                                                                        "Concerns (at referral)": header.concerns_text})
     for disc, text in agenda_case.preparation.items():
         st.markdown(f"**Preparation — {md_escape(disc)}:** {md_escape(text)}")
     if agenda_case.missing:
@@ -197,3 +195,6 @@ with right:
                 if _save():
                     leave_notice("Discussion saved.", f"{prefix}notice")
                 st.rerun()
+with left:  # drawn after the form, so the form's widgets keep their place while this loads
+    patient_invites.patient_words_panel(sf, actor, agenda_case.case_id, {"Goals (at referral)": header.goals_text,
+                                                                        "Concerns (at referral)": header.concerns_text})
