@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from playwright.sync_api import expect
+
 from browser_support import login, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -80,10 +82,14 @@ def _choose(page, option: str, keyboard: bool = False) -> None:
         page.keyboard.press("Space")
     else:
         page.get_by_text(option, exact=True).first.click()
+    expect(radio).to_be_checked()
     wait_idle(page)
 
 
-def _next(page, keyboard: bool = False) -> None:
+def _next(page, keyboard: bool = False, expect_progress: bool = True) -> None:
+    """Press Next and wait until the next question (or the end of the questions) is on the screen: a rerun may
+    start later than wait_idle's first look, so wait for what the click must change."""
+    before = _progress(page) if expect_progress else None
     button = page.get_by_role("button", name="Next")
     if keyboard:
         button.focus()
@@ -91,6 +97,12 @@ def _next(page, keyboard: bool = False) -> None:
     else:
         button.click()
     wait_idle(page)
+    if before is not None:
+        page.wait_for_function(
+            "before => { const t = [...document.querySelectorAll('[data-testid=stMarkdownContainer] strong')]"
+            ".map(e => e.innerText).find(x => /^Question \\d+ of \\d+$/.test(x)); return t !== before; }",
+            arg=before)
+        wait_idle(page)
 
 
 def _progress(page) -> str:
@@ -134,7 +146,7 @@ def test_patient_completes_the_set_on_a_phone_and_resumes_after_a_dropped_connec
         TIMINGS.setdefault("per_question_s", []).append(time.perf_counter() - t)
     assert _progress(page) == "Question 6 of 19"
     # Next without an answer: told what to do, not moved on.
-    _next(page)
+    _next(page, expect_progress=False)
     page.get_by_text("Please choose one answer to go on.").wait_for()
     assert _progress(page) == "Question 6 of 19"
     _choose(page, "Not at all")
@@ -146,12 +158,13 @@ def test_patient_completes_the_set_on_a_phone_and_resumes_after_a_dropped_connec
     TIMINGS["resume_load_s"] = time.perf_counter() - t
     page.get_by_text("Your answers so far are saved.").wait_for()
     assert _progress(page) == "Question 6 of 19"
-    assert page.get_by_role("radio", name="Not at all", exact=True).is_checked()  # the answer given before the drop
+    expect(page.get_by_role("radio", name="Not at all", exact=True)).to_be_checked()  # answered before the drop
     _next(page)
     # Back keeps answers.
     page.get_by_role("button", name="Back").click()
     wait_idle(page)
-    assert page.get_by_role("radio", name="Not at all", exact=True).is_checked()
+    expect(page.get_by_text(re.compile(r"^Question 6 of 19$"))).to_be_visible()
+    expect(page.get_by_role("radio", name="Not at all", exact=True)).to_be_checked()
     _next(page)
     for _ in range(7, 18):
         _choose(page, "Not at all")
