@@ -139,9 +139,10 @@ def update(session_factory, actor: Actor, key: str, raw) -> float | int:
             row.updated_at = utcnow()
             row.updated_by = actor.user_id
         audit.record(s, actor, "setting.update", "setting", key, {"value": [old, value]})
-    # Thresholds and weights change flags and priority of every case: hub.flags subscribes and marks them
-    # stale; the worker (hub.worker) recomputes. Settings never imports flags (no cycle, no thread here).
-    events.publish("settings.changed", session_factory=session_factory, key=key)
+    if not key.startswith(("security.", "invitations.")):
+        # Thresholds and weights change flags and priority of every case: hub.flags subscribes and marks them
+        # stale; the worker (hub.worker) recomputes. Settings never imports flags (no cycle, no thread here).
+        events.publish("settings.changed", session_factory=session_factory, key=key)
     return value
 
 
