@@ -61,8 +61,9 @@ _BULK_QUESTIONS = tuple(q for qs in _QUESTIONS.values() for q in qs)
 
 def seed_bulk_cases(session_factory, n_cases: int, *, seed: int = 7, today: date | None = None,
                     history: str = "demo") -> None:
-    """Add n_cases submitted-or-later cases (one new patient each) fast, for benchmarks; `history` is
-    "demo" (demo-like records, see the module docstring) or "minimal" (a few pain scores)."""
+    """Add n_cases cases (one new patient each) fast, for benchmarks; `history` is
+    "demo" (demo-like records and status mix, drafts included; see the module docstring) or "minimal"
+    (submitted-or-later cases with a few pain scores)."""
     today = today or date.today()
     rng = random.Random(seed)
     with session_factory.begin() as s:

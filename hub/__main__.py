@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         if result.outcome == "locked":
             print("Another worker holds the lock and is refreshing flags; nothing done.")
             return 1
-        print(f"Flags recomputed for every case in {result.seconds:.1f} s")
+        print(f"Flags recomputed for {result.cases} cases in {result.seconds:.1f} s")
         return 0
     if args.command == "worker":
         import logging

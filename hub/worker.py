@@ -121,6 +121,7 @@ class RunResult:
 
     outcome: str
     seconds: float = 0.0
+    cases: int | None = None  # cases recomputed, when known (a full recompute)
 
 
 def _renewer(lock: DbLock, stop: threading.Event) -> threading.Thread:
@@ -143,9 +144,10 @@ def run_once(session_factory, today: date | None = None, *, force_full: bool = F
     renewer = _renewer(lock, stop)
     renewer.start()
     started = time.perf_counter()
+    cases = None
     try:
         if force_full:
-            flags.recompute_all(session_factory, today)
+            cases = flags.recompute_all(session_factory, today)
             outcome = "full"
         else:
             outcome = flags.refresh_if_stale(session_factory, today) or "idle"
@@ -153,7 +155,7 @@ def run_once(session_factory, today: date | None = None, *, force_full: bool = F
         stop.set()
         renewer.join()
         lock.release()
-    result = RunResult(outcome, time.perf_counter() - started)
+    result = RunResult(outcome, time.perf_counter() - started, cases)
     if outcome != "idle":
         log.info("flags refresh %s in %.1f s", outcome, result.seconds)
     return result

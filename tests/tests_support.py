@@ -70,3 +70,9 @@ def seed_app_demo(sf) -> None:
     from hub import demo
 
     demo.seed_all(sf)
+
+
+def url_of(sf) -> str:
+    """The database URL behind a session factory (the fixtures' `world` and `sf` are copies of templates, so
+    their URL is not the `database_url` fixture's)."""
+    return sf.kw["bind"].url.render_as_string(hide_password=False)

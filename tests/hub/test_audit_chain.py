@@ -108,7 +108,7 @@ def test_a_rewritten_event_with_a_recomputed_hash_breaks_the_next_link(world):
     assert not report.ok and report.broken_seq == e.seq + 1
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_postgresql_trigger_refuses_update_and_delete_of_audit_rows(world):
     _write_events(world.sf, 2)
     for statement in (update(AuditEvent).values(action="edited"), delete(AuditEvent)):

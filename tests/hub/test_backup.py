@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, func, select, text
 from db.engine import make_engine, make_session_factory, upgrade_to_head
 from db.models import AuditEvent
 from hub import audit, backup
+from tests_support import url_of
 
 
 def _writer(sf, stop: threading.Event, errors: list):
@@ -61,7 +62,8 @@ def _drop_database(name: str | None):
         admin.dispose()
 
 
-def test_backup_during_writes_restores_with_counts_and_an_intact_chain(world, database_url, tmp_path):
+def test_backup_during_writes_restores_with_counts_and_an_intact_chain(world, tmp_path):
+    database_url = url_of(world.sf)
     if database_url.startswith("postgresql") and shutil.which("pg_dump") is None:
         pytest.skip("pg_dump is not installed")
     with world.sf.begin() as s:
@@ -103,7 +105,8 @@ def test_backup_during_writes_restores_with_counts_and_an_intact_chain(world, da
         _drop_database(dbname)
 
 
-def test_backup_never_overwrites_and_restore_refuses_a_non_empty_database(world, database_url, tmp_path):
+def test_backup_never_overwrites_and_restore_refuses_a_non_empty_database(world, tmp_path):
+    database_url = url_of(world.sf)
     out = tmp_path / "b.backup"
     out.write_text("x")
     with pytest.raises(backup.BackupError, match="exists"):

@@ -509,7 +509,7 @@ def test_seed_bulk_cases_adds_cases_fast(seeded, tmp_path):
     demo.seed_demo(sf, n_patients=12, today=TODAY)
     before = demo.cohort_counts(sf)
     started = time.perf_counter()
-    seed_bulk_cases(sf, 2000, today=TODAY)
+    seed_bulk_cases(sf, 2000, today=TODAY, history="minimal")
     print(f"\nseed_bulk_cases(2000): {time.perf_counter() - started:.2f} s")
     after = demo.cohort_counts(sf)
     assert after["hub_case"] == before["hub_case"] + 2000 and after["patient"] == before["patient"] + 2000

@@ -12,7 +12,7 @@ def _no_wait(_s: float) -> None:
     return None
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_server_demo_gets_a_random_password_printed_once(database_url, monkeypatch):
     monkeypatch.setenv("HUB_DEMO", "1")
     said: list[str] = []

@@ -17,6 +17,7 @@ from db.engine import make_engine, make_session_factory
 from db.models import Action, AuditEvent, Decision, Letter
 from hub import audit, decisions, demo, meetings
 from test_meetings import STARTS, full_form, submit
+from tests_support import url_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,7 +96,8 @@ print("finalised", flush=True)
 """
 
 
-def test_finalise_killed_part_way_writes_all_or_nothing(world, database_url):
+def test_finalise_killed_part_way_writes_all_or_nothing(world):
+    database_url = url_of(world.sf)
     rng = random.Random(7)
     outcomes = []
     for round_ in range(4):

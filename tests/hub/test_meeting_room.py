@@ -3,7 +3,7 @@ the summary of what finalising sends, and the chair's current agenda item that a
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
