@@ -186,3 +186,15 @@ def test_readme_path_check_would_catch_a_missing_file():
 def test_documents_shown_on_the_about_page_exist(doc):
     text = doc.text()
     assert text is not None and text.startswith("# MSK Pain Hub"), doc.repo_path
+
+
+def test_technical_notes_citations_name_existing_headings():
+    """A comment such as (see docs/TECHNICAL-NOTES.md, "Navigation before the authenticator") names a heading."""
+    notes = read(ROOT / "docs" / "TECHNICAL-NOTES.md")
+    headings = {h.strip().lower() for h in re.findall(r"^#{2,4}\s+(.+)$", notes, re.M)}
+    cited = [(p, n, m.group(1)) for p in repo_files() if p.name != "test_docs.py"
+             for n, line in enumerate(read(p).splitlines(), 1)
+             for m in re.finditer(r'TECHNICAL-NOTES\.md,?\s+"([^"]+)"', line)]
+    assert cited, "app.py cites the navigation note"
+    missing = [f"{p.relative_to(ROOT)}:{n} cites {h!r}" for p, n, h in cited if h.strip().lower() not in headings]
+    assert not missing, "\n".join(missing)
