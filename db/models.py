@@ -294,7 +294,7 @@ class Treatment(Base):
     reason_stopped: Mapped[str | None] = mapped_column(String(20))
     adherence_pct: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str] = mapped_column(Text, default="")
-    # Guideline check (CLINICAL.md 3.2): the rules hit when the medicine was added, and the reason
+    # Guideline check (docs/CLINICAL.md 3.2): the rules hit when the medicine was added, and the reason
     # the prescriber gave to override a do-not rule.
     guideline_hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
     guideline_override: Mapped[str | None] = mapped_column(Text)

@@ -53,7 +53,7 @@ class Letter:
         return not self.missing_mandatory
 
 
-# Section titles (CLINICAL.md 7.1) and their order in the letter.
+# Section titles (docs/CLINICAL.md 7.1) and their order in the letter.
 DEMOGRAPHICS = "Patient demographics"
 GP_PRACTICE = "GP practice"
 ATTENDANCE = "Attendance details"
@@ -74,7 +74,7 @@ ASSESSMENT_SCALES = "Assessment scales"
 MEDICATIONS = "Medications and medical devices"
 CONCERNS = "Patient and carer concerns, expectations and wishes"
 
-# (title, SNOMED CT section code or None where CLINICAL.md gives none, conformance), in letter order.
+# (title, SNOMED CT section code or None where docs/CLINICAL.md gives none, conformance), in letter order.
 # "Procedures" and "History" (Required) and the other Optional headings are omitted: the MDT
 # performs no procedures, the history is in the referral, and there is no data for them.
 SECTION_SPECS: tuple[tuple[str, str | None, str], ...] = (
@@ -109,7 +109,7 @@ MANDATORY_RULES: dict[str, str] = {
     PERSON_COMPLETING: "the name of the person completing the letter is required",
 }
 
-# Sub-headings of "Plan and requested actions" (PRSB) plus the goals of CLINICAL.md 7.2 item 7.
+# Sub-headings of "Plan and requested actions" (PRSB) plus the goals of docs/CLINICAL.md 7.2 item 7.
 HCP_ACTIONS = "Actions for healthcare professionals"
 PATIENT_ACTIONS = "Actions for patient or their carer"
 GOALS = "Goals (SMART) with Goal Attainment Scaling levels"

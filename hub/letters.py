@@ -1,8 +1,8 @@
-"""Post-MDT outcome letters (CLINICAL.md section 7): dataclasses in, the GP letter and the patient's
+"""Post-MDT outcome letters (docs/CLINICAL.md section 7): dataclasses in, the GP letter and the patient's
 version out. Pure: no database, no streamlit.
 
 * The GP letter follows the PRSB/ITK3 Outpatient Letter headings in the order and with the
-  conformance of CLINICAL.md 7.1, filled with the MDT content of 7.2.
+  conformance of docs/CLINICAL.md 7.1, filled with the MDT content of 7.2.
 * A Mandatory section is empty when its essential data is missing (``MANDATORY_RULES``); sending
   is blocked while any is empty (``Letter.can_send``). Empty Required/Optional sections are kept
   and show "None recorded".
@@ -206,7 +206,7 @@ class LetterData:
         return ome_text(self.total_ome or 0.0, self.ome_excluded)
 
 
-GAS_LEVEL_LABELS: dict[int, str] = {  # CLINICAL.md 6.2
+GAS_LEVEL_LABELS: dict[int, str] = {  # docs/CLINICAL.md 6.2
     -2: "much less than expected",
     -1: "less than expected",
     0: "expected outcome",

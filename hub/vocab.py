@@ -103,7 +103,7 @@ RISK_BANDS: dict[str, str] = {"low": "Low", "medium": "Medium", "high": "High"}
 
 ASSESSMENT_STATUSES: dict[str, str] = {"completed": "Completed", "not_returned": "Not returned"}
 
-# Red-flag screen of CLINICAL.md section 3.1 (S0_SAFETY): any "yes" sends the patient to an
+# Red-flag screen of docs/CLINICAL.md section 3.1 (S0_SAFETY): any "yes" sends the patient to an
 # urgent pathway instead of the hub.
 RED_FLAGS: dict[str, str] = {
     "cauda_equina": "Cauda equina signs (saddle anaesthesia, new bladder or bowel dysfunction)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from hub import hazard_log, settings
+from hub import documents, hazard_log, settings
 from ui import runtime
 
 runtime.actor()
@@ -29,6 +29,18 @@ if hazard_log.DOCUMENT.exists():
         st.markdown(hazard_log.DOCUMENT.read_text(encoding="utf-8"))
 else:
     st.warning("The hazard log is not installed with this copy of the hub: read it in the repository.")
+st.subheader("Documents")
+st.markdown("The clinical rules and the technical notes are kept in the repository with the code. The clinical "
+            "rules reference explains every threshold listed below and where its value comes from.")
+for doc in documents.DOCUMENTS:
+    body = doc.text()
+    if body is None:
+        st.markdown(f"**{doc.title}** (`{doc.repo_path}`): not installed with this copy of the hub, read it in the "
+                    "repository.")
+        continue
+    with st.expander(f"{doc.title} (`{doc.repo_path}`)"):
+        st.markdown(f"*{doc.summary}*")
+        st.markdown(body)
 st.subheader("Active settings and their sources")
 st.dataframe(pd.DataFrame(settings.listing(sf)).drop(columns=["key"]), hide_index=True, width="stretch")
 st.caption("PHQ-9 and GAD-7 item text: developed by Drs Robert L. Spitzer, Janet B.W. Williams, Kurt Kroenke and "

@@ -126,7 +126,8 @@ st.text_area("Clinical question for the hub (required to submit)", key="sub_ques
 field_error(errors, "clinical_question")
 
 st.subheader("Red-flag screen")
-st.caption("Any red flag means an urgent pathway, not the hub (CLINICAL.md S0: exclude specific causes first).")
+st.caption("Any red flag means an urgent pathway, not the hub (rule out specific causes such as cancer, infection, "
+           "fracture or inflammatory disease first).")
 for code, text in RED_FLAGS.items():
     st.radio(text, ["No", "Yes"], index=None, horizontal=True, key=f"sub_rf_{code}")
 field_error(errors, "red_flags")

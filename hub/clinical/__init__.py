@@ -1,1 +1,1 @@
-"""Pure clinical functions of CLINICAL.md: no I/O, no database, no streamlit."""
+"""Pure clinical functions of docs/CLINICAL.md: no I/O, no database, no streamlit."""

@@ -1,4 +1,4 @@
-"""SMART goals and Goal Attainment Scaling (CLINICAL.md section 6)."""
+"""SMART goals and Goal Attainment Scaling (docs/CLINICAL.md section 6)."""
 
 from __future__ import annotations
 

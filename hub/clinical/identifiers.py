@@ -1,4 +1,4 @@
-"""NHS number validation (CLINICAL.md section 8, Modulus 11)."""
+"""NHS number validation (docs/CLINICAL.md section 8, Modulus 11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scoring of the PROMs and screening tools of CLINICAL.md section 1 (pure functions).
+"""Scoring of the PROMs and screening tools of docs/CLINICAL.md section 1 (pure functions).
 
 Responses are dicts of integer codes keyed ``<PREFIX>_Q<n>``; results are frozen
 dataclasses; invalid input raises ``ValueError`` naming the item. Interpretation bands
@@ -39,7 +39,7 @@ class ItemSpec:
 
 @dataclass(frozen=True)
 class InstrumentSpec:
-    """Metadata of one instrument (CLINICAL.md 0.4-0.6 and section 1)."""
+    """Metadata of one instrument (docs/CLINICAL.md 0.4-0.6 and section 1)."""
 
     id: str
     name: str

@@ -1,4 +1,4 @@
-"""Opioid stewardship (CLINICAL.md section 4): daily OME, dose flags, co-prescription flags."""
+"""Opioid stewardship (docs/CLINICAL.md section 4): daily OME, dose flags, co-prescription flags."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ _CONV: dict[str, Any] = load_yaml("opioid_conversion.yaml")
 CONVERSION_VERSION: str = str(_CONV["version"])
 TABLES: dict[str, dict[str, Any]] = _CONV["tables"]
 
-# Thresholds (mg OME/day), CLINICAL.md 4.2. UK default; optional CDC profile. All configurable.
+# Thresholds (mg OME/day), docs/CLINICAL.md 4.2. UK default; optional CDC profile. All configurable.
 PROFILES: dict[str, dict[str, float]] = {
     "UK": {"amber": 90.0, "red": 120.0},
     "CDC": {"amber": 50.0, "red": 90.0},

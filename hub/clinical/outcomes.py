@@ -1,4 +1,4 @@
-"""Response classification over time (CLINICAL.md section 2): change classes, MIC bands, responder."""
+"""Response classification over time (docs/CLINICAL.md section 2): change classes, MIC bands, responder."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stepped care pathway, guideline medicine rules and escalation criteria (CLINICAL.md section 3).
+"""Stepped care pathway, guideline medicine rules and escalation criteria (docs/CLINICAL.md section 3).
 
 The ordered steps (tables/pathway_steps.yaml), the NICE rule tables NG193 / NG59 / NG226
 (tables/medicine_rules.yaml) and the drug classes (tables/drugs.yaml) are data files; this
@@ -156,7 +156,7 @@ def check_medicine(
     if "min_age" in g and age_ is not None and age_ < g["min_age"]:
         return [RuleHit("outside_age_range", gid, None,
                         f"{gid} applies from age {g['min_age']}; this person is {age_}: seek specialist advice.",
-                        "CLINICAL.md 3.2", False, f"{gid}_AGE")]
+                        f"{gid} age range", False, f"{gid}_AGE")]
     classes = drug_classes(name)
     if not classes:
         return [RuleHit("not_in_rule_table", gid, None,

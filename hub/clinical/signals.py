@@ -1,4 +1,4 @@
-"""Therapeutic inertia, treatment fatigue and disengagement detectors (CLINICAL.md section 5).
+"""Therapeutic inertia, treatment fatigue and disengagement detectors (docs/CLINICAL.md section 5).
 
 No published operational definition exists for chronic pain, so every numeric parameter
 here is a DESIGN DEFAULT, exposed as a keyword argument (see hub.clinical.thresholds).

@@ -1,4 +1,4 @@
-"""Every configurable clinical threshold and DESIGN DEFAULT of CLINICAL.md, declared once.
+"""Every configurable clinical threshold and DESIGN DEFAULT of docs/CLINICAL.md, declared once.
 
 The app stores these in its settings table (editable by admin within [min, max]) and
 lists them on the About page. Defaults are taken from the constants and band tables the

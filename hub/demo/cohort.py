@@ -3,7 +3,7 @@ treatments, PROMs, reviews and wearable days, deterministic for a given seed and
 
 No real patient data anywhere: names are drawn from common-name lists, NHS numbers come from the
 never-issued test range 999 000 0000 - 999 999 9999. Each patient follows one trajectory (improving,
-plateaued, worsening, disengaging, high-dose opioid) so that every signal of CLINICAL.md section 5 and
+plateaued, worsening, disengaging, high-dose opioid) so that every signal of docs/CLINICAL.md section 5 and
 every opioid rule of section 4 has something to show. Big tables are written with bulk inserts so a
 fresh start seeds in a few seconds.
 """
@@ -602,7 +602,7 @@ def _background(reg: _Regimen, rng: random.Random, p: _Plan) -> None:
         if p.index % 4 == 1:
             reg.add("medicine", "", strong_start + timedelta(days=30), drug_key="methadone", dose=30, adherence=95,
                     notes="Started by the community drug service; dose confirmed with them.")
-        # Some co-prescription of a gabapentinoid or a benzodiazepine (CLINICAL.md 4.3), not all.
+        # Some co-prescription of a gabapentinoid or a benzodiazepine (docs/CLINICAL.md 4.3), not all.
         if p.index % 5 == 0:
             g = "pregabalin" if p.index % 2 else "gabapentin"
             if not reg.active_meds("gabapentinoid"):
@@ -776,7 +776,7 @@ def _simulate(p: _Plan, today: date, seed: int, pcp_id: int | None) -> dict[str,
             p_dna, p_cancel = 0.05, 0.05
         u = rng.random()
         attendance = "dna" if u < p_dna else "cancelled" if u < p_dna + p_cancel else "attended"
-        # A disengaging patient misses at least two of the last six months' appointments (CLINICAL.md 5.4).
+        # A disengaging patient misses at least two of the last six months' appointments (docs/CLINICAL.md 5.4).
         if p.trajectory == "disengaging" and (today - d).days <= 150 and dna_recent < 2 and attendance == "attended":
             attendance = "dna"
         if p.trajectory == "disengaging" and (today - d).days <= 150 and attendance == "dna":
@@ -918,7 +918,7 @@ def _assessments(p: _Plan, today: date, rng: random.Random, pcp_id: int | None) 
         level = _pain_at(p, d, today) + rng.gauss(0, 0.4 if p.trajectory == "improving" else 0.5)
         responses, total = _pain_responses(p.pain_instrument, level, rng)
         pain_rows.append(_row_assessment(p.pain_instrument, d, responses, total, None))
-    # An improving patient's latest score is at least 30% below the first (IMMPACT moderate, CLINICAL.md 2).
+    # An improving patient's latest score is at least 30% below the first (IMMPACT moderate, docs/CLINICAL.md 2).
     done = [r for r in pain_rows if r["status"] == "completed"]
     if p.trajectory == "improving" and done and done[-1]["total"] > 0.65 * done[0]["total"]:
         responses, total = _pain_responses(p.pain_instrument, math.floor(0.6 * done[0]["total"]), rng, noise=False)
@@ -952,7 +952,7 @@ def _assessments(p: _Plan, today: date, rng: random.Random, pcp_id: int | None) 
         rows.append(_row_assessment("gad7", d, gad, float(gad_score.total), gad_score.band, minutes=614))
 
     if p.safety:
-        # A recent PHQ-9 with thoughts of self-harm: same-day clinician review (CLINICAL.md 1.10).
+        # A recent PHQ-9 with thoughts of self-harm: same-day clinician review (docs/CLINICAL.md 1.10).
         d = today - timedelta(days=rng.randint(2, 20))
         phq = _phq9(2.0, rng, item9=rng.choice((1, 1, 2)))
         phq_score = instruments.score_phq9(phq)

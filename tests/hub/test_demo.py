@@ -1,5 +1,5 @@
 """The synthetic demo cohort (hub.demo): coverage of every code and signal, consistency with
-CLINICAL.md, determinism, reset, bulk benchmark cases; on SQLite and (when configured) PostgreSQL."""
+docs/CLINICAL.md, determinism, reset, bulk benchmark cases; on SQLite and (when configured) PostgreSQL."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ JUST_CODES = {"patient_declined", "recent_change_within_onset_window", "awaiting
 PAIN = ("nrs", "peg")
 
 # ----------------------------------------------------------------------------- independent reference scoring
-# Written from CLINICAL.md section 1 and 4.1, not from hub.demo, so a scoring slip in the demo shows up here.
+# Written from docs/CLINICAL.md section 1 and 4.1, not from hub.demo, so a scoring slip in the demo shows up here.
 
 PHQ9_BANDS = [(0, "minimal"), (5, "mild"), (10, "moderate"), (15, "moderately_severe"), (20, "severe")]
 GAD7_BANDS = [(0, "minimal"), (5, "mild"), (10, "moderate"), (15, "severe")]
@@ -41,7 +41,7 @@ def ref_band(total, bands):
 
 
 def ref_score(instrument: str, r: dict) -> tuple[float, str | None, bool]:
-    """(total, band, safety_alert) per CLINICAL.md section 1."""
+    """(total, band, safety_alert) per docs/CLINICAL.md section 1."""
     if instrument == "nrs":
         assert set(r) == {"NRS_Q1"} and 0 <= r["NRS_Q1"] <= 10
         return float(r["NRS_Q1"]), None, False

@@ -1,4 +1,4 @@
-"""CLINICAL.md section 6: SMART goals and GAS T-scores."""
+"""docs/CLINICAL.md section 6: SMART goals and GAS T-scores."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CLINICAL.md section 8: NHS number validation (Modulus 11)."""
+"""docs/CLINICAL.md section 8: NHS number validation (Modulus 11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CLINICAL.md section 1: every worked example of every instrument, plus property-based tests."""
+"""docs/CLINICAL.md section 1: every worked example of every instrument, plus property-based tests."""
 
 from __future__ import annotations
 

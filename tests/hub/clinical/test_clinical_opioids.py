@@ -1,4 +1,4 @@
-"""CLINICAL.md section 4: OME conversion, dose flags, co-prescription flags."""
+"""docs/CLINICAL.md section 4: OME conversion, dose flags, co-prescription flags."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CLINICAL.md section 2 (and the change examples of section 1): response classification."""
+"""docs/CLINICAL.md section 2 (and the change examples of section 1): response classification."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CLINICAL.md section 3: pathway steps, medicine rule tables with precedence, escalation criteria."""
+"""docs/CLINICAL.md section 3: pathway steps, medicine rule tables with precedence, escalation criteria."""
 
 from __future__ import annotations
 

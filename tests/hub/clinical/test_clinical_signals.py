@@ -1,4 +1,4 @@
-"""CLINICAL.md section 5: therapeutic inertia and disengagement / treatment-fatigue detectors."""
+"""docs/CLINICAL.md section 5: therapeutic inertia and disengagement / treatment-fatigue detectors."""
 
 from __future__ import annotations
 
