@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -24,6 +25,12 @@ def database_url() -> str:
         return url
     DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+# Last-line guards the domain registers when it is imported (hub/__init__.py), so that db stays below hub in
+# the layers: wrappers of every session factory, and cursor listeners of server (non-SQLite) engines.
+SESSION_FACTORY_GUARDS: list[Callable[[sessionmaker[Session]], sessionmaker[Session]]] = []
+SERVER_QUERY_GUARDS: list[Callable[..., None]] = []
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -84,30 +91,20 @@ def make_engine(url: str | None = None) -> Engine:
         event.listen(engine, "before_cursor_execute", _sqlite_index_hint, retval=True)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-        event.listen(engine, "before_cursor_execute", _refuse_nul_parameters)
+        for guard in SERVER_QUERY_GUARDS:
+            event.listen(engine, "before_cursor_execute", guard)
     return engine
-
-
-def _refuse_nul_parameters(_conn, _cursor, _statement, parameters, _context, executemany) -> None:
-    """PostgreSQL cannot hold a NUL character in text: refuse it with a ValidationError before the driver
-    fails with a DataError that quotes the SQL (services validate text first; this is the backstop,
-    e.g. for a login name or a search term)."""
-    from hub.errors import ValidationError
-
-    for row in (parameters if executemany else (parameters,)):
-        values = row.values() if isinstance(row, dict) else (row or ())
-        if any(isinstance(v, str) and "\x00" in v for v in values):
-            raise ValidationError({"text": "The text contains a NUL character (\\x00), which cannot be stored; "
-                                           "remove it (it may have come from pasting from another program)."})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Session factory; services use `with factory.begin() as s:` for one unit of work.
 
-    Every flush refuses control characters in string columns (hub.text), with a ValidationError."""
-    from hub.text import install_flush_guard
-
-    return install_flush_guard(sessionmaker(engine, expire_on_commit=False))
+    The domain's guards wrap it (SESSION_FACTORY_GUARDS): every flush refuses control characters in string
+    columns with the domain's ValidationError (hub.text.install_flush_guard)."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    for guard in SESSION_FACTORY_GUARDS:
+        factory = guard(factory)
+    return factory
 
 
 def alembic_config(url: str):

@@ -1,1 +1,2 @@
 """MSK Pain Hub domain layer: services and clinical rules (never imports streamlit)."""
+

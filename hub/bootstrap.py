@@ -9,6 +9,7 @@ import sys
 from sqlalchemy import Engine
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head
+from hub import text as _text  # noqa: F401  (registers the last-line text guards before the engine is made)
 
 
 def demo_wanted(url: str) -> bool:

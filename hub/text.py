@@ -150,3 +150,29 @@ def parse_id(raw: object) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_ID else None
+
+
+def refuse_nul_parameters(_conn, _cursor, _statement, parameters, _context, executemany) -> None:
+    """PostgreSQL cannot hold a NUL character in text: refuse it with a ValidationError before the driver
+    fails with a DataError that quotes the SQL (services validate text first; this is the backstop,
+    e.g. for a login name or a search term)."""
+    for row in (parameters if executemany else (parameters,)):
+        values = row.values() if isinstance(row, dict) else (row or ())
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise ValidationError({"text": "The text contains a NUL character (\\x00), which cannot be stored; "
+                                           "remove it (it may have come from pasting from another program)."})
+
+
+def _register_guards() -> None:
+    """The domain's last-line guards on every session factory and server engine made after this import
+    (db.engine keeps the registries, so the database layer never imports the domain). Importing any service
+    imports this module; hub.bootstrap imports it before it makes the app's engine."""
+    from db import engine
+
+    if install_flush_guard not in engine.SESSION_FACTORY_GUARDS:
+        engine.SESSION_FACTORY_GUARDS.append(install_flush_guard)
+    if refuse_nul_parameters not in engine.SERVER_QUERY_GUARDS:
+        engine.SERVER_QUERY_GUARDS.append(refuse_nul_parameters)
+
+
+_register_guards()
