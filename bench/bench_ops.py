@@ -64,7 +64,8 @@ class Database:
 def fill_chain(sf, n: int, batch: int = 20_000) -> None:
     """Append n chained events quickly (the same hashes hub.audit computes, inserted in batches)."""
     with sf() as s:
-        seq, prev = s.execute(AuditChain.__table__.select().with_only_columns(AuditChain.seq, AuditChain.last_hash)).one()
+        seq, prev = s.execute(AuditChain.__table__.select()
+                              .with_only_columns(AuditChain.seq, AuditChain.last_hash)).one()
     start = utcnow() - timedelta(days=365)
     done = 0
     while done < n:

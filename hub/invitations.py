@@ -247,8 +247,9 @@ def issue_scheduled(session_factory, actor: Actor, invitation_id: int, *, today:
         if inv.status != "scheduled":
             raise ValidationError({"invitation": "This invitation's link has already been issued or revoked."})
         if inv.due_on - timedelta(days=FOLLOW_UP_LEAD_DAYS) > today:
+            issue_from = inv.due_on - timedelta(days=FOLLOW_UP_LEAD_DAYS)
             raise ValidationError({"invitation": f"This follow-up is due on {inv.due_on:%d %b %Y}; its link can be "
-                                                 f"issued from {inv.due_on - timedelta(days=FOLLOW_UP_LEAD_DAYS):%d %b %Y}."})
+                                                 f"issued from {issue_from:%d %b %Y}."})
         token = _issue(inv, _expiry_days(s, None), now)
         audit.record(s, actor, "invitation.issue", "invitation", inv.id,
                      {"case_id": inv.case_id, "expires_at": inv.expires_at})
@@ -629,7 +630,8 @@ def dashboard_metrics(session_factory, actor: Actor, *, practice_ids: list[int] 
     require_clinical(actor)
     end = end or date.today()
     start = start or end - timedelta(days=365)
-    lo, hi = datetime.combine(start, datetime.min.time()), datetime.combine(end + timedelta(days=1), datetime.min.time())
+    lo = datetime.combine(start, datetime.min.time())
+    hi = datetime.combine(end + timedelta(days=1), datetime.min.time())
     with session_factory() as s:
         scoped = select(Case.id).where(case_scope(actor, Case))
         if practice_ids:

@@ -26,7 +26,8 @@ WORDS = [
 ]
 
 
-def _answer(sf, token: str, when, words: tuple[str, str, str] | None, rng: random.Random, upto: int | None = None) -> None:
+def _answer(sf, token: str, when, words: tuple[str, str, str] | None, rng: random.Random,
+            upto: int | None = None) -> None:
     view = invitations.open_link(sf, token, "demo", now=when)
     for i, step in enumerate(view.steps[:upto] if upto is not None else view.steps):
         if step.kind == "text":

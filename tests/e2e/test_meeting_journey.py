@@ -212,7 +212,8 @@ def _add_recommendation(page, kind_label: str, text: str, owner_label: str, due:
     assert re.sub(r"\s", "", field.inner_text()) == due.strftime("%d/%m/%Y")
     form.get_by_role("button", name=re.compile("Add recommendation")).click()
     wait_idle(page)
-    page.get_by_text(re.compile(rf"^1\. {re.escape(kind_label)} · {re.escape(owner_label)} · due {due:%d %b %Y}")).wait_for()
+    line = rf"^1\. {re.escape(kind_label)} · {re.escape(owner_label)} · due {due:%d %b %Y}"
+    page.get_by_text(re.compile(line)).wait_for()
 
 
 # ----------------------------------------------------------------------------- the journey
@@ -286,7 +287,8 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     choose(chair, "Pathway step", "S6 Combined physical and psychological programme")
     _type(chair, FORMULATION_LABEL, formulation)
     _type(chair, "Answer to the referrer's question", answer)
-    flag_groups = [g for g in chair.get_by_test_id("stRadio").all() if "Discussed with the patient" not in g.inner_text()]
+    flag_groups = [g for g in chair.get_by_test_id("stRadio").all()
+                   if "Discussed with the patient" not in g.inner_text()]
     assert flag_groups, "the case has no open flag to respond to"
     for group in flag_groups:
         group.get_by_text("Change management", exact=True).click()

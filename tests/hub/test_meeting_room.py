@@ -52,7 +52,8 @@ def test_opioid_taper_template_fills_kind_owner_due_review_and_patient_part():
 
 
 def test_opioids_of_current_medicines():
-    assert decision_templates.opioids_of(["Paracetamol", "Morphine MR 10 mg", None, "codeine"]) == ["morphine", "codeine"]
+    found = decision_templates.opioids_of(["Paracetamol", "Morphine MR 10 mg", None, "codeine"])
+    assert found == ["morphine", "codeine"]
     assert decision_templates.opioids_of(["naproxen", "  "]) == []
 
 

@@ -34,7 +34,8 @@ def full_form(day: date) -> DecisionForm:
         answer="Exercise-led plan; no injection now", allergies="No known drug allergies",
         what_matters="Walking the dog", beliefs_concerns="Fears exercise will wear out the knee",
         options_discussed="Physio-led exercise; injection", option_preferred="Exercise", options_declined="Injection",
-        discussed_with_patient="yes", patient_view="agrees", safety_netting="Seek help if the knee locks or swells", primary_outcome="nrs",
+        discussed_with_patient="yes", patient_view="agrees", safety_netting="Seek help if the knee locks or swells",
+        primary_outcome="nrs",
         follow_up_date=day + timedelta(days=56),
         recommendations=[
             RecommendationInput("exercise_programme", "Supervised knee strengthening, 6 weeks",

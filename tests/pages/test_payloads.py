@@ -65,7 +65,8 @@ def _form(day: date) -> DecisionForm:
     return DecisionForm(
         formulation=LONG, pathway_step="S4_ACTIVE_NON_PHARM", answer=LONG, allergies=LONG, what_matters=LONG,
         beliefs_concerns=LONG, options_discussed=LONG, option_preferred=LONG, options_declined=LONG,
-        discussed_with_patient="yes", safety_netting=LONG, primary_outcome="nrs", follow_up_date=day + timedelta(days=56),
+        discussed_with_patient="yes", safety_netting=LONG, primary_outcome="nrs",
+        follow_up_date=day + timedelta(days=56),
         recommendations=[RecommendationInput("exercise_programme", LONG, owner_role="pcp",
                                              due_date=day + timedelta(days=14))],
         goals=[GoalInput(SHORT + " walk", SHORT, "20 minutes " + SHORT, day + timedelta(days=84), 3, 2,
