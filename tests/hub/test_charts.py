@@ -224,7 +224,10 @@ def test_user_text_in_treatment_labels_is_escaped_for_plotly():
     fig = charts.case_timeline(treatments, assessments, reviews, wearables, today=TODAY)
     shown = fig.to_json()
     assert "<a href" not in shown and "<b>bold" not in shown
-    bar = next(t for t in fig.data if t.name == "Medicine" and any("evil" in x for x in t.text))
-    i = next(k for k, x in enumerate(bar.text) if "evil" in x)
-    assert bar.text[i].startswith("&lt;a href") and bar.y[i].startswith("&lt;a href")
+    bar = next(t for t in fig.data if t.type == "bar" and t.name == "Medicine"
+               and any("evil" in c[0] for c in t.customdata))
+    i = next(k for k, c in enumerate(bar.customdata) if "evil" in c[0])
+    assert bar.customdata[i][0].startswith("&lt;a href") and bar.y[i].startswith("&lt;a href")
     assert "evil" not in bar.hovertemplate and "100%{x}" not in bar.hovertemplate  # labels are data, not template
+    texts = [str(a.text) for a in fig.layout.annotations] + [str(x) for t in fig.data for x in (t.text or ())]
+    assert all("<a " not in x and "<b>bold" not in x for x in texts)  # labels drawn beside courses: escaped too
