@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import streamlit as st
 
-from hub import cases
+from hub import cases, safety
 from hub.clinical.case_review import FLAG_LABELS
 from hub.users import list_practices
 from hub.vocab import CASE_STATUSES, CONDITIONS
@@ -23,14 +24,28 @@ if actor.is_hub_member:
 else:
     st.caption("Your practice's cases, drafts included.")
 
+notice = safety.queue_notice(sf, actor)
+if notice.kind == "responder" and notice.alerts:
+    # The practice's safety responder: their patients to contact today, oldest alert first.
+    with st.container(border=True, key="safety_responder_notice"):
+        st.error(md_escape(notice.headline()) + ". PHQ-9 item 9 answered above 0: contact the patient today, then record "
+                 "the action taken on the case.", icon=":material/emergency:")
+        for a in notice.alerts:
+            st.page_link("pages/case.py", label=f"Case {a.case_id} · {md_escape(a.patient)} · "
+                                                f"{md_escape(a.source(date.today()))}",
+                         query_params={"case_id": a.case_id}, icon=":material/call:")
 alerts = cases.open_safety_alerts(sf, actor)
-if alerts:
+if alerts and not (notice.kind == "responder" and notice.alerts):
     n_alerts = cases.count_open_safety_alerts(sf, actor)
     with st.container(border=True):
         st.error(f"{n_alerts} case(s) with an open safety alert (PHQ-9 item 9): same-day clinician review, "
                  "then record the action taken on the case."
                  + (f" The first {len(alerts)} are listed; filter the queue by the flag 'Safety alert' for all."
                     if n_alerts > len(alerts) else ""))
+        if notice.kind == "no_responder":  # an alert is never without an owner: say who must fix that
+            st.warning(f"{safety.NO_RESPONDER}.", icon=":material/warning:")
+        elif notice.responder:
+            st.markdown(f"Your practice's safety responder is {md_escape(notice.responder)}.")
         for a in alerts:
             st.page_link("pages/case.py",
                          label=f"Case {a['case_id']} · {md_escape(a['patient'])} · {md_escape(a['practice'])} · "
