@@ -114,7 +114,7 @@ class User(Base):
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
     )
-    practice: Mapped[Practice | None] = relationship(lazy="joined")
+    practice: Mapped[Practice | None] = relationship(lazy="joined", foreign_keys=[practice_id])
 
     __table_args__ = (
         CheckConstraint(f"discipline IS NULL OR discipline IN {sql_in(DISCIPLINES)}", name="discipline_known"),
