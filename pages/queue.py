@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import date
 
 import streamlit as st
 
@@ -13,6 +12,7 @@ from hub.users import list_practices
 from hub.vocab import CASE_STATUSES, CONDITIONS
 from ui import runtime
 from ui.common import md_escape, open_case, remember, show_error, sticky
+from ui.safety_notice import responder_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor()
@@ -24,18 +24,10 @@ if actor.is_hub_member:
 else:
     st.caption("Your practice's cases, drafts included.")
 
-notice = safety.queue_notice(sf, actor)
-if notice.kind == "responder" and notice.alerts:
-    # The practice's safety responder: their patients to contact today, oldest alert first.
-    with st.container(border=True, key="safety_responder_notice"):
-        st.error(md_escape(notice.headline()) + ". PHQ-9 item 9 answered above 0: contact the patient today, then record "
-                 "the action taken on the case.", icon=":material/emergency:")
-        for a in notice.alerts:
-            st.page_link("pages/case.py", label=f"Case {a.case_id} · {md_escape(a.patient)} · "
-                                                f"{md_escape(a.source(date.today()))}",
-                         query_params={"case_id": a.case_id}, icon=":material/call:")
+notice = responder_notice(sf, actor)  # the practice's safety responder: their patients first
 alerts = cases.open_safety_alerts(sf, actor)
-if alerts and not (notice.kind == "responder" and notice.alerts):
+# The generic banner: for everyone else, and for a responder who also sees the whole hub (chair, specialist).
+if alerts and not (notice.kind == "responder" and notice.alerts and not actor.is_hub_member):
     n_alerts = cases.count_open_safety_alerts(sf, actor)
     with st.container(border=True):
         st.error(f"{n_alerts} case(s) with an open safety alert (PHQ-9 item 9): same-day clinician review, "

@@ -95,3 +95,16 @@ def test_admin_page_sets_the_safety_responder(hub):
     with hub.sf() as s:
         assert s.get(Practice, hub.practice_a).safety_responder_id == pcp_a
     assert any("Safety responder saved." in str(getattr(el, "value", "")) for el in at.success)
+
+
+def test_responder_sees_the_notice_in_the_inbox_too(hub):
+    older, newer = _alerts(hub)
+    safety.set_responder(hub.sf, actor_for(hub.sf, "admin"), hub.practice_a, actor_for(hub.sf, "pcp.a").user_id)
+    at = login("pcp.a")
+    at.switch_page("pages/inbox.py").run()
+    assert not at.exception
+    assert unescaped(at.error[0].value).startswith("You are Practice A's safety responder: 2 patients need contact")
+    assert [label.split(" · ")[0] for label in _links(at)][:2] == [f"Case {older}", f"Case {newer}"]
+    other = login("pcp.a2")
+    other.switch_page("pages/inbox.py").run()
+    assert not other.exception and not any("safety responder" in e.value for e in other.error)
