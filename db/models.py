@@ -80,6 +80,10 @@ class Practice(Base):
     ods_code: Mapped[str | None] = mapped_column(String(10))
     # The UK nation (hub.vocab.NATIONS): its bank holidays are not working days on the dashboard.
     nation: Mapped[str] = mapped_column(String(3), default="eng", server_default="eng")
+    # The PCP of this practice who owns its open safety alerts (hub.safety checks the practice and role).
+    # use_alter: practice and user_account refer to each other.
+    safety_responder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", use_alter=True, name="fk_practice_safety_responder_id_user_account"))
     __table_args__ = (
         CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
         CheckConstraint("ods_code IS NULL OR length(ods_code) BETWEEN 3 AND 10", name="ods_code_length"),
@@ -110,7 +114,7 @@ class User(Base):
     roles: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
     )
-    practice: Mapped[Practice | None] = relationship(lazy="joined")
+    practice: Mapped[Practice | None] = relationship(lazy="joined", foreign_keys=[practice_id])
 
     __table_args__ = (
         CheckConstraint(f"discipline IS NULL OR discipline IN {sql_in(DISCIPLINES)}", name="discipline_known"),

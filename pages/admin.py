@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from hub import audit, settings, users
+from hub import audit, safety, settings, users
 from hub.vocab import DISCIPLINES, ROLES
 from ui import runtime
 from ui.common import act, show_notice
@@ -103,3 +103,26 @@ with tab_users, st.expander("Practice ODS codes (printed on outcome letters)"):
         ods = st.text_input("ODS code (a letter and five digits)", key="adm_ods_code")
         if st.form_submit_button("Save ODS code") and ods_practice is not None:
             act(lambda: users.set_practice_ods_code(sf, actor, ods_practice, ods), "ODS code saved.")
+
+with tab_users, st.expander("Practice safety responders (who contacts patients with a PHQ-9 item 9 alert)"):
+    st.caption("Each practice names one of its active PCPs as its safety responder: they see the practice's open "
+               "safety alerts at the top of the case queue and contact the patient the same day. Without one, the "
+               "practice's PCPs are told to ask you to set it.")
+    responders = safety.practice_responders(sf, actor)
+    st.dataframe(pd.DataFrame([{"Practice": r["practice"], "Safety responder": r["responder"] or "Not set"}
+                               for r in responders]), hide_index=True, width="stretch")
+    sr_practice = st.selectbox("Practice", list(practices), format_func=practices.get, index=None,
+                               key="adm_sr_practice")
+    if sr_practice is not None:
+        choices = dict(safety.responder_choices(sf, actor, sr_practice))
+        current = next((r["responder_id"] for r in responders if r["practice_id"] == sr_practice), None)
+        if not choices:
+            st.info("This practice has no active PCP yet: create one (New user, role PCP, this practice) first.")
+        with st.form(f"practice_safety_responder_{sr_practice}"):
+            options = [None, *choices]
+            responder = st.selectbox("Safety responder (an active PCP of this practice)", options,
+                                     index=options.index(current) if current in options else 0,
+                                     format_func=lambda u: "Not set" if u is None else choices[u],
+                                     key=f"adm_sr_user_{sr_practice}")
+            if st.form_submit_button("Save safety responder"):
+                act(lambda: safety.set_responder(sf, actor, sr_practice, responder), "Safety responder saved.")

@@ -8,11 +8,14 @@ import streamlit as st
 from hub import audit_events, correspondence, inbox
 from ui import runtime
 from ui.common import act, md_escape, show_notice
+from ui.safety_notice import responder_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor()
 st.title("Inbox")
 show_notice()
+if actor.has("pcp"):
+    responder_notice(sf, actor)  # the practice's safety responder: patients to contact today
 box = inbox.inbox(sf, actor)
 
 

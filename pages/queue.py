@@ -6,12 +6,13 @@ import time
 
 import streamlit as st
 
-from hub import cases
+from hub import cases, safety
 from hub.clinical.case_review import FLAG_LABELS
 from hub.users import list_practices
 from hub.vocab import CASE_STATUSES, CONDITIONS
 from ui import runtime
 from ui.common import md_escape, open_case, remember, show_error, sticky
+from ui.safety_notice import responder_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor()
@@ -23,14 +24,20 @@ if actor.is_hub_member:
 else:
     st.caption("Your practice's cases, drafts included.")
 
+notice = responder_notice(sf, actor)  # the practice's safety responder: their patients first
 alerts = cases.open_safety_alerts(sf, actor)
-if alerts:
+# The generic banner: for everyone else, and for a responder who also sees the whole hub (chair, specialist).
+if alerts and not (notice.kind == "responder" and notice.alerts and not actor.is_hub_member):
     n_alerts = cases.count_open_safety_alerts(sf, actor)
     with st.container(border=True):
         st.error(f"{n_alerts} case(s) with an open safety alert (PHQ-9 item 9): same-day clinician review, "
                  "then record the action taken on the case."
                  + (f" The first {len(alerts)} are listed; filter the queue by the flag 'Safety alert' for all."
                     if n_alerts > len(alerts) else ""))
+        if notice.kind == "no_responder":  # an alert is never without an owner: say who must fix that
+            st.warning(f"{safety.NO_RESPONDER}.", icon=":material/warning:")
+        elif notice.responder:
+            st.markdown(f"Your practice's safety responder is {md_escape(notice.responder)}.")
         for a in alerts:
             st.page_link("pages/case.py",
                          label=f"Case {a['case_id']} · {md_escape(a['patient'])} · {md_escape(a['practice'])} · "

@@ -1186,6 +1186,8 @@ def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today
         s.flush()
         practice_ids = {pr.code: pr.id for pr in practices}
         user_ids = _create_users(s, practice_ids, password=password)
+        for pr in practices:  # each practice's PCP is its safety responder (hub.safety)
+            pr.safety_responder_id = user_ids[_pcp_username(pr.code)]
         pcp_ids = [user_ids[_pcp_username(code)] for code, _ in PRACTICES]
         practice_list = [practice_ids[code] for code, _ in PRACTICES]
 
@@ -1237,9 +1239,14 @@ def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today
 
 
 def _all_tables(engine: Engine) -> list:
+    from sqlalchemy.schema import sort_tables
+
     md = MetaData()
     md.reflect(bind=engine)
-    return [t for t in md.sorted_tables if t.name != "alembic_version"]
+    # practice.safety_responder_id closes a cycle (user_account -> practice -> user_account): sort without it
+    # (wipe clears that column first).
+    return [t for t in sort_tables(md.tables.values(), skip_fn=lambda fk: fk.parent.name == "safety_responder_id")
+            if t.name != "alembic_version"]
 
 
 class DemoResetRefused(RuntimeError):
@@ -1274,6 +1281,7 @@ def wipe(engine: Engine) -> None:
             "empty database for the demo instead.")
     tables = _all_tables(engine)
     with engine.begin() as conn:
+        conn.execute(text("UPDATE practice SET safety_responder_id = NULL"))
         for table in reversed(tables):
             if table.name == "audit_chain":
                 conn.execute(table.update().values(seq=0, last_hash=GENESIS_HASH))

@@ -27,13 +27,13 @@ WORDS = [
 
 
 def _answer(sf, token: str, when, words: tuple[str, str, str] | None, rng: random.Random,
-            upto: int | None = None) -> None:
+            upto: int | None = None, item9: int = 0) -> None:
     view = invitations.open_link(sf, token, "demo", now=when)
     for i, step in enumerate(view.steps[:upto] if upto is not None else view.steps):
         if step.kind == "text":
             value = {"what_matters": words[0], "goals": words[1], "questions": words[2]}[step.key] if words else ""
         elif step.key == "PHQ9_Q9":
-            value = 0
+            value = item9
         elif step.instrument == "nrs":
             value = rng.randint(4, 8)
         else:
@@ -82,6 +82,15 @@ def seed_demo_invitations(sf, seed: int = 13) -> dict[str, int]:
         link = invitations.create(sf, gp, c, invitations.default_items("baseline"), "baseline", now=sent)
         _answer(sf, link.token, sent + timedelta(hours=3), None, rng, upto=5)
         made["open"] += 1
+        if n == 0 and len(ids) > 3:
+            # Completed this morning with PHQ-9 item 9 above 0: the case's safety alert names the patient-completed
+            # form and its time, and the practice's safety responder sees it at the top of the queue.
+            c = ids.pop(0)
+            sent = now - timedelta(hours=5)
+            link = invitations.create(sf, gp, c, invitations.default_items("baseline"), "baseline", now=sent)
+            _answer(sf, link.token, sent + timedelta(hours=3), WORDS[2], rng, item9=1)
+            invitations.submit(sf, link.token, now=sent + timedelta(hours=3))
+            made["completed"] += 1
         # Open, not opened yet.
         invitations.create(sf, gp, ids.pop(0), invitations.default_items("baseline"), "baseline",
                            now=now - timedelta(days=1))
