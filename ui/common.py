@@ -45,8 +45,10 @@ def anchor(name: str) -> None:
 
 
 def field_error(errors: dict[str, str], key: str) -> None:
-    """Show the error for one field right beside it, if any."""
+    """Show the error for one field right beside it, if any, with the anchor `err-<key>` the summary at the
+    top links to."""
     if key in errors:
+        anchor(f"err-{key}")
         st.error(errors[key], icon="⚠️")
 
 
