@@ -52,4 +52,9 @@ if not navigation_known:
     if pg.url_path not in allowed_paths and not (pg.url_path == "" and "queue" in allowed_paths):
         st.info("Choose a page in the menu.")
         st.stop()
+if actor.is_clinical and navigation_known:
+    from ui.inbox_badge import inbox_badge
+
+    with st.sidebar:
+        inbox_badge(sf, actor)
 pg.run()

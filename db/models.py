@@ -624,6 +624,9 @@ class Letter(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # When the practice first opened the letter: it can be acknowledged only after it was opened.
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     __table_args__ = (
         CheckConstraint(f"status IN {sql_in(LETTER_STATUSES)}", name="status_known"),

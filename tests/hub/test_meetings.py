@@ -167,7 +167,12 @@ def test_finalise_creates_actions_letter_and_returns_case(world):
     assert [x["id"] for x in box["letters"]] == [letter_id]
     assert len(box["open"]) == 1 and box["open"][0]["description"] == "Explain OA and exercise safety"
     assert inbox.inbox(world.sf, world.pcp_b)["letters"] == []
+    with pytest.raises(ValidationError, match="Open and read the letter"):
+        inbox.acknowledge_letter(world.sf, world.pcp_a, letter_id)  # not opened yet
+    assert inbox.counts(world.sf, world.pcp_a)[0] == 1
+    assert inbox.open_letter(world.sf, world.pcp_a, letter_id)["id"] == letter_id
     inbox.acknowledge_letter(world.sf, world.pcp_a, letter_id)
+    assert inbox.counts(world.sf, world.pcp_a)[0] == 0
     action_id = box["open"][0]["id"]
     with pytest.raises(PermissionDenied):
         inbox.complete_action(world.sf, world.pcp_b, action_id, "")

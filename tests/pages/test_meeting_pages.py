@@ -87,7 +87,10 @@ def test_finalise_from_meeting_room_then_pcp_acknowledges_in_inbox(hub):
     assert any("Decision final" in s.value for s in at.success), [e.value for e in at.error]
     gp = login("pcp.a")
     gp.switch_page("pages/inbox.py").run()
-    assert any("Outcome letters to acknowledge (1)" in h.value for h in gp.subheader)
+    assert any("Letters to read (1)" in h.value for h in gp.header)
+    ack = next(b for b in gp.button if b.label == "Acknowledge")
+    assert ack.disabled  # a letter is read before it is acknowledged
+    next(b for b in gp.button if b.label == "Read the letter").click().run()
     next(b for b in gp.button if b.label == "Acknowledge").click().run()
     assert any("Letter acknowledged" in s.value for s in gp.success)
     next(b for b in gp.button if b.label == "Mark done").click().run()
