@@ -400,6 +400,8 @@ class Meeting(Base):
     chair_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[str] = mapped_column(String(20), default="planned")
     minutes_per_case: Mapped[int] = mapped_column(Integer, default=10)
+    # The meeting's length: the agenda's booked minutes are compared with it (overbooking warning).
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
     quorum_disciplines: Mapped[list[str]] = mapped_column(JSONType, default=list)
     quorum_override_reason: Mapped[str | None] = mapped_column(Text)
     finalised_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -412,6 +414,7 @@ class Meeting(Base):
         CheckConstraint(f"status IN {sql_in(MEETING_STATUSES)}", name="status_known"),
         CheckConstraint("minutes_per_case BETWEEN 1 AND 120", name="minutes_range"),
         CheckConstraint("length(trim(title)) > 0", name="title_not_blank"),
+        CheckConstraint("duration_minutes BETWEEN 10 AND 480", name="duration_range"),
     )
 
 

@@ -148,6 +148,11 @@ def _create_meeting(page, title: str) -> tuple[int, int, list[str]]:
     create = page.get_by_role("button", name="Create meeting and propose agenda")
     form = page.get_by_test_id("stForm").filter(has=create)
     form.get_by_label("Title").fill(title)
+    # today: attendance and the final decision are recorded on or after the meeting day
+    field = form.get_by_label("Date", exact=True)
+    field.get_by_role("spinbutton").first.click()
+    page.keyboard.type(date.today().strftime("%Y%m%d"))
+    assert re.sub(r"\s", "", field.inner_text()) == date.today().strftime("%Y/%m/%d")
     create.click()
     page.get_by_text("Meeting created; the agenda was proposed from the queue by priority.").wait_for()
     wait_idle(page)
@@ -244,6 +249,7 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     # (b) the physiotherapist finds the case in the preparation list and prepares it
     physio = users("physio")
     _nav(physio, "Hub meetings", "Hub meetings")
+    physio.get_by_text(re.compile(rf"^{re.escape(title)} \(.* case\(s\) · \d+ prepared by you$")).click()  # collapsed
     card = _card(physio, text=case_label, has=physio.get_by_role("button", name="Save preparation"))
     card.get_by_label("Physiotherapy preparation").fill(prep_text)
     card.get_by_role("button", name="Save preparation").click()

@@ -16,7 +16,8 @@ from hub.errors import EditConflict, PermissionDenied, ValidationError
 from hub.vocab import RED_FLAGS
 
 NHS = ["9434765919", "1745438912", "4010232137", "4000000020", "9990000018"]
-STARTS = datetime.combine(date.today() + timedelta(days=1), datetime.min.time()).replace(hour=13)
+# Meetings of today: attendance and final decisions are refused before the meeting day.
+STARTS = datetime.combine(date.today(), datetime.min.time()).replace(hour=8)
 
 
 def submit(world, i: int, risk_band: str = "low", condition: str = "knee_oa") -> int:
