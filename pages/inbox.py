@@ -56,8 +56,9 @@ def _action_row(a: dict) -> None:
         due = f"due {a['due_date']:%d %b %Y}" + (" · **overdue**" if a["overdue"] else "")
         st.markdown(f"**{md_escape(a['case'])}** · {due} · {md_escape(a['description'])}")
         with st.form(f"done_{a['id']}", border=False):
-            c1, c2, c3 = st.columns([5, 2, 2], vertical_alignment="bottom")
-            note = c1.text_input("Note (optional)", key=f"note_{a['id']}")
+            c1, c2, c3 = st.columns([5, 2, 2], vertical_alignment="center")
+            note = c1.text_input("Note (optional)", key=f"note_{a['id']}", label_visibility="collapsed",
+                                 placeholder="Note (optional)")
             if c2.form_submit_button("Mark done", width="stretch"):
                 act(lambda: inbox.complete_action(sf, actor, a["id"], note), "Action completed.")
             c3.page_link("pages/case.py", label="Open the case", query_params={"case_id": a["case_id"]})

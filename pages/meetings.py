@@ -98,10 +98,12 @@ if view.video_link:
 
 is_chair = actor.has("chair") and view.status != "finalised"
 st.header("Agenda")
+# The chair works the agenda; other members mostly need their preparation (above): for them it is collapsed.
+agenda_box = st.container() if actor.has("chair") else st.expander(f"The agenda ({len(view.agenda)} cases)")
 if not view.agenda:
-    st.markdown("The agenda is empty.")
+    agenda_box.markdown("The agenda is empty.")
 for row in view.agenda:
-    with st.container(border=True):
+    with agenda_box.container(border=True):
         c1, c2 = st.columns([5, 2])
         carried = " · carried forward" if row.carried_from else ""
         ready = "ready" if not row.missing else "missing " + ", ".join(row.missing)

@@ -18,4 +18,5 @@ def inbox_badge(sf, actor) -> None:
         return
     parts = ([f"{letters} letter{'s' if letters != 1 else ''} to read"] if letters else []) + \
             ([f"{overdue} overdue action{'s' if overdue != 1 else ''}"] if overdue else [])
-    st.page_link("pages/inbox.py", label="Inbox: " + " · ".join(parts), icon=":material/mark_email_unread:")
+    st.markdown("**Inbox:** " + ", ".join(parts))
+    st.page_link("pages/inbox.py", label="Open the inbox", icon=":material/mark_email_unread:")
