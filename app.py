@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import auth, runtime
+from ui.common import legible_captions
 
 st.set_page_config(page_title="MSK Pain Hub", page_icon=":material/healing:", layout="wide")
+legible_captions()
 
 # Pages and the roles that may use them (services check permissions again themselves).
 PAGES = [

@@ -37,7 +37,7 @@ except HubError as exc:
     st.stop()
 
 st.title(md_escape(f"Case {header.case_id}: {header.patient_name}"))
-st.caption(md_escape(f"NHS {header.nhs_number} · {header.age} years · {header.sex} · {header.practice} · "
+st.markdown(md_escape(f"NHS {header.nhs_number} · {header.age} years · {header.sex} · {header.practice} · "
            f"referred by {header.referrer} · status: {header.status_label}"))
 show_notice(CASE_NOTICE)
 
