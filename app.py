@@ -32,7 +32,7 @@ actor = st.session_state.get("actor") if st.session_state.get("authentication_st
 navigation_known = actor is not None
 if actor is None:
     # Not known yet (new session, or a deep link on reload): register every page, hidden, so the
-    # URL's page survives the login check (see TECH-NOTES: navigation before the authenticator).
+    # URL's page survives the login check (st.navigation must run before the authenticator).
     pg = st.navigation([_page(p, t, i) for p, t, i, _ in PAGES], position="hidden")
 else:
     allowed = [_page(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles]

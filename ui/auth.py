@@ -12,7 +12,7 @@ from db.engine import PROJECT_ROOT, database_url
 from hub import auth as hub_auth
 from hub import settings
 from hub.access import Actor
-from ui.common import AUTH_NOTICE, leave_notice, show_notice
+from ui.common import AUTH_NOTICE, leave_notice, md_escape, show_notice
 
 COOKIE_NAME = "msk_pain_hub_auth"
 
@@ -38,6 +38,18 @@ def _end_session(authenticator, message: str) -> None:
     _clear_session(authenticator)
     leave_notice(message, AUTH_NOTICE)
     st.rerun()
+
+
+def _demo_logins(sf) -> None:
+    """Under the login form of a demo hub: who to log in as (synthetic data only)."""
+    from hub.bootstrap import demo_logins
+    from hub.demo import DEMO_PASSWORD
+
+    logins = demo_logins(sf, database_url())
+    if logins:
+        with st.expander("Demo hub: the logins (synthetic patients only)", expanded=True):
+            st.markdown(f"Every demo user has the password `{DEMO_PASSWORD}`.\n\n"
+                        + "\n".join(f"- `{u}` — {md_escape(who)}" for u, who in logins))
 
 
 def gate(sf) -> Actor | None:
@@ -67,6 +79,8 @@ def gate(sf) -> Actor | None:
                      "your password.")
         else:
             st.error(str(exc))
+    if not st.session_state.get("authentication_status"):
+        _demo_logins(sf)
     model = authenticator.authentication_controller.authentication_model
     counts = {u: d.get("failed_login_attempts", 0) for u, d in model.credentials["usernames"].items()}
     for username in hub_auth.record_failed_logins(sf, counts, known):
