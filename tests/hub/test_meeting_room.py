@@ -139,3 +139,23 @@ def test_booked_minutes_against_the_meeting_length(world):
     meetings.add_case(world.sf, world.chair, mid, extra)
     view = meetings.meeting_view(world.sf, world.chair, mid)
     assert view.booked_minutes == 30 and view.overbooked_by == 10
+
+
+# ----------------------------------------------------------------------------- new since you last looked
+
+
+def test_new_since_last_look_and_cases_awaiting_triage(world):
+    from hub import queue_news
+
+    first = submit(world, 0)
+    news = queue_news.news(world.sf, world.chair)  # never looked: the last week counts as new
+    assert news.new_case_ids == (first,) and news.awaiting_triage == 1
+    assert queue_news.mark_seen(world.sf, world.chair) is None
+    assert queue_news.news(world.sf, world.chair).new_count == 0
+    second = submit(world, 1)
+    news = queue_news.news(world.sf, world.chair)
+    assert news.new_case_ids == (second,) and news.awaiting_triage == 2
+    assert queue_news.news(world.sf, world.specialist).awaiting_triage is None  # the count is the chair's
+    assert queue_news.news(world.sf, world.pcp_b).new_count == 0  # another practice's case is not in scope
+    with world.sf() as s:
+        assert s.scalar(select(AuditEvent.action).where(AuditEvent.action == "queue.seen")) == "queue.seen"

@@ -33,3 +33,20 @@ def test_terminal_names_the_database_and_the_demo_logins(tmp_path, monkeypatch, 
     engine.dispose()
     out = capsys.readouterr().out
     assert f"database sqlite:///{tmp_path / 'hub.db'}" in out and "demo logins" not in out
+
+
+def test_chair_sees_new_cases_and_the_triage_count_and_marks_stay_during_the_visit(hub):
+    from page_support import login
+    from test_pages import seed_case
+
+    case_id = seed_case(hub)
+    at = login("chair")
+    assert any("**1 new** since you last looked" in m.value and "**1** awaiting triage" in m.value
+               for m in at.markdown)
+    assert list(at.dataframe[0].value["new"]) == [True]
+    at.run()  # a rerun in the same visit keeps the marks
+    assert list(at.dataframe[0].value["new"]) == [True]
+    later = login("chair")  # the next visit: nothing new
+    assert any("Nothing new since you last looked" in m.value for m in later.markdown)
+    assert list(later.dataframe[0].value["new"]) == [False]
+    assert case_id

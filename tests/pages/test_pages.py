@@ -172,7 +172,9 @@ def test_queue_shows_scope_and_opens_case(hub):
     table = at.dataframe[0].value
     assert list(table["case_id"]) == [case_id]
     # priority, patient, condition, status, flags and the reason come first; the hub sees the practice, a PCP not
-    assert list(table.columns[:8]) == ["case_id", "priority", "patient", "age", "condition", "status", "flags", "why"]
+    assert list(table.columns[:9]) == ["new", "case_id", "priority", "patient", "age", "condition", "status", "flags",
+                                       "why"]
+    assert list(table["new"]) == [True]  # submitted since the user last looked
     assert "practice" in table.columns
     own = login("pcp.a")
     assert list(own.dataframe[0].value["case_id"]) == [case_id] and "practice" not in own.dataframe[0].value.columns
