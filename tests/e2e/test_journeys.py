@@ -30,7 +30,7 @@ def _submit_case(page, server) -> int:
     choose(page, "Pain classification", "Chronic secondary pain")
     page.get_by_label("Clinical question for the hub (required to submit)").fill(
         "Pain 7/10 despite physio and naproxen. Is an injection or a pain programme next?")
-    page.get_by_text("None of these", exact=True).click()
+    page.get_by_test_id("stCheckbox").filter(has_text="None of these").locator("label").first.click()
     wait_idle(page)
     page.get_by_role("textbox", name="Goals", exact=True).fill("Walk to my allotment without stopping")
     wait_idle(page)
