@@ -121,3 +121,39 @@ def test_refused_submission_is_summarised_at_the_top_with_links_and_marked_besid
     at.checkbox(key="sub_rf_none").uncheck()
     at.button(key="sub_submit").click().run()
     assert any("Answer the red-flag screen" in e.value for e in at.error)
+
+
+# ----------------------------------------------------------------------------- treatments and reviews
+
+
+def test_refused_treatment_is_marked_beside_the_field_and_summarised(hub):
+    from datetime import date, timedelta
+
+    from db.models import Treatment
+
+    case_id = seed_case(hub)
+    at = case_page("pcp.a", case_id)
+    at.selectbox(key="tr_category").set_value("exercise")
+    at.text_input(key="tr_name").input("Physio-led exercise")
+    at.date_input(key="tr_start").set_value(date.today() - timedelta(days=60))
+    at.date_input(key="tr_end").set_value(date.today() - timedelta(days=10))  # stopped, no reason given
+    next(b for b in at.button if b.label == "Add treatment").click().run()
+    errors = [e.value for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert "Say why the treatment was stopped" in summary and "(#err-reason_stopped)" in summary
+    assert "Say why the treatment was stopped." in errors  # beside the field
+    assert at.text_input(key="tr_name").value == "Physio-led exercise"
+    with hub.sf() as s:
+        assert s.scalar(select(Treatment.id).where(Treatment.name == "Physio-led exercise")) is None
+
+
+def test_refused_review_is_marked_beside_the_field_and_summarised(hub):
+    case_id = seed_case(hub)
+    at = case_page("pcp.a", case_id)
+    at.selectbox(key="rv_attendance").set_value("dna")
+    at.multiselect(key="rv_changes").set_value(["drug_start"])
+    next(b for b in at.button if b.label == "Save review").click().run()
+    errors = [e.value for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert "(#err-attendance)" in summary
+    assert "A missed or cancelled review cannot record management changes." in errors
