@@ -157,3 +157,17 @@ def test_refused_review_is_marked_beside_the_field_and_summarised(hub):
     summary = next(e for e in errors if e.startswith("**Nothing was saved"))
     assert "(#err-attendance)" in summary
     assert "A missed or cancelled review cannot record management changes." in errors
+
+
+def test_refused_new_user_is_marked_beside_the_fields_and_summarised(hub):
+    at = login("admin")
+    at.text_input(key="nu_username").input("x")  # too short
+    at.text_input(key="nu_name").input("Dr X")
+    at.text_input(key="nu_password").input("a-long-password")
+    at.multiselect(key="nu_roles").set_value(["pcp"])  # and no practice
+    next(b for b in at.button if b.label == "Create user").click().run()
+    errors = [e.value for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert "(#err-username)" in summary and "(#err-practice_id)" in summary
+    assert "A PCP must belong to a practice." in errors
+    assert at.text_input(key="nu_name").value == "Dr X"
