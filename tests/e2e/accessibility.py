@@ -24,6 +24,10 @@ def axe_available() -> bool:
 
 def violations(page, impacts=BLOCKING) -> list[dict]:
     """axe-core's violations of the page as it is now, of the given impacts, as short dicts."""
+    # The app's caption style (ui.common.legible_captions) arrives with each script run: check the page as
+    # users read it, once that style is in place.
+    page.wait_for_function("[...document.querySelectorAll('style')].some(s => s.textContent.includes("
+                           "'stCaptionContainer'))", timeout=10_000)
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
