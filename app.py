@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import auth, errors, runtime
+from ui.common import legible_captions
 
 # The page icon is a file of ours, served by this app: a ':material/...' or emoji icon makes the browser fetch
 # it from a third-party host on every page (blocked on many clinical networks, and it leaks usage).
@@ -34,6 +35,7 @@ if _patient_link():
     st.stop()
 
 st.set_page_config(page_title="MSK Pain Hub", page_icon=PAGE_ICON, layout="wide")
+legible_captions()
 
 # Pages and the roles that may use them (services check permissions again themselves).
 PAGES = [
@@ -81,6 +83,11 @@ def _run() -> None:
         if pg.url_path not in allowed_paths and not (pg.url_path == "" and "queue" in allowed_paths):
             st.info("Choose a page in the menu.")
             st.stop()
+    if actor.is_clinical and navigation_known:
+        from ui.inbox_badge import inbox_badge
+
+        with st.sidebar:
+            inbox_badge(sf, actor)
     pg.run()
 
 

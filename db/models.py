@@ -480,6 +480,8 @@ class Meeting(Base):
     chair_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[str] = mapped_column(String(20), default="planned")
     minutes_per_case: Mapped[int] = mapped_column(Integer, default=10)
+    # The meeting's length: the agenda's booked minutes are compared with it (overbooking warning).
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
     quorum_disciplines: Mapped[list[str]] = mapped_column(JSONType, default=list)
     quorum_override_reason: Mapped[str | None] = mapped_column(Text)
     finalised_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -492,6 +494,7 @@ class Meeting(Base):
         CheckConstraint(f"status IN {sql_in(MEETING_STATUSES)}", name="status_known"),
         CheckConstraint("minutes_per_case BETWEEN 1 AND 120", name="minutes_range"),
         CheckConstraint("length(trim(title)) > 0", name="title_not_blank"),
+        CheckConstraint("duration_minutes BETWEEN 10 AND 480", name="duration_range"),
     )
 
 
@@ -715,6 +718,9 @@ class Letter(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # When the practice first opened the letter: it can be acknowledged only after it was opened.
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     __table_args__ = (
         CheckConstraint(f"status IN {sql_in(LETTER_STATUSES)}", name="status_known"),

@@ -31,9 +31,47 @@ def prepare(url: str | None = None, *, announce=None) -> tuple[Engine, object]:
     upgrade_to_head(engine)
     sf = make_session_factory(engine)
     rendered = engine.url.render_as_string(hide_password=False)
+    seeded = None
     if demo_wanted(rendered):
-        seed_demo_if_empty(sf, server=not rendered.startswith("sqlite"), announce=announce)
+        from hub import demo
+
+        if demo.is_empty(sf):
+            print("MSK Pain Hub: seeding the synthetic demo (first start only; about a minute on a small machine)…",
+                  flush=True)
+        seeded = seed_demo_if_empty(sf, server=not rendered.startswith("sqlite"), announce=announce)
+    print(f"MSK Pain Hub: database {engine.url.render_as_string(hide_password=True)}"
+          + (" (demo seeded now)" if seeded else ""), flush=True)
+    logins = demo_logins(sf, rendered)
+    if logins:
+        from hub.demo import DEMO_PASSWORD
+
+        print(f"MSK Pain Hub: demo logins {', '.join(u for u, _ in logins)}; password {DEMO_PASSWORD} "
+              "(synthetic patients only)", flush=True)
     return engine, sf
+
+
+def demo_password() -> str:
+    """The published password of the embedded demo's users (synthetic data only)."""
+    from hub.demo import DEMO_PASSWORD
+
+    return DEMO_PASSWORD
+
+
+def demo_logins(sf, url: str) -> list[tuple[str, str]]:
+    """(username, who) of the demo users still active on the embedded demo database, whose users have the
+    published demo password; [] otherwise (a server database's demo users get a random password, and a
+    deployment never advertises logins)."""
+    if not url.startswith("sqlite") or not demo_wanted(url):
+        return []
+    from sqlalchemy import select
+
+    from db.models import User
+    from hub.demo import DEMO_USERS
+
+    with sf() as s:
+        active = set(s.scalars(select(User.username).where(User.username.in_([u["username"] for u in DEMO_USERS]),
+                                                           User.active.is_(True))))
+    return [(u["username"], u["name"] + " · " + ", ".join(u["roles"])) for u in DEMO_USERS if u["username"] in active]
 
 
 def seed_demo_if_empty(session_factory, *, server: bool, announce=None, seed: int = 2026) -> dict | None:

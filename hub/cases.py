@@ -36,7 +36,8 @@ URGENT_PATHWAY_MESSAGE = (
     "A red flag is present, so this case cannot go to the pain hub. Refer the patient on the relevant urgent "
     "pathway today (e.g. suspected cauda equina: same-day emergency assessment; suspected cancer: urgent "
     "suspected-cancer pathway; suspected infection or inflammatory disease: same-day specialist advice). "
-    "You can keep the draft and submit it once the red flag has been excluded."
+    "Nothing was sent to the hub. Save the case as a draft if you want to keep it, and submit it once the red "
+    "flag has been excluded."
 )
 
 QUESTION_MAX = KINDS["long"].max_length
@@ -151,7 +152,8 @@ def validate_case(inp: CaseInput, submit: bool) -> dict[str, str]:
     elif submit and any(inp.red_flags.values()):
         errors["red_flags"] = URGENT_PATHWAY_MESSAGE
     elif submit and set(inp.red_flags) != set(RED_FLAGS):
-        errors["red_flags"] = "Answer every question of the red-flag screen before submitting."
+        errors["red_flags"] = ("Answer the red-flag screen before submitting: tick any red flag that applies, or "
+                               "'None of these'.")
     if inp.baseline_pain is not None and not (0 <= inp.baseline_pain <= 10):
         errors["baseline_pain"] = "Baseline pain score must be between 0 and 10."
     if inp.risk_tool is not None and inp.risk_tool not in RISK_TOOLS:

@@ -378,6 +378,9 @@ def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_versio
                                "and finalise again.")
         if d.status == "final":
             raise ValidationError({"decision": "This decision is already final."})
+        from hub.meetings import not_before_meeting_day
+
+        not_before_meeting_day(meeting, "A final decision")
         form = _form_of(d)
         errors = validate(form, case, meeting.starts_at.date(), _open_flag_codes(case), final=True,
                           finalise_day=finalise_day)

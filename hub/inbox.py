@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from db.models import Action, Case, Letter, utcnow
 from hub import audit, flags
@@ -35,7 +35,8 @@ def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str,
                                         "case": (f"Case {case.id} · {case.patient.given_name} "
                                                  f"{case.patient.family_name}"),
                                         "sent_at": letter.sent_at, "status": letter.status,
-                                        "acknowledged_at": letter.acknowledged_at})
+                                        "acknowledged_at": letter.acknowledged_at,
+                                        "opened": letter.opened_at is not None})
         conditions = [Action.owner_user_id == actor.user_id]
         if actor.discipline:
             conditions.append((Action.owner_role == actor.discipline) & Action.owner_user_id.is_(None))
@@ -50,12 +51,17 @@ def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str,
             for a, case in s.execute(q):
                 if not can_see_case(actor, case.practice_id, case.status) and a.owner_user_id != actor.user_id:
                     continue
-                rows.append({"id": a.id, "case_id": case.id, "case": f"Case {case.id}", "description": a.description,
+                rows.append({"id": a.id, "case_id": case.id,
+                             "case": f"Case {case.id} · {case.patient.given_name} {case.patient.family_name}",
+                             "description": a.description,
                              "due_date": a.due_date, "status": a.status,
                              "overdue": a.status == "open" and a.due_date < today,
                              "completed_at": a.completed_at, "note": a.note})
+    week = today + timedelta(days=7)
     return {"letters": letters_out,
             "open": [r for r in rows if r["status"] == "open" and not r["overdue"]],
+            "this_week": [r for r in rows if r["status"] == "open" and not r["overdue"] and r["due_date"] <= week],
+            "later": [r for r in rows if r["status"] == "open" and r["due_date"] > week],
             "overdue": [r for r in rows if r["overdue"]],
             "done": [r for r in rows if r["status"] == "done"]}
 
@@ -72,8 +78,46 @@ def acknowledge_letter(session_factory, actor: Actor, letter_id: int) -> None:
             raise NotFound("No such letter for your practice.")
         if letter.status == "acknowledged":
             return
+        if letter.opened_at is None:
+            raise ValidationError({"letter": "Open and read the letter before acknowledging it."})
         letter.status, letter.acknowledged_at, letter.acknowledged_by = "acknowledged", utcnow(), actor.user_id
         audit.record(s, actor, "letter.acknowledge", "letter", letter.id, {"case_id": case.id})
+
+
+def open_letter(session_factory, actor: Actor, letter_id: int) -> dict:
+    """The letter's text for reading; the first time someone of the practice opens it, that is recorded
+    (and audited): only an opened letter can be acknowledged."""
+    from hub import correspondence
+
+    data = correspondence.letter_for(session_factory, actor, letter_id)
+    if actor.has("pcp"):
+        with session_factory.begin() as s:
+            letter = s.get(Letter, letter_id)
+            case = s.get(Case, letter.case_id)
+            if letter.opened_at is None and case.practice_id == actor.practice_id:
+                letter.opened_at, letter.opened_by = utcnow(), actor.user_id
+                audit.record(s, actor, "letter.open", "letter", letter.id, {"case_id": case.id})
+    return data
+
+
+def counts(session_factory, actor: Actor, today: date | None = None) -> tuple[int, int]:
+    """(letters not yet acknowledged, my overdue actions) for the sidebar badge: two COUNT queries."""
+    today = today or date.today()
+    if not actor.is_clinical:
+        return 0, 0
+    with session_factory() as s:
+        letters = 0
+        if actor.has("pcp") and actor.practice_id is not None:
+            letters = s.scalar(select(func.count()).select_from(Letter).join(Case, Case.id == Letter.case_id)
+                               .where(Case.practice_id == actor.practice_id, Letter.status != "acknowledged")) or 0
+        conditions = [Action.owner_user_id == actor.user_id]
+        if actor.discipline:
+            conditions.append((Action.owner_role == actor.discipline) & Action.owner_user_id.is_(None))
+        if actor.is_hub_member:
+            conditions.append((Action.owner_role == "hub") & Action.owner_user_id.is_(None))
+        overdue = s.scalar(select(func.count()).select_from(Action).where(
+            or_(*conditions), Action.status == "open", Action.due_date < today)) or 0
+        return int(letters), int(overdue)
 
 
 def complete_action(session_factory, actor: Actor, action_id: int, note: str = "") -> None:

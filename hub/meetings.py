@@ -4,7 +4,7 @@ discipline preparation and the readiness check of each case, and the minutes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,6 +50,14 @@ def _meeting(s: Session, meeting_id: int) -> Meeting:
 def _editable(m: Meeting) -> None:
     if m.status == "finalised":
         raise ValidationError({"meeting": "This meeting is finalised; its agenda can no longer change."})
+
+
+def not_before_meeting_day(m: Meeting, what: str, today: date | None = None) -> None:
+    """Attendance and final decisions are records of what happened: refused before the meeting's day."""
+    today = today or date.today()
+    if today < m.starts_at.date():
+        raise ValidationError({"meeting_day": f"{what} can be recorded on or after the meeting day "
+                                              f"({m.starts_at:%d %b %Y}), not before."})
 
 
 def _agenda_item(s: Session, item_id: int, editable: bool = True) -> AgendaItem:
@@ -112,7 +120,8 @@ def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: date
         raise ValidationError(errors)
     with session_factory.begin() as s:
         m = Meeting(title=title.strip(), starts_at=starts_at, video_link=link, chair_id=actor.user_id,
-                    minutes_per_case=int(minutes_per_case), quorum_disciplines=quorum)
+                    minutes_per_case=int(minutes_per_case), duration_minutes=int(duration_minutes),
+                    quorum_disciplines=quorum)
         s.add(m)
         s.flush()
         audit.record(s, actor, "meeting.create", "meeting", m.id,
@@ -260,6 +269,7 @@ def set_attendance(session_factory, actor: Actor, meeting_id: int, attendees: li
     with session_factory.begin() as s:
         m = _meeting(s, meeting_id)
         _editable(m)
+        not_before_meeting_day(m, "Attendance")
         before = sorted((a.user_id, a.discipline) for a in s.scalars(select(Attendance)
                                                                       .where(Attendance.meeting_id == m.id)))
         for a in s.scalars(select(Attendance).where(Attendance.meeting_id == m.id)):
@@ -377,6 +387,17 @@ class MeetingView:
     attendance: tuple[tuple[int, str, str], ...]  # (user id, name, discipline)
     agenda: tuple[AgendaRow, ...] = field(default_factory=tuple)
     version: int = 1
+    duration_minutes: int = DEFAULT_MEETING_MINUTES
+
+    @property
+    def booked_minutes(self) -> int:
+        """Minutes booked on the agenda (every case's slot)."""
+        return sum(r.minutes for r in self.agenda)
+
+    @property
+    def overbooked_by(self) -> int:
+        """Minutes booked beyond the meeting's length (0 when it fits)."""
+        return max(0, self.booked_minutes - self.duration_minutes)
 
 
 def _case_label(case: Case) -> str:
@@ -404,7 +425,7 @@ def meeting_view(session_factory, actor: Actor, meeting_id: int) -> MeetingView:
                     for a in s.scalars(select(Attendance).where(Attendance.meeting_id == m.id)))
         return MeetingView(m.id, m.title, m.starts_at, m.video_link, m.chair.name, m.chair_id, m.status,
                            m.minutes_per_case, tuple(m.quorum_disciplines or ()), _quorum_for(s, m),
-                           m.quorum_override_reason, att, rows, m.version)
+                           m.quorum_override_reason, att, rows, m.version, m.duration_minutes)
 
 
 def list_meetings(session_factory, actor: Actor, include_past: bool = True) -> list[dict]:

@@ -8,7 +8,8 @@ import streamlit as st
 from hub import audit, safety, settings, users
 from hub.vocab import DISCIPLINES, ROLES
 from ui import runtime
-from ui.common import act, show_notice
+from hub.errors import HubError, ValidationError
+from ui.common import act, errors_at_top, field_error, leave_notice, show_error, show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor("admin")
@@ -56,20 +57,38 @@ with tab_users:
             act(lambda: users.set_active(sf, actor, uid, True), f"{u.username} reactivated.")
 
 with tab_new:
+    nu_errors = st.session_state.get("nu_errors") or {}
+    if nu_errors:
+        errors_at_top(nu_errors, {k: f"err-{k}" for k in nu_errors})
     with st.form("new_user"):
         username = st.text_input("Username", key="nu_username")
+        field_error(nu_errors, "username")
         name = st.text_input("Name", key="nu_name")
+        field_error(nu_errors, "name")
         email = st.text_input("Email", key="nu_email")
         password = st.text_input("Initial password (at least 10 characters)", type="password", key="nu_password")
+        field_error(nu_errors, "password")
         roles = st.multiselect("Roles", list(ROLES), format_func=ROLES.get, key="nu_roles")
+        field_error(nu_errors, "roles")
         discipline = st.selectbox("Discipline (specialists)", list(DISCIPLINES), format_func=DISCIPLINES.get,
                                   index=None, key="nu_discipline")
+        field_error(nu_errors, "discipline")
         practice = st.selectbox("Practice (PCPs)", list(practices), format_func=practices.get, index=None,
                                 key="nu_practice")
+        field_error(nu_errors, "practice_id")
         if st.form_submit_button("Create user"):
-            act(lambda: users.create_user(sf, actor, username=username, name=name, password=password, roles=roles,
-                                          email=email, discipline=discipline, practice_id=practice),
-                f"User {username} created.")
+            try:
+                users.create_user(sf, actor, username=username, name=name, password=password, roles=roles,
+                                  email=email, discipline=discipline, practice_id=practice)
+            except ValidationError as exc:
+                st.session_state["nu_errors"] = exc.errors
+                st.rerun()
+            except HubError as exc:
+                show_error(exc)
+            else:
+                st.session_state.pop("nu_errors", None)
+                leave_notice(f"User {username} created.")
+                st.rerun()
 
 with tab_settings:
     listing = settings.listing(sf)

@@ -34,7 +34,7 @@ except HubError as exc:
 
 audit_events.record_view(sf, actor, "case", case_id)
 st.title(f"Case {header.case_id}: {md_escape(header.patient_name)}")
-st.caption(md_escape(f"NHS {header.nhs_number} · {header.age} years · {header.sex} · {header.practice} · "
+st.markdown(md_escape(f"NHS {header.nhs_number} · {header.age} years · {header.sex} · {header.practice} · "
            f"referred by {header.referrer} · status: {header.status_label}"))
 show_notice(CASE_NOTICE)
 

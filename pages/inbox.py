@@ -1,17 +1,21 @@
-"""Inbox: outcome letters to acknowledge (PCP) and my actions — open, overdue, done — completed with
-one click and an optional note."""
+"""Inbox, grouped as the day is worked: letters to read (PCP; a letter is opened before it can be
+acknowledged, its PDF one click away), then my actions overdue, due this week, later, and done — compact rows
+naming the patient, each completed with one click and an optional note."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from hub import audit_events, correspondence, inbox
+from hub import audit_events, inbox
+from hub.errors import HubError
 from ui import runtime
-from ui.common import act, md_escape, show_notice
+from ui.common import act, md_escape, show_error, show_notice
 from ui.safety_notice import responder_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor()
+ss = st.session_state
 st.title("Inbox")
 show_notice()
 if actor.has("pcp"):
@@ -19,36 +23,60 @@ if actor.has("pcp"):
 box = inbox.inbox(sf, actor)
 
 
+def _read(letter_id: int) -> None:
+    ss[f"read_{letter_id}"] = True
+
+
 if actor.has("pcp"):
     new = [x for x in box["letters"] if x["status"] != "acknowledged"]
-    st.subheader(f"Outcome letters to acknowledge ({len(new)})")
+    st.header(f"Letters to read ({len(new)})")
     if not new:
-        st.info("No new letters.")
+        st.markdown("No new letters.")
     for x in new:
+        opened = x["opened"] or ss.get(f"read_{x['id']}")
         with st.container(border=True):
-            st.markdown(f"**{md_escape(x['case'])}** · sent {x['sent_at']:%d %b %Y %H:%M}")
-            with st.expander("Read the letter"):
-                st.markdown(correspondence.letter_for(sf, actor, x["id"])["markdown"])
-                audit_events.record_view(sf, actor, "letter", x["id"])
-            c1, c2 = st.columns(2)
-            c1.page_link("pages/case.py", label="Open the case", query_params={"case_id": x["case_id"]})
-            if c2.button("Acknowledge", key=f"ack_{x['id']}"):
+            c1, c2, c3, c4 = st.columns([5, 2, 2, 2], vertical_alignment="center")
+            c1.markdown(f"**{md_escape(x['case'])}** · sent {x['sent_at']:%d %b %Y %H:%M}"
+                        + ("" if opened else " · **not opened yet**"))
+            c2.button("Read the letter", key=f"read_btn_{x['id']}", on_click=_read, args=(x["id"],),
+                      icon=":material/mail:", width="stretch")
+            c3.download_button("PDF", lambda lid=x["id"]: audit_events.letter_pdf_download(sf, actor, lid),
+                               file_name=f"outcome-letter-case-{x['case_id']}.pdf", mime="application/pdf",
+                               key=f"pdf_{x['id']}", icon=":material/download:", width="stretch")
+            if c4.button("Acknowledge", key=f"ack_{x['id']}", disabled=not opened, width="stretch",
+                         help=None if opened else "Read the letter first"):
                 act(lambda: inbox.acknowledge_letter(sf, actor, x["id"]), "Letter acknowledged.")
+            if ss.get(f"read_{x['id']}"):
+                try:
+                    st.markdown(inbox.open_letter(sf, actor, x["id"])["markdown"])
+                    audit_events.record_view(sf, actor, "letter", x["id"], {"case_id": x["case_id"]})
+                except HubError as exc:
+                    show_error(exc)
+                st.page_link("pages/case.py", label="Open the case", query_params={"case_id": x["case_id"]})
 
-st.subheader("My actions")
-for title, rows, kind in (("Overdue", box["overdue"], "error"), ("Open", box["open"], "info"),
-                          ("Done, latest first", box["done"], None)):
-    st.markdown(f"**{title} ({len(rows)})**")
+
+def _action_row(a: dict) -> None:
+    with st.container(border=True):
+        due = f"due {a['due_date']:%d %b %Y}" + (" · **overdue**" if a["overdue"] else "")
+        st.markdown(f"**{md_escape(a['case'])}** · {due} · {md_escape(a['description'])}")
+        with st.form(f"done_{a['id']}", border=False):
+            c1, c2, c3 = st.columns([5, 2, 2], vertical_alignment="center")
+            note = c1.text_input("Note (optional)", key=f"note_{a['id']}", label_visibility="collapsed",
+                                 placeholder="Note (optional)")
+            if c2.form_submit_button("Mark done", width="stretch"):
+                act(lambda: inbox.complete_action(sf, actor, a["id"], note), "Action completed.")
+            c3.page_link("pages/case.py", label="Open the case", query_params={"case_id": a["case_id"]})
+
+
+st.header("My actions")
+for title, rows in (("Overdue", box["overdue"]), ("Due this week", box["this_week"]), ("Later", box["later"])):
+    st.subheader(f"{title} ({len(rows)})")
+    if not rows:
+        st.markdown("Nothing here.")
     for a in rows:
-        with st.container(border=True):
-            due = f"due {a['due_date']:%d %b %Y}"
-            st.markdown(f"{md_escape(a['case'])} · {due}" + (" · **overdue**" if a["overdue"] else ""))
-            st.text(a["description"])
-            if a["status"] == "open":
-                with st.form(f"done_{a['id']}"):
-                    note = st.text_input("Note (optional)", key=f"note_{a['id']}")
-                    if st.form_submit_button("Mark done"):
-                        act(lambda: inbox.complete_action(sf, actor, a["id"], note), "Action completed.")
-            elif a["note"]:
-                st.caption(md_escape(f"Note: {a['note']}"))
-            st.page_link("pages/case.py", label="Open the case", query_params={"case_id": a["case_id"]})
+        _action_row(a)
+with st.expander(f"Done, latest first ({len(box['done'])})"):
+    if box["done"]:
+        st.dataframe(pd.DataFrame([{"Case": a["case"], "Action": a["description"], "Done": a["completed_at"],
+                                    "Note": a["note"] or ""} for a in box["done"]]),
+                     hide_index=True, width="stretch")

@@ -19,22 +19,30 @@ show_notice()
 
 
 if actor.has("specialist"):
-    with st.expander("My preparation list", expanded=not actor.has("chair")):
-        prep = meetings.preparation_list(sf, actor)
-        if not prep:
-            st.info("No cases on upcoming agendas.")
-        for row in prep:
-            with st.container(border=True):
-                st.markdown(f"**{md_escape(row['case'])}** · {md_escape(row['meeting'])}")
-                st.text(row["question"])
-                if row["missing"]:
-                    st.warning(md_escape("Not ready: missing " + ", ".join(row["missing"])))
-                st.page_link("pages/case.py", label="Open the case", query_params={"case_id": row["case_id"]})
-                with st.form(f"prep_{row['item_id']}"):
-                    text = st.text_area(f"{DISCIPLINES.get(actor.discipline, '')} preparation", value=row["prepared"],
-                                        key=f"prep_text_{row['item_id']}")
-                    if st.form_submit_button("Save preparation"):
-                        act(lambda: meetings.save_preparation(sf, actor, row["item_id"], text), "Preparation saved.")
+    st.header("My preparation")
+    prep = meetings.preparation_list(sf, actor)
+    if not prep:
+        st.markdown("No cases on upcoming agendas.")
+    by_meeting: dict[str, list[dict]] = {}
+    for row in prep:
+        by_meeting.setdefault(row["meeting"], []).append(row)
+    # One collapsed section per meeting: the count says what is left to prepare without opening it.
+    for meeting_label, rows in by_meeting.items():
+        done = sum(1 for r in rows if r["prepared"])
+        with st.expander(f"{meeting_label} · {len(rows)} case(s) · {done} prepared by you"):
+            for row in rows:
+                with st.container(border=True):
+                    ready = "ready" if not row["missing"] else "not ready: missing " + ", ".join(row["missing"])
+                    st.markdown(f"**{md_escape(row['case'])}** · {md_escape(ready)}")
+                    st.text(row["question"])
+                    with st.form(f"prep_{row['item_id']}", border=False):
+                        text = st.text_area(f"{DISCIPLINES.get(actor.discipline, '')} preparation",
+                                            value=row["prepared"], key=f"prep_text_{row['item_id']}", height=68)
+                        c1, c2 = st.columns([1, 1])
+                        if c1.form_submit_button("Save preparation"):
+                            act(lambda: meetings.save_preparation(sf, actor, row["item_id"], text),
+                                "Preparation saved.")
+                        c2.page_link("pages/case.py", label="Open the case", query_params={"case_id": row["case_id"]})
 
 if actor.has("chair"):
     with st.expander("New meeting", expanded=False):
@@ -79,26 +87,32 @@ def _follow_pick() -> None:
 meeting_id = st.selectbox("Meeting", ids, index=ids.index(shown), format_func=labels.get, key=pick_key,
                           on_change=_follow_pick)
 view = meetings.meeting_view(sf, actor, meeting_id)
-st.caption(md_escape(f"Chair: {view.chair} · {view.minutes_per_case} min per case · status: {view.status}"))
+st.markdown(md_escape(f"Chair: {view.chair} · {view.minutes_per_case} min per case · status: {view.status} · "
+                      f"booked {view.booked_minutes} of {view.duration_minutes} minutes"))
+if view.overbooked_by and view.status != "finalised":
+    st.warning(f"Overbooked: {len(view.agenda)} cases need {view.booked_minutes} minutes in a "
+               f"{view.duration_minutes}-minute meeting ({view.overbooked_by} minutes over). Remove or carry "
+               "cases forward, or shorten their slots.", icon=":material/schedule:")
 if view.video_link:
     st.link_button("Join video call", view.video_link)
 
 is_chair = actor.has("chair") and view.status != "finalised"
-st.subheader("Agenda")
+st.header("Agenda")
+# The chair works the agenda; other members mostly need their preparation (above): for them it is collapsed.
+agenda_box = st.container() if actor.has("chair") else st.expander(f"The agenda ({len(view.agenda)} cases)")
 if not view.agenda:
-    st.info("The agenda is empty.")
+    agenda_box.markdown("The agenda is empty.")
 for row in view.agenda:
-    with st.container(border=True):
+    with agenda_box.container(border=True):
         c1, c2 = st.columns([5, 2])
         carried = " · carried forward" if row.carried_from else ""
+        ready = "ready" if not row.missing else "missing " + ", ".join(row.missing)
         c1.markdown(f"**{row.position}. {md_escape(row.case_label)}** · priority {row.priority:g} · "
-                    f"{row.minutes} min · {row.status_label}{carried}")
+                    f"{row.minutes} min · {row.status_label}{carried} · {md_escape(ready)}"
+                    + (f"  \nFlags: {md_escape(row.flags)}" if row.flags else ""))
         c1.text(row.question)
-        if row.flags:
-            c1.caption(md_escape(f"Flags: {row.flags}"))
-        c1.caption("Ready" if not row.missing else md_escape("Missing: " + ", ".join(row.missing)))
         for disc, text in row.preparation.items():
-            c1.caption(md_escape(f"{disc}: {text}"))
+            c1.markdown(md_escape(f"{disc}: {text}"))
         if row.status == "pending":
             c2.page_link("pages/meeting_room.py", label="Discuss in meeting room",
                          query_params={"item": row.item_id}, icon=":material/groups:")
@@ -118,7 +132,7 @@ if is_chair:
         if st.form_submit_button("Add to agenda") and case_id:
             act(lambda: meetings.add_case(sf, actor, meeting_id, int(case_id)), f"Case {int(case_id)} added.")
 
-    st.subheader("Attendance and quorum")
+    st.header("Attendance and quorum")
     members = meetings.hub_members(sf)
     present = {uid for uid, _, _ in view.attendance}
     with st.form("attendance"):
@@ -139,11 +153,11 @@ else:
 if is_chair:
     with st.form("finalise_meeting"):
         reason = st.text_area("Reason for finalising without quorum (only if quorum is not met)", key="mt_reason")
-        st.caption("Finalising carries every case not discussed forward to the next meeting.")
+        st.markdown("Finalising carries every case not discussed forward to the next meeting.")
         if st.form_submit_button("Finalise meeting"):
             act(lambda: meetings.finalise_meeting(sf, actor, meeting_id, reason, view.version), "Meeting finalised.")
 
-st.subheader("Minutes")
+st.header("Minutes")
 m = correspondence.minutes(sf, actor, meeting_id)
 with st.expander("Show minutes"):
     st.markdown(letters.minutes_markdown(m))

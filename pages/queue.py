@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from hub import cases, safety
+from hub import cases, queue_news, safety
 from hub.clinical.case_review import FLAG_LABELS
 from hub.users import list_practices
 from hub.vocab import CASE_STATUSES, CONDITIONS
@@ -25,6 +25,23 @@ else:
     st.caption("Your practice's cases, drafts included.")
 
 notice = responder_notice(sf, actor)  # the practice's safety responder: their patients first
+# "New since you last looked": the previous look is read once per visit (kept for the session, so the marks
+# stay while the user works), then this look is recorded for the next visit.
+if "q_seen_since" not in st.session_state:
+    st.session_state["q_seen_since"] = queue_news.news(sf, actor).since
+    queue_news.mark_seen(sf, actor)
+news = queue_news.news(sf, actor, since=st.session_state["q_seen_since"])
+parts = [f"**{news.new_count} new** since you last looked ({news.since:%d %b %H:%M})" if news.new_count
+         else f"Nothing new since you last looked ({news.since:%d %b %H:%M})"]
+if news.awaiting_triage is not None:
+    parts.append(f"**{news.awaiting_triage}** awaiting triage")
+st.markdown(" · ".join(parts))
+if news.new_case_ids:
+    new_cols = st.columns(5)
+    for i, cid in enumerate(news.new_case_ids[:10]):
+        new_cols[i % 5].page_link("pages/case.py", label=f"New: case {cid}", query_params={"case_id": cid},
+                                  icon=":material/fiber_new:")
+
 alerts = cases.open_safety_alerts(sf, actor)
 # The generic banner: for everyone else, and for a responder who also sees the whole hub (chair, specialist).
 if alerts and not (notice.kind == "responder" and notice.alerts and not actor.is_hub_member):
@@ -93,10 +110,12 @@ if result.total == 0:
     st.stop()
 
 # What a clinician scans first: who, what condition and status, the priority with its flags and reason.
-shown = ["case_id", "priority", "patient", "age", "condition", "status", "flags", "why", "days_waiting", "latest_pain"]
+rows = result.rows.assign(new=result.rows["case_id"].isin(news.new_case_ids))
+shown = ["new", "case_id", "priority", "patient", "age", "condition", "status", "flags", "why", "days_waiting", "latest_pain"]
 if actor.is_hub_member:
     shown.append("practice")
 column_config = {
+    "new": st.column_config.CheckboxColumn("New", width="small", help="Submitted since you last looked"),
     "case_id": st.column_config.NumberColumn("Case", width="small", format="%d"),
     "priority": st.column_config.NumberColumn("Priority", width="small"),
     "flags": st.column_config.TextColumn("Flags", width="medium"),
@@ -109,7 +128,7 @@ column_config = {
     "latest_pain": st.column_config.NumberColumn("Latest pain (0-10)", width="small"),
     "practice": st.column_config.TextColumn("Practice"),
 }
-event = st.dataframe(result.rows[shown], hide_index=True, width="stretch", on_select="rerun",
+event = st.dataframe(rows[shown], hide_index=True, width="stretch", on_select="rerun",
                      selection_mode="single-row", key="q_table", column_order=shown, column_config=column_config)
 selected = event.selection.rows if event is not None else []
 if selected:

@@ -14,7 +14,7 @@ from hub.records import TreatmentInput
 from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, ROUTES, SEXES, \
     STOP_REASONS, TREATMENT_CATEGORIES
 from ui import runtime
-from ui.common import field_error, md_escape, open_case, show_error
+from ui.common import anchor, errors_at_top, field_error, md_escape, open_case, show_error
 
 sf = runtime.session_factory()
 actor = runtime.actor("pcp")
@@ -53,8 +53,8 @@ def _load_draft() -> None:
                "sub_risk_tool": inp.risk_tool, "sub_risk_band": inp.risk_band, "sub_goals": inp.goals_text,
                "sub_concerns": inp.concerns_text, "sub_errors": {}})
     for code in RED_FLAGS:
-        value = inp.red_flags.get(code)
-        ss[f"sub_rf_{code}"] = None if value is None else ("Yes" if value else "No")
+        ss[f"sub_rf_{code}"] = bool(inp.red_flags.get(code))
+    ss["sub_rf_none"] = set(inp.red_flags) == set(RED_FLAGS) and not any(inp.red_flags.values())
 
 
 drafts = {d["id"]: d["label"] for d in cases.my_drafts(sf, actor)}
@@ -66,6 +66,10 @@ if ss.get("sub_case_id"):
 
 if "form" in errors or "status" in errors:
     st.error(md_escape(errors.get("form") or errors["status"]))
+field_errors = {k: v for k, v in errors.items() if k not in ("form", "status")}
+if field_errors:
+    errors_at_top(field_errors, {k: "err-treatments" if k.startswith("treatments[") else f"err-{k}"
+                                 for k in field_errors})
 
 st.subheader("Patient")
 mode = st.radio("Patient", ["Existing patient", "New patient"], horizontal=True, key="sub_mode",
@@ -126,10 +130,34 @@ st.text_area("Clinical question for the hub (required to submit)", key="sub_ques
 field_error(errors, "clinical_question")
 
 st.subheader("Red-flag screen")
-st.caption("Any red flag means an urgent pathway, not the hub (rule out specific causes such as cancer, infection, "
-           "fracture or inflammatory disease first).")
-for code, text in RED_FLAGS.items():
-    st.radio(text, ["No", "Yes"], index=None, horizontal=True, key=f"sub_rf_{code}")
+st.markdown("Tick any that apply, or **None of these**. A red flag means an urgent pathway, not the hub: "
+            "exclude specific causes first.")
+
+
+def _tick_flag() -> None:
+    if any(ss.get(f"sub_rf_{c}") for c in RED_FLAGS):
+        ss["sub_rf_none"] = False
+
+
+def _tick_none() -> None:
+    if ss.get("sub_rf_none"):
+        for c in RED_FLAGS:
+            ss[f"sub_rf_{c}"] = False
+
+
+flag_col, answer_col = st.columns([3, 2])
+with flag_col:
+    for code, text in RED_FLAGS.items():
+        st.checkbox(text, key=f"sub_rf_{code}", on_change=_tick_flag)
+    st.checkbox("None of these", key="sub_rf_none", on_change=_tick_none)
+ticked = [RED_FLAGS[c] for c in RED_FLAGS if ss.get(f"sub_rf_{c}")]
+with answer_col:  # the answer comes at once, beside the screen, not as a form error at the bottom
+    if ticked:
+        st.error("**Urgent pathway, not the hub.** " + cases.URGENT_PATHWAY_MESSAGE.split(" You can keep")[0]
+                 + "\n\n**Nothing has been sent to the hub.** You can save this case as a draft for your practice "
+                   "and submit it once the red flag has been excluded.", icon=":material/emergency:")
+    elif ss.get("sub_rf_none"):
+        st.success("No red flag: the case can go to the hub.", icon=":material/check_circle:")
 field_error(errors, "red_flags")
 
 st.subheader("Baseline")
@@ -150,17 +178,21 @@ empty = pd.DataFrame({k: pd.Series(dtype="object") for k in TREATMENT_COLUMNS})
 ss["sub_treatments_df"] = st.data_editor(
     empty, num_rows="dynamic", key="sub_treatments", hide_index=True, width="stretch",
     column_config={
-        "category": st.column_config.SelectboxColumn("Category", options=list(TREATMENT_CATEGORIES), required=True),
+        "category": st.column_config.SelectboxColumn("Category (required)", options=list(TREATMENT_CATEGORIES),
+                                                     format_func=TREATMENT_CATEGORIES.get, required=True),
         "drug_or_name": st.column_config.TextColumn(
             "Medicine or treatment", help="Medicines: a generic name or UK brand (e.g. oxycodone, OxyContin, Butrans, "
                                           "co-codamol with the codeine mg/day); other names are stored 'not coded'."),
-        "route": st.column_config.SelectboxColumn("Route", options=list(ROUTES)),
+        "route": st.column_config.SelectboxColumn("Route", options=list(ROUTES), format_func=ROUTES.get),
         "daily_dose_mg": st.column_config.NumberColumn("Total daily dose (mg)", min_value=0),
         "patch_mcg_per_h": st.column_config.NumberColumn("Patch (microgram/h)", min_value=0),
         "start_date": st.column_config.DateColumn("Started"),
         "end_date": st.column_config.DateColumn("Stopped"),
-        "reason_stopped": st.column_config.SelectboxColumn("Reason stopped", options=list(STOP_REASONS)),
+        "reason_stopped": st.column_config.SelectboxColumn("Reason stopped", options=list(STOP_REASONS),
+                                                           format_func=STOP_REASONS.get),
     })
+if any(k.startswith("treatments[") for k in errors):
+    anchor("err-treatments")
 for k, v in errors.items():
     if k.startswith("treatments["):
         st.error(md_escape(v), icon="⚠️")
@@ -193,7 +225,9 @@ def _treatments() -> list[TreatmentInput]:
 
 
 def _form_input() -> CaseInput:
-    flags = {c: ss.get(f"sub_rf_{c}") == "Yes" for c in RED_FLAGS if ss.get(f"sub_rf_{c}") is not None}
+    # Answered when a flag is ticked (the others are then "no") or "None of these" is; else unanswered.
+    ticked_codes = {c for c in RED_FLAGS if ss.get(f"sub_rf_{c}")}
+    flags = {c: c in ticked_codes for c in RED_FLAGS} if ticked_codes or ss.get("sub_rf_none") else {}
     new_patient = None
     if ss.get("sub_mode") == "New patient":
         new_patient = NewPatient(nhs_number=ss.get("sub_nhs") or "", given_name=ss.get("sub_given") or "",
@@ -235,5 +269,5 @@ if b2.button("Submit to hub", type="primary", key="sub_submit"):
     _save(submit=True)
     st.rerun()
 
-if errors:
-    st.error("Nothing was saved. Correct the fields marked above.")
+if field_errors:
+    st.error("Nothing was saved or sent: see what to fix at the top of the page and beside each field.")

@@ -13,7 +13,7 @@ from db.models import utcnow
 from hub import auth as hub_auth
 from hub import settings
 from hub.access import Actor
-from ui.common import AUTH_NOTICE, leave_notice, show_notice
+from ui.common import AUTH_NOTICE, leave_notice, md_escape, show_notice
 
 COOKIE_NAME = "msk_pain_hub_auth"
 
@@ -39,6 +39,17 @@ def _end_session(authenticator, message: str) -> None:
     _clear_session(authenticator)
     leave_notice(message, AUTH_NOTICE)
     st.rerun()
+
+
+def _demo_logins(sf) -> None:
+    """Under the login form of a demo hub: who to log in as (synthetic data only)."""
+    from hub.bootstrap import demo_logins, demo_password
+
+    logins = demo_logins(sf, database_url())
+    if logins:
+        with st.expander("Demo hub: the logins (synthetic patients only)", expanded=True):
+            st.markdown(f"Every demo user has the password `{demo_password()}`.\n\n"
+                        + "\n".join(f"- `{u}` — {md_escape(who)}" for u, who in logins))
 
 
 def gate(sf) -> Actor | None:
@@ -89,6 +100,8 @@ def gate(sf) -> Actor | None:
         except LoginError as exc:
             st.error(str(exc))
     outcome = st.session_state.pop("_login_outcome", None)
+    if not st.session_state.get("authentication_status"):
+        _demo_logins(sf)
     status = st.session_state.get("authentication_status")
     if outcome is not None and outcome.locked:
         st.session_state["authentication_status"] = status = False
@@ -98,7 +111,7 @@ def gate(sf) -> Actor | None:
     elif status is False:
         st.error("Username or password is incorrect.")
     if not status:
-        st.caption("Demo logins are listed in the README. No real patient data belongs in the demo.")
+        st.markdown("No real patient data belongs in the demo.")
         return None
     st.session_state.pop(AUTH_NOTICE, None)
     username = st.session_state.get("username")

@@ -22,41 +22,73 @@ def _words(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
-def _run(fn, success: str) -> bool:
+def _run_marked(fn, success: str, key: str) -> bool:
+    """Run a service call; a refusal is kept under `key` so each message shows beside its field and in the
+    summary at the top of the form (the input stays on screen)."""
     try:
         fn()
-    except (ValidationError, HubError) as exc:
+    except ValidationError as exc:
+        st.session_state[key] = exc.errors
+        return True  # rerun to draw the marks
+    except HubError as exc:
         show_error(exc)
         return False
+    st.session_state.pop(key, None)
     leave_notice(success, CASE_NOTICE)
     return True
 
 
+def _marks(key: str) -> dict[str, str]:
+    errors = st.session_state.get(key) or {}
+    if errors:
+        errors_at_top(errors, {k: f"err-{k}" for k in errors})
+    return errors
+
+
 def treatment_form(sf, actor, case_id: int) -> None:
     """Add a treatment (medicine with drug, route and daily dose, or another intervention)."""
+    errors = _marks("tr_errors")
     with st.form("add_treatment", clear_on_submit=False):
         c1, c2, c3 = st.columns(3)
         category = c1.selectbox("Category", list(TREATMENT_CATEGORIES), format_func=TREATMENT_CATEGORIES.get,
                                 key="tr_category")
+        with c1:
+            field_error(errors, "category")
         # Medicines from the pick-list (generic names and UK brands); other text is accepted and stored
         # "not coded" (its opioid dose is then never converted).
         name = c2.selectbox("Medicine (pick or type) or treatment", [p.label for p in PICKLIST], index=None,
                             accept_new_options=True, key="tr_name",
                             help="Choose a generic name or UK brand. Text not in the list is kept as typed and "
                                  "marked 'not coded'.") or ""
+        with c2:
+            field_error(errors, "name")
+            field_error(errors, "drug")
         route = c3.selectbox("Route (medicines)", list(ROUTES), format_func=ROUTES.get, index=None, key="tr_route")
+        with c3:
+            field_error(errors, "route")
         c4, c5, c6 = st.columns(3)
         dose = c4.number_input("Total daily dose (mg)", min_value=0.0, value=None, key="tr_dose")
+        with c4:
+            field_error(errors, "daily_dose_mg")
         patch = c5.number_input("Patch strength (microgram/h)", min_value=0.0, value=None, key="tr_patch")
+        with c5:
+            field_error(errors, "patch_mcg_per_h")
         adherence = c6.number_input("Adherence (%)", min_value=0, max_value=100, value=None, key="tr_adherence")
         c7, c8, c9 = st.columns(3)
         start = c7.date_input("Started", value=date.today(), max_value=date.today(), key="tr_start")
+        with c7:
+            field_error(errors, "start_date")
         end = c8.date_input("Stopped (leave empty if current)", value=None, key="tr_end")
+        with c8:
+            field_error(errors, "end_date")
         reason = c9.selectbox("Reason stopped", list(STOP_REASONS), format_func=STOP_REASONS.get, index=None,
                               key="tr_reason")
+        with c9:
+            field_error(errors, "reason_stopped")
         already = st.checkbox("Already taking (recording history, not starting it now)", key="tr_already")
         override = st.text_input("Reason for overriding a guideline rule (only when the check asks for one)",
                                  key="tr_override")
+        field_error(errors, "guideline_override")
         if st.form_submit_button("Add treatment"):
             picked = next((p for p in PICKLIST if p.label == name), None)
             if route is None and picked is not None and category == "medicine":
@@ -66,7 +98,7 @@ def treatment_form(sf, actor, case_id: int) -> None:
                                start_date=start, end_date=end, reason_stopped=reason,
                                adherence_pct=None if adherence is None else int(adherence), already_taking=already,
                                guideline_override=override or None)
-            if _run(lambda: records.add_treatment(sf, actor, case_id, t), "Treatment added."):
+            if _run_marked(lambda: records.add_treatment(sf, actor, case_id, t), "Treatment added.", "tr_errors"):
                 st.rerun()
 
 
@@ -123,16 +155,25 @@ def review_form(sf, actor, case_id: int) -> None:
     """Record a review: attended or missed, management changes or the reason for none, adherence,
     treatment burden and each goal's attainment (GAS level). New PROMs go in 'Record an assessment'."""
     goals = [g for g in records.case_goals(sf, actor, case_id)["goals"]]
+    errors = _marks("rv_errors")
     with st.form("add_review"):
         c1, c2, c3 = st.columns(3)
         when = c1.date_input("Review date", value=date.today(), max_value=date.today(), key="rv_date")
+        with c1:
+            field_error(errors, "review_date")
         attendance = c2.selectbox("Attendance", list(ATTENDANCE), format_func=ATTENDANCE.get, key="rv_attendance")
+        with c2:
+            field_error(errors, "attendance")
         mode = c3.selectbox("How", list(REVIEW_MODES), format_func=REVIEW_MODES.get, key="rv_mode")
+        with c3:
+            field_error(errors, "mode")
         changes = st.multiselect("Management changes made", CHANGE_TYPES, format_func=_words, key="rv_changes")
         reasons = st.multiselect("No change: reason (appropriate restraint)", JUSTIFICATIONS, format_func=_words,
                                  key="rv_reasons")
         c4, c5 = st.columns(2)
         adherence = c4.number_input("Adherence (%)", min_value=0, max_value=100, value=None, key="rv_adherence")
+        with c4:
+            field_error(errors, "adherence_pct")
         too_much = c5.radio("Patient finds the treatment too much?", ["Not asked", "No", "Yes"], horizontal=True,
                             key="rv_too_much")
         levels = {}
@@ -143,6 +184,7 @@ def review_form(sf, actor, case_id: int) -> None:
             levels[g["id"]] = st.selectbox(
                 md_escape(g["goal"]), [None, -2, -1, 0, 1, 2], key=f"rv_goal_{g['id']}",
                 format_func=lambda x, lab=labels: "Not rated" if x is None else f"{x:+d}: {lab.get(x, '')}")
+        field_error(errors, "goal_levels")
         notes = st.text_area("Notes", key="rv_notes")
         if st.form_submit_button("Save review"):
             r = ReviewInput(review_date=when, attendance=attendance, mode=mode, management_changes=changes,
@@ -150,7 +192,7 @@ def review_form(sf, actor, case_id: int) -> None:
                             adherence_pct=None if adherence is None else int(adherence),
                             treatment_too_much={"Not asked": None, "No": False, "Yes": True}[too_much], notes=notes,
                             goal_levels={gid: lvl for gid, lvl in levels.items() if lvl is not None})
-            if _run(lambda: records.add_review(sf, actor, case_id, r), "Review saved."):
+            if _run_marked(lambda: records.add_review(sf, actor, case_id, r), "Review saved.", "rv_errors"):
                 st.rerun()
 
 

@@ -991,6 +991,7 @@ def _follow_through(session_factory, actors: dict[str, Actor], today: date, seed
         gp = pcp_of_practice.get(practice_id)
         if gp is None:
             continue
+        inbox.open_letter(session_factory, gp, letter_id)  # a letter is read before it is acknowledged
         inbox.acknowledge_letter(session_factory, gp, letter_id)
         counts["letters_acknowledged"] += 1
 

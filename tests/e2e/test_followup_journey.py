@@ -58,7 +58,7 @@ def test_worse_pain_at_review_relists_the_case(browser, server, server_db_url):
     gp.get_by_text("Record an assessment").click()
     wait_idle(gp)
     choose(gp, "Instrument", "Pain numeric rating scale (0-10)")
-    field = gp.get_by_label(re.compile(r"^NRS_Q1"))
+    field = gp.get_by_label(re.compile(r"^Item 1: answer code 0 to 10"))
     field.fill("8")
     field.press("Tab")
     gp.get_by_role("button", name="Save assessment").click()

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from browser_support import choose, login, new_context, wait_idle
-from hub.vocab import RED_FLAGS
 
 pytestmark = pytest.mark.e2e
 
@@ -31,8 +30,7 @@ def _submit_case(page, server) -> int:
     choose(page, "Pain classification", "Chronic secondary pain")
     page.get_by_label("Clinical question for the hub (required to submit)").fill(
         "Pain 7/10 despite physio and naproxen. Is an injection or a pain programme next?")
-    for text in RED_FLAGS.values():
-        page.get_by_role("radiogroup", name=text).get_by_text("No", exact=True).click()
+    page.get_by_test_id("stCheckbox").filter(has_text="None of these").locator("label").first.click()
     wait_idle(page)
     page.get_by_role("textbox", name="Goals", exact=True).fill("Walk to my allotment without stopping")
     wait_idle(page)

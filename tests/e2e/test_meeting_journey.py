@@ -151,6 +151,11 @@ def _create_meeting(page, title: str) -> tuple[int, int, list[str]]:
     create = page.get_by_role("button", name="Create meeting and propose agenda")
     form = page.get_by_test_id("stForm").filter(has=create)
     form.get_by_label("Title").fill(title)
+    # today: attendance and the final decision are recorded on or after the meeting day
+    field = form.get_by_label("Date", exact=True)
+    field.get_by_role("spinbutton").first.click()
+    page.keyboard.type(date.today().strftime("%Y%m%d"))
+    assert re.sub(r"\s", "", field.inner_text()) == date.today().strftime("%Y/%m/%d")
     create.click()
     page.get_by_text("Meeting created; the agenda was proposed from the queue by priority.").wait_for()
     wait_idle(page)
@@ -248,6 +253,7 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     # (b) the physiotherapist finds the case in the preparation list and prepares it
     physio = users("physio")
     _nav(physio, "Hub meetings", "Hub meetings")
+    physio.get_by_text(re.compile(rf"^{re.escape(title)} \(.* case\(s\) · \d+ prepared by you$")).click()  # collapsed
     card = _card(physio, text=case_label, has=physio.get_by_role("button", name="Save preparation"))
     card.get_by_label("Physiotherapy preparation").fill(prep_text)
     card.get_by_role("button", name="Save preparation").click()
@@ -313,26 +319,26 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     # (d) the case's GP reads the letter, acknowledges it and completes the action
     gp = users(pcp)
     _nav(gp, "Inbox", "Inbox")
-    letters = gp.get_by_role("heading", name=re.compile(r"^Outcome letters to acknowledge \(\d+\)"))
+    letters = gp.get_by_role("heading", name=re.compile(r"^Letters to read \(\d+\)"))
     n_before = int(re.search(r"\((\d+)\)", letters.inner_text()).group(1))
     letter = _card(gp, text=re.compile(rf"Case {case_id} · .* · sent"),
                    has=gp.get_by_role("button", name="Acknowledge"))
     action = _card(gp, text=REC_TEXT, has=gp.get_by_role("button", name="Mark done"))
-    assert f"Case {case_id} · due {due:%d %b %Y}" in action.inner_text()
-    letter.get_by_text("Read the letter").click()
+    assert re.search(rf"Case {case_id} · .+ · due {due:%d %b %Y}", action.inner_text()), action.inner_text()
+    assert letter.get_by_role("button", name="Acknowledge").is_disabled()  # not read yet
+    letter.get_by_role("button", name=re.compile("Read the letter")).click()
     letter.get_by_text(answer).wait_for()
     letter.get_by_text(REC_TEXT).first.wait_for()
     letter.get_by_role("button", name="Acknowledge").click()
     gp.get_by_text("Letter acknowledged.").wait_for()
     wait_idle(gp)
-    gp.get_by_role("heading", name=f"Outcome letters to acknowledge ({n_before - 1})").wait_for()
+    gp.get_by_role("heading", name=f"Letters to read ({n_before - 1})").wait_for()
     assert gp.get_by_text(re.compile(rf"^Case {case_id} · .* · sent")).count() == 0
     action.get_by_label("Note (optional)").fill("E2E: referred to the practice physio")
     action.get_by_role("button", name="Mark done").click()
     gp.get_by_text("Action completed.").wait_for()
     wait_idle(gp)
-    done = _card(gp, text=REC_TEXT, has=gp.get_by_text("Note: E2E: referred to the practice physio"))
-    assert done.get_by_role("button", name="Mark done").count() == 0
+    assert _card(gp, text=REC_TEXT, has=gp.get_by_role("button", name="Mark done")).count() == 0
 
     with db() as s:
         gp_user = s.scalar(select(User).where(User.username == pcp))

@@ -167,6 +167,7 @@ def build(world) -> Hub:
     inbox.complete_action(sf, world.pcp_a, done_gp)
     inbox.complete_action(sf, world.specialist, done_physio)
     for cid in (a1, a2, a3):
+        inbox.open_letter(sf, world.pcp_a, letter_of(sf, cid))
         inbox.acknowledge_letter(sf, world.pcp_a, letter_of(sf, cid))
 
     # Safety alerts after the decisions: one still open (a2), one resolved by its PCP (b1).

@@ -34,7 +34,8 @@ def wearable_values(n: int) -> dict:
 
 # Days in the 365-day cap that have at least one value (an all-gap day is not exported).
 EXPORTED_DAYS = sum(1 for n in range(DAYS - 365, DAYS) if any(v is not None for v in wearable_values(n).values()))
-STARTS = datetime.combine(date.today() + timedelta(days=1), datetime.min.time()).replace(hour=13)
+# Meetings of today: attendance and final decisions are refused before the meeting day.
+STARTS = datetime.combine(date.today(), datetime.min.time()).replace(hour=8)
 TODAY = date.today()
 
 

@@ -3,7 +3,7 @@ the summary of what finalising sends, and the chair's current agenda item that a
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -108,3 +108,55 @@ def test_chair_sets_the_live_item_once_and_members_read_it(world):
         meetings.set_live_item(world.sf, world.specialist, agenda[0].item_id)
     with pytest.raises(PermissionDenied):
         meetings.live_item(world.sf, world.pcp_a, mid)
+
+
+# ----------------------------------------------------------------------------- the meeting day and its length
+
+
+def test_attendance_and_final_decision_refused_before_the_meeting_day(world):
+    from test_meetings import full_form
+
+    submit(world, 0)
+    later = datetime.combine(date.today() + timedelta(days=3), datetime.min.time()).replace(hour=13)
+    mid = meetings.create_meeting(world.sf, world.chair, title="Next week", starts_at=later)
+    item = meetings.meeting_view(world.sf, world.chair, mid).agenda[0].item_id
+    with pytest.raises(ValidationError, match="on or after the meeting day"):
+        meetings.set_attendance(world.sf, world.chair, mid, [(world.chair.user_id, "pain_medicine")])
+    v = decisions.save(world.sf, world.chair, item, full_form(later.date()), 0)  # discussing ahead is fine
+    with pytest.raises(ValidationError, match="on or after the meeting day"):
+        decisions.finalise(world.sf, world.chair, item, v)
+    assert decisions.load(world.sf, world.chair, item).status == "draft"
+
+
+def test_booked_minutes_against_the_meeting_length(world):
+    for i in range(3):
+        submit(world, i)
+    mid = meetings.create_meeting(world.sf, world.chair, title="Short", starts_at=STARTS, duration_minutes=20,
+                                  minutes_per_case=10)
+    view = meetings.meeting_view(world.sf, world.chair, mid)
+    assert (view.duration_minutes, view.booked_minutes, view.overbooked_by) == (20, 20, 0)
+    extra = next(c for c in (submit_id for submit_id in range(1, 10))
+                 if c not in {r.case_id for r in view.agenda})
+    meetings.add_case(world.sf, world.chair, mid, extra)
+    view = meetings.meeting_view(world.sf, world.chair, mid)
+    assert view.booked_minutes == 30 and view.overbooked_by == 10
+
+
+# ----------------------------------------------------------------------------- new since you last looked
+
+
+def test_new_since_last_look_and_cases_awaiting_triage(world):
+    from hub import queue_news
+
+    first = submit(world, 0)
+    news = queue_news.news(world.sf, world.chair)  # never looked: the last week counts as new
+    assert news.new_case_ids == (first,) and news.awaiting_triage == 1
+    assert queue_news.mark_seen(world.sf, world.chair) is None
+    assert queue_news.news(world.sf, world.chair).new_count == 0
+    second = submit(world, 1)
+    news = queue_news.news(world.sf, world.chair)
+    assert news.new_case_ids == (second,) and news.awaiting_triage == 2
+    assert queue_news.news(world.sf, world.specialist).awaiting_triage is None  # the count is the chair's
+    assert queue_news.news(world.sf, world.pcp_b).new_count == 0  # another practice's case is not in scope
+    with world.sf() as s:
+        assert s.scalar(select(AuditEvent.action).where(AuditEvent.action == "queue.seen")) == "queue.seen"

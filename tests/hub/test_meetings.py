@@ -16,7 +16,8 @@ from hub.errors import EditConflict, PermissionDenied, ValidationError
 from hub.vocab import RED_FLAGS
 
 NHS = ["9434765919", "1745438912", "4010232137", "4000000020", "9990000018"]
-STARTS = datetime.combine(date.today() + timedelta(days=1), datetime.min.time()).replace(hour=13)
+# Meetings of today: attendance and final decisions are refused before the meeting day.
+STARTS = datetime.combine(date.today(), datetime.min.time()).replace(hour=8)
 
 
 def submit(world, i: int, risk_band: str = "low", condition: str = "knee_oa") -> int:
@@ -168,7 +169,12 @@ def test_finalise_creates_actions_letter_and_returns_case(world):
     assert [x["id"] for x in box["letters"]] == [letter_id]
     assert len(box["open"]) == 1 and box["open"][0]["description"] == "Explain OA and exercise safety"
     assert inbox.inbox(world.sf, world.pcp_b)["letters"] == []
+    with pytest.raises(ValidationError, match="Open and read the letter"):
+        inbox.acknowledge_letter(world.sf, world.pcp_a, letter_id)  # not opened yet
+    assert inbox.counts(world.sf, world.pcp_a)[0] == 1
+    assert inbox.open_letter(world.sf, world.pcp_a, letter_id)["id"] == letter_id
     inbox.acknowledge_letter(world.sf, world.pcp_a, letter_id)
+    assert inbox.counts(world.sf, world.pcp_a)[0] == 0
     action_id = box["open"][0]["id"]
     with pytest.raises(PermissionDenied):
         inbox.complete_action(world.sf, world.pcp_b, action_id, "")

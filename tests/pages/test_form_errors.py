@@ -74,3 +74,101 @@ def test_phq9_stored_value_is_the_chosen_answer(hub):
     with hub.sf() as s:
         row = s.scalar(select(Assessment))
         assert {k: v for k, v in row.responses.items() if v is not None} == {f"PHQ9_Q{n}": v for n, v in chosen.items()}
+
+
+# ----------------------------------------------------------------------------- submission and its red-flag screen
+
+
+def _submit_page():
+    at = login("pcp.a")
+    at.switch_page("pages/submit.py").run()
+    return at
+
+
+def test_red_flag_answers_at_once_beside_the_screen_and_says_nothing_was_sent(hub):
+    from db.models import Case
+
+    at = _submit_page()
+    at.checkbox(key="sub_rf_malignancy").check().run()  # no button pressed
+    answer = next(e.value for e in at.error if "Urgent pathway" in e.value)
+    assert "Nothing has been sent to the hub" in answer and "keep the draft" not in answer
+    with hub.sf() as s:
+        assert s.scalar(select(Case.id)) is None
+
+
+def test_none_of_these_is_one_choice_and_excludes_a_ticked_flag(hub):
+    at = _submit_page()
+    at.checkbox(key="sub_rf_fracture").check().run()
+    at.checkbox(key="sub_rf_none").check().run()
+    assert at.checkbox(key="sub_rf_fracture").value is False and at.checkbox(key="sub_rf_none").value is True
+    assert not [e for e in at.error if "Urgent pathway" in e.value]
+    assert any("No red flag" in s.value for s in at.success)
+    at.checkbox(key="sub_rf_infection").check().run()
+    assert at.checkbox(key="sub_rf_none").value is False
+
+
+def test_refused_submission_is_summarised_at_the_top_with_links_and_marked_beside_the_field(hub):
+    from test_pages import _fill_new_case
+
+    at = _submit_page()
+    _fill_new_case(at, nhs="943 476 5918")
+    at.button(key="sub_submit").click().run()
+    errors = [e.value for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert "check digit" in summary and "(#err-nhs_number)" in summary
+    beside = [e for e in errors if "check digit" in e and not e.startswith("**Nothing")]
+    assert beside, errors
+    assert summary == errors[0]  # the summary is the first message on the page
+    at.checkbox(key="sub_rf_none").uncheck()
+    at.button(key="sub_submit").click().run()
+    assert any("Answer the red-flag screen" in e.value for e in at.error)
+
+
+# ----------------------------------------------------------------------------- treatments and reviews
+
+
+def test_refused_treatment_is_marked_beside_the_field_and_summarised(hub):
+    from datetime import date, timedelta
+
+    from db.models import Treatment
+
+    case_id = seed_case(hub)
+    at = case_page("pcp.a", case_id)
+    at.selectbox(key="tr_category").set_value("exercise")
+    at.text_input(key="tr_name").input("Physio-led exercise")
+    at.date_input(key="tr_start").set_value(date.today() - timedelta(days=60))
+    at.date_input(key="tr_end").set_value(date.today() - timedelta(days=10))  # stopped, no reason given
+    next(b for b in at.button if b.label == "Add treatment").click().run()
+    errors = [e.value for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert "Say why the treatment was stopped" in summary and "(#err-reason_stopped)" in summary
+    assert "Say why the treatment was stopped." in errors  # beside the field
+    assert at.text_input(key="tr_name").value == "Physio-led exercise"
+    with hub.sf() as s:
+        assert s.scalar(select(Treatment.id).where(Treatment.name == "Physio-led exercise")) is None
+
+
+def test_refused_review_is_marked_beside_the_field_and_summarised(hub):
+    case_id = seed_case(hub)
+    at = case_page("pcp.a", case_id)
+    at.selectbox(key="rv_attendance").set_value("dna")
+    at.multiselect(key="rv_changes").set_value(["drug_start"])
+    next(b for b in at.button if b.label == "Save review").click().run()
+    errors = [e.value for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert "(#err-attendance)" in summary
+    assert "A missed or cancelled review cannot record management changes." in errors
+
+
+def test_refused_new_user_is_marked_beside_the_fields_and_summarised(hub):
+    at = login("admin")
+    at.text_input(key="nu_username").input("x")  # too short
+    at.text_input(key="nu_name").input("Dr X")
+    at.text_input(key="nu_password").input("a-long-password")
+    at.multiselect(key="nu_roles").set_value(["pcp"])  # and no practice
+    next(b for b in at.button if b.label == "Create user").click().run()
+    errors = [e.value for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert "(#err-username)" in summary and "(#err-practice_id)" in summary
+    assert "A PCP must belong to a practice." in errors
+    assert at.text_input(key="nu_name").value == "Dr X"

@@ -9,7 +9,8 @@ from hub import decisions, inbox, meetings
 from hub.auth import actor_for
 from test_pages import seed_case
 
-STARTS = datetime.combine(date.today() + timedelta(days=2), datetime.min.time()).replace(hour=13)
+# A meeting of today: attendance and final decisions are refused before the meeting day.
+STARTS = datetime.combine(date.today(), datetime.min.time()).replace(hour=8)
 
 
 def titles(at) -> list[str]:
@@ -87,7 +88,10 @@ def test_finalise_from_meeting_room_then_pcp_acknowledges_in_inbox(hub):
     assert any("Decision final" in s.value for s in at.success), [e.value for e in at.error]
     gp = login("pcp.a")
     gp.switch_page("pages/inbox.py").run()
-    assert any("Outcome letters to acknowledge (1)" in h.value for h in gp.subheader)
+    assert any("Letters to read (1)" in h.value for h in gp.header)
+    ack = next(b for b in gp.button if b.label == "Acknowledge")
+    assert ack.disabled  # a letter is read before it is acknowledged
+    next(b for b in gp.button if b.label == "Read the letter").click().run()
     next(b for b in gp.button if b.label == "Acknowledge").click().run()
     assert any("Letter acknowledged" in s.value for s in gp.success)
     next(b for b in gp.button if b.label == "Mark done").click().run()
@@ -302,3 +306,21 @@ def test_attendee_room_follows_the_case_the_chair_opened(hub):
     physio.run()  # what the fragment's timer does in the browser
     assert titles(physio)[0] == f"Meeting room · {agenda[1].case_label}"
     assert first_case
+
+
+def test_meetings_page_warns_when_overbooked_and_collapses_preparation_per_meeting(hub):
+    seed_case(hub)
+    seed_case(hub, nhs="9434765927")
+    mid = meetings.create_meeting(hub.sf, actor_for(hub.sf, "chair"), title="Short MDT", starts_at=STARTS,
+                                  duration_minutes=10, minutes_per_case=10)
+    view = meetings.meeting_view(hub.sf, actor_for(hub.sf, "chair"), mid)
+    extra = next(c for c in (1, 2) if c not in {r.case_id for r in view.agenda})
+    meetings.add_case(hub.sf, actor_for(hub.sf, "chair"), mid, extra)
+    at = login("chair")
+    at.switch_page("pages/meetings.py").run()
+    assert any("Overbooked: 2 cases need 20 minutes in a 10-minute meeting" in w.value for w in at.warning)
+    physio = login("physio")
+    physio.switch_page("pages/meetings.py").run()
+    prep = [e for e in physio.expander if e.label.startswith("Short MDT (")]
+    assert len(prep) == 1 and prep[0].label.endswith("2 case(s) · 0 prepared by you")
+    assert not prep[0].proto.expanded

@@ -108,8 +108,7 @@ def _fill_new_case(at, nhs="943 476 5919", question="Pain unchanged after physio
     at.selectbox(key="sub_condition").set_value("knee_oa")
     at.selectbox(key="sub_pain_class").set_value("secondary")
     at.text_area(key="sub_question").input(question)
-    for code in RED_FLAGS:
-        at.radio(key=f"sub_rf_{code}").set_value("No")
+    at.checkbox(key="sub_rf_none").check()
     at.number_input(key="sub_baseline").set_value(7.0)
     at.text_area(key="sub_goals").input("Walk my dog again")
     return at
@@ -150,7 +149,7 @@ def test_red_flag_shows_urgent_pathway(hub):
     at = login("pcp.a")
     at.switch_page("pages/submit.py").run()
     _fill_new_case(at)
-    at.radio(key="sub_rf_cauda_equina").set_value("Yes")
+    at.checkbox(key="sub_rf_cauda_equina").check()
     at.button(key="sub_submit").click().run()
     assert any("urgent" in e.value for e in at.error)
     assert count(hub.sf, Case) == 0
@@ -173,7 +172,9 @@ def test_queue_shows_scope_and_opens_case(hub):
     table = at.dataframe[0].value
     assert list(table["case_id"]) == [case_id]
     # priority, patient, condition, status, flags and the reason come first; the hub sees the practice, a PCP not
-    assert list(table.columns[:8]) == ["case_id", "priority", "patient", "age", "condition", "status", "flags", "why"]
+    assert list(table.columns[:9]) == ["new", "case_id", "priority", "patient", "age", "condition", "status", "flags",
+                                       "why"]
+    assert list(table["new"]) == [True]  # submitted since the user last looked
     assert "practice" in table.columns
     own = login("pcp.a")
     assert list(own.dataframe[0].value["case_id"]) == [case_id] and "practice" not in own.dataframe[0].value.columns

@@ -1,4 +1,5 @@
-"""meeting live (the chair's current agenda item) and the user's last look at the queue
+"""meeting live (the chair's current agenda item), the user's last look at the queue, letter opened,
+meeting length
 
 Revision ID: 0010
 Revises: 0005
@@ -30,9 +31,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_seen_queue_at', sa.DateTime(), nullable=True))
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('duration_minutes', sa.Integer(), server_default='90', nullable=False))
+        batch_op.create_check_constraint('duration_range', 'duration_minutes BETWEEN 10 AND 480')
+    with op.batch_alter_table('letter', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('opened_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('opened_by', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_letter_opened_by_user_account'), 'user_account', ['opened_by'], ['id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('letter', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_letter_opened_by_user_account'), type_='foreignkey')
+        batch_op.drop_column('opened_by')
+        batch_op.drop_column('opened_at')
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.drop_constraint('duration_range', type_='check')
+        batch_op.drop_column('duration_minutes')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_column('last_seen_queue_at')
     op.drop_table('meeting_live')
