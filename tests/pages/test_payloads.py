@@ -151,8 +151,8 @@ def test_page_icon_is_a_file_of_the_app_not_a_third_party_icon():
 
     root = Path(__file__).resolve().parents[2]
     app = (root / "app.py").read_text()
-    (call,) = re.findall(r"st\.set_page_config\((.*?)\)\n", app, re.S)
-    assert "page_icon=PAGE_ICON" in call
+    calls = re.findall(r"st\.set_page_config\((.*?)\)\n", app, re.S)
+    assert calls and all("page_icon=PAGE_ICON" in call for call in calls)  # the staff app and the patient page
     assert 'PAGE_ICON = str(Path(__file__).resolve().parent / "static" / "page_icon.png")' in app
     icon = root / "static" / "page_icon.png"
     assert icon.read_bytes().startswith(b"\x89PNG")
