@@ -293,8 +293,8 @@ def test_meeting_journey_from_agenda_to_acknowledged_letter(hub, db, users):
     choose(chair, "Pathway step", "S6 Combined physical and psychological programme")
     _type(chair, FORMULATION_LABEL, formulation)
     _type(chair, "Answer to the referrer's question", answer)
-    flag_groups = [g for g in chair.get_by_test_id("stRadio").all()
-                   if "Discussed with the patient" not in g.inner_text()]
+    flag_groups = [g for g in chair.get_by_test_id("stRadio").all()  # the responses to the case's flags
+                   if "Change management" in g.inner_text()]
     assert flag_groups, "the case has no open flag to respond to"
     for group in flag_groups:
         group.get_by_text("Change management", exact=True).click()

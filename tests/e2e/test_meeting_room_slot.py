@@ -126,8 +126,8 @@ def test_typical_outcome_in_at_most_30_interactions_and_attendees_follow(hub, db
                "E2E slot: chronic pain with deconditioning and low confidence in activity.", "formulation")
     hands.fill(page.get_by_label("Answer to the referrer's question", exact=True),
                "E2E slot: a simpler plan built around graded activity, with psychology support.", "answer")
-    flag_groups = [g for g in page.get_by_test_id("stRadio").all()
-                   if "Discussed with the patient" not in g.inner_text()]
+    flag_groups = [g for g in page.get_by_test_id("stRadio").all()  # the responses to the case's flags
+                   if "Change management" in g.inner_text()]
     for group in flag_groups:
         hands.click(group.get_by_text("Change management", exact=True), "flag response")
     for label in TEMPLATES:
@@ -138,6 +138,8 @@ def test_typical_outcome_in_at_most_30_interactions_and_attendees_follow(hub, db
                "Graded exercise with the physiotherapist, then psychology; review in 3 months.", "agreed plan")
     hands.click(page.get_by_test_id("stRadio").filter(has_text="Discussed with the patient")
                 .get_by_text("Yes", exact=True), "discussed: yes")
+    hands.click(page.get_by_test_id("stRadio").filter(has_text="The patient's view of the plan")
+                .get_by_text("Agrees with the plan", exact=True), "patient's view: agrees")
     goal = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name=re.compile("Add goal")))
     hands.fill(goal.get_by_label("Activity (what the patient will do)"), "Walk the dog", "goal activity", False)
     hands.fill(goal.get_by_label("How much (number and unit)"), "20 minutes, 5 days a week", "goal amount", False)
