@@ -189,6 +189,10 @@ def gate(sf) -> Actor | None:
         st.text(f"Logged in as {actor.name}")
         authenticator.logout("Log out", location="sidebar", key="hub_logout")
     if not st.session_state.get("authentication_status"):
+        # "Log out" was pressed. No st.rerun() here: it would drop the cookie component's delete before the
+        # browser mounts it, and the re-login cookie would log the user in again on reload. The component's
+        # reply reruns the page (now logged out: the login form).
         st.session_state["actor"] = None
-        st.rerun()
+        st.info("You have logged out.")
+        st.stop()
     return actor
