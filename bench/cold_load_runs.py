@@ -39,7 +39,8 @@ def main() -> None:
                     page.get_by_text("Logged in as").wait_for()
                     ready = time.perf_counter() - t0
                     page.wait_for_timeout(2500)  # count a late rerun too
-                    print(f"cold load {target}: {page.evaluate('window.__hubRuns')} run(s), page in {ready * 1000:.0f} ms")
+                    runs = page.evaluate("window.__hubRuns")
+                    print(f"cold load {target}: {runs} run(s), page in {ready * 1000:.0f} ms")
                     page.close()
         browser.close()
     shutil.rmtree(work, ignore_errors=True)
