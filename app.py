@@ -55,6 +55,9 @@ def _page(path: str, title: str, icon: str) -> st.Page:
     return st.Page(path, title=title, icon=icon, url_path=path.split("/")[-1].removesuffix(".py"))
 
 
+# A valid re-login cookie (sent with the websocket handshake) logs the session in before the navigation is
+# built, so a cold load draws the user's page on its first run (ui.auth.restore_from_cookie).
+auth.restore_from_cookie(runtime.session_factory())
 actor = st.session_state.get("actor") if st.session_state.get("authentication_status") else None
 navigation_known = actor is not None
 if actor is None:

@@ -122,10 +122,12 @@ def build_cohort(label: str, n: int, backend: str, keep: Path | None, today: dat
         keep.mkdir(parents=True, exist_ok=True)
         path = keep / f"{label}-{n}.db"
         url = f"sqlite:///{path}"
+        fresh = not (keep / f"{label}-{n}.ids").exists()  # the ids file is written once seeding has finished
+        if fresh and path.exists():
+            path.unlink()  # a half-seeded database from an interrupted run
         engine = make_engine(url)
         sf = make_session_factory(engine)
         db = None
-        fresh = not path.exists()
     else:
         db = create_database(backend)
         url, sf, engine, fresh = db.url, db.sf, db.engine, True
@@ -190,6 +192,10 @@ def variants(c: Cohort) -> dict[str, Callable[[], Any]]:
     out["hub queue, flag filter (inertia)"] = lambda: cases.queue(sf, chair, statuses=OPEN, flag_codes=["inertia"])
     out["hub queue, flag filter (safety, rare)"] = lambda: cases.queue(sf, chair, statuses=OPEN,
                                                                       flag_codes=["safety_phq9"])
+    for sort in ("waiting", "newest", "pain"):
+        out[f"hub queue, flag filter (inertia), sort {sort}"] = lambda sort=sort: cases.queue(
+            sf, chair, statuses=OPEN, flag_codes=["inertia"], sort=sort)
+    out["PCP queue, flag filter (inertia)"] = lambda: cases.queue(sf, pcp, flag_codes=["inertia"])
     # Page 20 by keyset: the cursor is found once (untimed); the timed call reads that page.
     after = None
     for _ in range(19):

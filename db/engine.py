@@ -63,12 +63,14 @@ _INDEX_HINT = re.compile(r"SELECT /\* indexed_by (\w+) \*/ ")
 
 def _sqlite_index_hint(conn, cursor, statement, parameters, context, executemany):
     """Turn a query's `/* indexed_by ix_name */` prefix (SQLite only: sqlite_index_hint) into SQLite's
-    `INDEXED BY` on its first hub_case table: SQLAlchemy renders no table hints for SQLite."""
+    `INDEXED BY` on its first hub_case table (case_flag for an ix_case_flag_* index): SQLAlchemy renders no
+    table hints for SQLite."""
     m = _INDEX_HINT.search(statement)
     if m:
         head, tail = statement[:m.end()], statement[m.end():]
         hint = "NOT INDEXED" if m.group(1) == "NOT_INDEXED" else f"INDEXED BY {m.group(1)}"
-        statement = head + re.sub(r"FROM hub_case\b(?! INDEXED BY| NOT INDEXED)", f"FROM hub_case {hint}",
+        table = "case_flag" if m.group(1).startswith("ix_case_flag") else "hub_case"
+        statement = head + re.sub(rf"FROM {table}\b(?! INDEXED BY| NOT INDEXED)", f"FROM {table} {hint}",
                                   tail, count=1)
     return statement, parameters
 

@@ -269,10 +269,20 @@ class CaseFlag(Base):
     code: Mapped[str] = mapped_column(String(60), primary_key=True)  # e.g. opioid_escalation_without_benefit
     severity: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text)
+    # Copies of the case's queue sort keys and open status (written with the flags by hub.flags and kept in
+    # step by hub.flags.sync_flag_keys whenever the case's status, submission time or latest pain changes), so
+    # a flag-filtered queue page is read in order from one index and stops after its rows.
+    is_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    priority: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    latest_pain: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (
         CheckConstraint(f"severity IN {sql_in(FLAG_SEVERITIES)}", name="severity_known"),
         Index("ix_case_flag_code", "code", "case_id"),
+        Index("ix_case_flag_open_priority", "code", "is_open", priority.desc(), "submitted_at", "case_id"),
+        Index("ix_case_flag_open_submitted", "code", "is_open", "submitted_at", "case_id"),
+        Index("ix_case_flag_open_pain", "code", "is_open", latest_pain.desc(), "submitted_at", "case_id"),
     )
 
 

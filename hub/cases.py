@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -10,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import TextClause, and_, false, func, or_, select, text
+from sqlalchemy import TextClause, and_, false, func, or_, select, text, true
 
 from db.engine import sqlite_index_hint
 from db.models import (
@@ -476,6 +477,8 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
         where.append(Case.condition.in_(conditions))
     if practice_ids:
         where.append(Case.practice_id.in_(practice_ids))
+    open_only = any(isinstance(w, TextClause) and w.text == OPEN_CASES_SQL for w in where)
+    flag_keyed = bool(flag_codes) and open_only  # read from the case_flag sort-key indexes
     if flag_codes:
         where.append(Case.id.in_(select(CaseFlag.case_id).where(CaseFlag.code.in_(flag_codes))))
     # Drafts (no submitted_at) can only appear for a PCP; without them every sort reads an index in order.
@@ -484,19 +487,23 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
     order = _order_by(spec)
     with session_factory() as s:
         total, exact, estimated = (known_total, True, False) if known_total is not None else _count(
-            s, where, flag_codes)
+            s, where, flag_codes, flag_keyed)
         # The page's ids come from the case table alone (an index walk that stops after the page);
         # only those rows are then joined to patient and practice.
-        ids_q = select(Case.id).where(*where).order_by(*order).limit(page_size + 1)
-        index = _sqlite_index(actor, where, sort, conditions, practice_ids)
-        if flag_codes and exact and total <= COUNT_EXACT_UP_TO:
-            # Few flagged cases: look them up by id and sort those, rather than walking the sort's index
-            # past every unflagged case (a rare flag among 100,000 cases).
-            index = "NOT INDEXED"
-        if index:
-            ids_q = ids_q.prefix_with(sqlite_index_hint(index), dialect="sqlite")
-        ids_q = ids_q.where(_after(spec, after)) if after is not None else ids_q.offset((page - 1) * page_size)
-        page_ids = list(s.scalars(ids_q))
+        if flag_keyed:
+            page_ids = _flag_page_ids(s, where[:-1], spec, sort, sorted(set(flag_codes)), after,
+                                      (page - 1) * page_size, page_size + 1)
+        else:
+            ids_q = select(Case.id).where(*where).order_by(*order).limit(page_size + 1)
+            index = _sqlite_index(actor, where, sort, conditions, practice_ids)
+            if flag_codes and exact and total <= COUNT_EXACT_UP_TO:
+                # Few flagged cases: look them up by id and sort those, rather than walking the sort's index
+                # past every unflagged case (a rare flag among 100,000 cases).
+                index = "NOT INDEXED"
+            if index:
+                ids_q = ids_q.prefix_with(sqlite_index_hint(index), dialect="sqlite")
+            ids_q = ids_q.where(_after(spec, after)) if after is not None else ids_q.offset((page - 1) * page_size)
+            page_ids = list(s.scalars(ids_q))
         more = len(page_ids) > page_size
         page_ids = page_ids[:page_size]
         cols = [c for c, _, _ in spec]
@@ -532,11 +539,70 @@ def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, c
                      total_exact=exact, next_after=last_key if more else None, total_estimated=estimated)
 
 
-def _count(s, where: list, flag_codes: list[str] | None = None) -> tuple[int, bool, bool]:
+def _flag_rows(where: list, spec, sort: str, code: str):
+    """Flagged open cases of one flag code in the sort's order, read from case_flag's copy of the sort keys
+    (an index range scan: code, open, then the keys); hub_case is joined only for the other filters."""
+    fspec = [(_FLAG_KEYS[col.key], desc, nullable) for col, desc, nullable in spec]
+    others = [w for w in where if not (isinstance(w, TextClause) and w.text == OPEN_CASES_SQL)]
+    q = (select(*[c for c, _, _ in fspec]).select_from(CaseFlag)
+         .where(CaseFlag.code == code, CaseFlag.is_open == true()))
+    if others:
+        q = q.join(Case, Case.id == CaseFlag.case_id).where(*others)
+    index = "ix_case_flag_open_" + {"priority": "priority", "pain": "pain"}.get(sort, "submitted")
+    return q.prefix_with(sqlite_index_hint(index), dialect="sqlite"), fspec
+
+
+def _flag_page_ids(s, where: list, spec, sort: str, codes: list[str], after: tuple | None, offset: int,
+                   limit: int) -> list[int]:
+    """The page's case ids for a flag filter on the open queue. One code: one ordered, limited index read.
+    Several codes: the same read per code (each at most offset + limit rows), merged in the sort's order
+    without duplicates (a case with two of the flags appears once)."""
+    merged: dict[int, tuple] = {}
+    fspec = spec
+    for code in codes:
+        q, fspec = _flag_rows(where, spec, sort, code)
+        q = q.order_by(*_order_by(fspec))
+        if after is not None:
+            q = q.where(_after(fspec, after))
+        if len(codes) == 1:
+            q = q.offset(offset).limit(limit) if after is None else q.limit(limit)
+            return [r[-1] for r in s.execute(q)]
+        q = q.limit(limit + (offset if after is None else 0))
+        for r in s.execute(q):
+            merged[r[-1]] = tuple(r)
+    rows = sorted(merged.values(), key=functools.cmp_to_key(lambda a, b: _compare_keys(fspec, a, b)))
+    start = offset if after is None else 0
+    return [r[-1] for r in rows[start:start + limit]]
+
+
+def _compare_keys(spec, a: tuple, b: tuple) -> int:
+    """Compare two rows of sort keys as the SQL ORDER BY of `spec` does (NULLs last in either direction)."""
+    for (_, desc, _), x, y in zip(spec, a, b):
+        if x == y:
+            continue
+        if x is None or y is None:
+            return 1 if x is None else -1
+        return (-1 if x > y else 1) if desc else (-1 if x < y else 1)
+    return 0
+
+
+_FLAG_KEYS = {"priority": CaseFlag.priority, "submitted_at": CaseFlag.submitted_at,
+              "latest_pain": CaseFlag.latest_pain, "id": CaseFlag.case_id}
+
+
+def _count(s, where: list, flag_codes: list[str] | None = None,
+           flag_keyed: bool = False) -> tuple[int, bool, bool]:
     """(count, exact, estimated): exact up to COUNT_EXACT_UP_TO (a count that stops there), else PostgreSQL's
     planner estimate or, on SQLite, the threshold itself. With a flag filter the count starts from the
-    flag index (few rows for a rare flag) and looks each case up by id."""
-    if flag_codes:
+    flag index (few rows for a rare flag) and looks each case up by id; on the open queue it reads only
+    case_flag's (code, open) index range, joining hub_case only for other filters."""
+    if flag_keyed:
+        others = [w for w in where[:-1] if not (isinstance(w, TextClause) and w.text == OPEN_CASES_SQL)]
+        rows = (select(CaseFlag.case_id).where(CaseFlag.code.in_(flag_codes), CaseFlag.is_open == true()))
+        if others:
+            rows = rows.join(Case, Case.id == CaseFlag.case_id).where(*others)
+        rows = (rows.distinct() if len(set(flag_codes)) > 1 else rows).limit(COUNT_EXACT_UP_TO + 1)
+    elif flag_codes:
         rows = (select(Case.id).select_from(CaseFlag).join(Case, Case.id == CaseFlag.case_id)
                 .where(CaseFlag.code.in_(flag_codes), *where[:-1]).distinct().limit(COUNT_EXACT_UP_TO + 1))
     else:

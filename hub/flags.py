@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, event as sa_event, insert, inspect as sa_inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -21,6 +21,7 @@ from db.models import (
     Goal,
     GoalAttainment,
     Meeting,
+    OPEN_CASE_STATUSES,
     Review,
     Setting,
     Treatment,
@@ -179,6 +180,7 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
             for cid, ev in results.items() for f in {f.code: f for f in ev.flags}.values()]
     if rows:
         conn.execute(insert(CaseFlag), rows)
+        sync_flag_keys(conn, ids)
     # Flag history (raised / resolved) as system audit events: the dashboard counts them.
     after = {(r["case_id"], r["code"]): r for r in rows if r["severity"] != "info"}
     was = {k for k, sev in before.items() if sev != "info"}
@@ -192,6 +194,41 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
                for cid, code in sorted(was - set(after))]
     if events:
         audit.record_rows(s, events)
+
+
+def _key_from_case(column):
+    return (select(column).where(Case.__table__.c.id == CaseFlag.__table__.c.case_id).scalar_subquery())
+
+
+def sync_flag_keys(conn, case_ids: Iterable[int] | None = None, *, patient_id: int | None = None) -> None:
+    """Copy the cases' queue sort keys and open status onto their case_flag rows (one correlated UPDATE), so
+    the flag-filtered queue reads them in order from a case_flag index. Called with the flags' own write and
+    after any change of a case's status, submission time, latest pain or priority (see _sync_after_flush)."""
+    t, c = CaseFlag.__table__, Case.__table__
+    stmt = update(t).values(
+        is_open=_key_from_case(c.c.status.in_(OPEN_CASE_STATUSES)), priority=_key_from_case(c.c.priority),
+        submitted_at=_key_from_case(c.c.submitted_at), latest_pain=_key_from_case(c.c.latest_pain))
+    if patient_id is not None:
+        stmt = stmt.where(t.c.case_id.in_(select(c.c.id).where(c.c.patient_id == patient_id)))
+    else:
+        ids = sorted(set(case_ids or ()))
+        if not ids:
+            return
+        stmt = stmt.where(t.c.case_id.in_(ids))
+    conn.execute(stmt)
+
+
+_KEY_ATTRS = ("status", "submitted_at", "latest_pain", "priority")
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _sync_after_flush(session: Session, _ctx) -> None:
+    """Every ORM change of a case's status (workflow.move), submission time, latest pain or priority reaches
+    its case_flag rows in the same transaction, whichever service made it."""
+    ids = [obj.id for obj in session.dirty if isinstance(obj, Case) and obj.id is not None
+           and any(sa_inspect(obj).attrs[a].history.has_changes() for a in _KEY_ATTRS)]
+    if ids:
+        sync_flag_keys(session.connection(), ids)
 
 
 def recompute_cases(s: Session, case_ids: Iterable[int], today: date | None = None) -> dict[int, CaseEvaluation]:

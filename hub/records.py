@@ -379,6 +379,7 @@ def refresh_latest_pain(s, patient_id: int) -> None:
                   .values(latest_pain=latest.total, latest_pain_instrument=latest.instrument,
                           latest_pain_on=latest.administered_on)
                   .execution_options(synchronize_session="fetch"))
+        flags.sync_flag_keys(s.connection(), patient_id=patient_id)  # the flag-filtered queue sorts on it too
 
 
 # ----------------------------------------------------------------------------- reviews

@@ -52,6 +52,62 @@ def _demo_logins(sf) -> None:
                         + "\n".join(f"- `{u}` — {md_escape(who)}" for u, who in logins))
 
 
+def _browser_cookies():
+    """The cookies the browser sent with the websocket handshake (a function of its own for the tests)."""
+    return st.context.cookies
+
+
+def restore_from_cookie(sf) -> bool:
+    """Log the session in from the re-login cookie before anything is drawn, when the cookie is valid: the
+    browser sent it with the websocket handshake (st.context.cookies), so no browser component round trip
+    and no second run are needed to know the user and draw their navigation on the first run.
+
+    The checks are the gate's: the JWT's HS256 signature with our cookie secret, its expiry, a user the
+    authenticator knows (active accounts), and hub.auth.actor_for (active, not locked, roles, and the
+    cookie issued after the account's sessions_valid_after). Anything else, or an error, returns False and
+    the gate's usual path (the login form, or the library's own cookie check) runs unchanged. Nothing is
+    done after a logout in this session (the library's `logout` flag) or when someone is logged in."""
+    if st.session_state.get("authentication_status") or st.session_state.get("logout"):
+        return False
+    try:
+        token = _browser_cookies().get(COOKIE_NAME)
+        if not token:
+            return False
+        import jwt
+
+        embedded = not database_url().startswith("postgresql")
+        secret = hub_auth.cookie_secret(PROJECT_ROOT, embedded=embedded)
+        try:
+            claims = jwt.decode(token, secret, algorithms=["HS256"])
+        except jwt.PyJWTError:
+            return False
+        username, exp = claims.get("username"), claims.get("exp_date")
+        if not isinstance(username, str) or not isinstance(exp, (int, float)) or isinstance(exp, bool) \
+                or exp <= datetime.now().timestamp():
+            return False
+        creds, _ = hub_auth.credentials(sf)
+        user = creds.get("usernames", {}).get(username)
+        if user is None:
+            return False
+        with sf() as s:
+            expiry_days = float(settings.get(s, "security.cookie_expiry_days"))
+        login_at = _issue_time(claims, expiry_days) or utcnow()
+        actor = hub_auth.actor_for(sf, username, login_at)
+        if actor is None:
+            return False  # the gate's cookie path ends the session with its message
+        hub_auth.record_login(sf, username, via_cookie=True)
+    except Exception:  # noqa: BLE001 - never a traceback before the page: the gate decides
+        import logging
+
+        logging.getLogger("hub.auth").warning("login cookie not restored before the page", exc_info=True)
+        return False
+    # What the authenticator's own cookie login writes, plus the gate's session start and actor.
+    st.session_state.update({"email": user.get("email"), "name": user.get("name"), "roles": user.get("roles"),
+                             "authentication_status": True, "username": username, "logout": None,
+                             "login_at": login_at, "actor": actor})
+    return True
+
+
 def gate(sf) -> Actor | None:
     """Show the login form until a valid user is logged in; return the Actor (None: stop the page)."""
     embedded = not database_url().startswith("postgresql")
@@ -146,6 +202,10 @@ def gate(sf) -> Actor | None:
         st.text(f"Logged in as {actor.name}")
         authenticator.logout("Log out", location="sidebar", key="hub_logout")
     if not st.session_state.get("authentication_status"):
+        # "Log out" was pressed. No st.rerun() here: it would drop the cookie component's delete before the
+        # browser mounts it, and the re-login cookie would log the user in again on reload. The component's
+        # reply reruns the page (now logged out: the login form).
         st.session_state["actor"] = None
-        st.rerun()
+        st.info("You have logged out.")
+        st.stop()
     return actor
