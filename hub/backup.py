@@ -101,6 +101,18 @@ def backup(url: str, out: str | Path) -> Path:
     raise BackupError(f"Unsupported database for backup: {url.split(':', 1)[0]}")
 
 
+def _refuse_non_empty(url: str, where: str) -> None:
+    """Refuse a restore into a database that holds any table with rows (nothing is written)."""
+    probe = create_engine(url)
+    try:
+        reason = _non_empty_reason(probe)
+    finally:
+        probe.dispose()
+    if reason:
+        raise BackupError(f"Refusing to restore {where}: it is not empty ({reason}). Restore into a new, empty "
+                          "database.")
+
+
 def _non_empty_reason(engine: Engine) -> str | None:
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
@@ -127,13 +139,7 @@ def restore(backup_file: str | Path, url: str) -> RestoreReport:
     if url.startswith("sqlite"):
         target = _sqlite_path(url)
         if target.exists() and target.stat().st_size > 0:
-            probe = create_engine(url)
-            try:
-                reason = _non_empty_reason(probe)
-            finally:
-                probe.dispose()
-            if reason:
-                raise BackupError(f"Refusing to restore into {target}: {reason}. Restore into a new, empty database.")
+            _refuse_non_empty(url, f"into {target}")
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
             os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -157,14 +163,7 @@ def restore(backup_file: str | Path, url: str) -> RestoreReport:
         exe = shutil.which("pg_restore")
         if exe is None:
             raise BackupError("pg_restore is not installed (Debian: apt-get install postgresql-client).")
-        probe = create_engine(url)
-        try:
-            reason = _non_empty_reason(probe)
-        finally:
-            probe.dispose()
-        if reason:
-            raise BackupError(f"Refusing to restore: the target database is not empty ({reason}). "
-                              "Restore into a new, empty database.")
+        _refuse_non_empty(url, "into the target database")
         uri, _schema = libpq_url(url)
         done = subprocess.run([exe, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
                                f"--dbname={uri}", str(src)], capture_output=True, text=True)

@@ -418,21 +418,6 @@ def test_working_days_skip_weekends():
     assert working_days_between(date(2026, 12, 24), date(2026, 12, 30)) == 2
 
 
-@pytest.mark.parametrize("year, expected", [
-    # gov.uk/bank-holidays, England and Wales
-    (2022, ["01-03", "04-15", "04-18", "05-02", "06-02", "06-03", "08-29", "09-19", "12-26", "12-27"]),
-    (2023, ["01-02", "04-07", "04-10", "05-01", "05-08", "05-29", "08-28", "12-25", "12-26"]),
-    (2024, ["01-01", "03-29", "04-01", "05-06", "05-27", "08-26", "12-25", "12-26"]),
-    (2025, ["01-01", "04-18", "04-21", "05-05", "05-26", "08-25", "12-25", "12-26"]),
-    (2026, ["01-01", "04-03", "04-06", "05-04", "05-25", "08-31", "12-25", "12-28"]),
-    (2027, ["01-01", "03-26", "03-29", "05-03", "05-31", "08-30", "12-27", "12-28"]),
-])
-def test_bank_holidays_of_england_and_wales(year, expected):
-    from hub.bank_holidays import bank_holidays
-
-    assert sorted(d.strftime("%m-%d") for d in bank_holidays(year)) == expected
-
-
 def test_outcome_change_window_and_nearest_value():
     day = date(2026, 6, 1)
     pts = [(day - timedelta(days=100), 9.0), (day - timedelta(days=90), 8.0), (day - timedelta(days=3), 6.0),
