@@ -30,7 +30,8 @@ from hub.access import Actor
 from hub.auth import actor_for
 from hub.clinical import opioids
 from hub.decisions import DecisionForm, GoalInput, RecommendationInput, suggest_patient_summary
-from hub.demo.cohort import DEMO_USERS, ome_mg_per_day
+from hub.demo.catalogue import ome_mg_per_day
+from hub.demo.people import DEMO_USERS
 from hub.vocab import CONDITIONS, OWNER_ROLES, PAIN_CLASSIFICATIONS
 
 VIDEO_LINK = "https://meet.demo.invalid/msk-pain-hub"
@@ -273,10 +274,10 @@ class _CaseInfo:
 
 def _question_patterns() -> dict[str, list[re.Pattern]]:
     """Regular expressions of the demo's clinical-question templates, by trajectory."""
-    from hub.demo.cohort import _QUESTIONS
+    from hub.demo.catalogue import QUESTIONS
 
     out: dict[str, list[re.Pattern]] = {}
-    for trajectory, templates in _QUESTIONS.items():
+    for trajectory, templates in QUESTIONS.items():
         pats = []
         for t in templates:
             parts = re.split(r"\{[^}]*\}", t)
