@@ -50,6 +50,8 @@ DRUGS: dict[str, tuple[str, str, tuple[float, ...], str]] = {
     "diazepam": ("diazepam", "oral", (4, 6, 10), "benzodiazepine"),
     "methadone": ("methadone", "oral", (30, 40), "strong"),
 }
+
+
 def ome_mg_per_day(drug: str | None, route: str | None, daily_dose_mg: float | None,
                    patch_mcg_per_h: float | None) -> float:
     """Oral morphine equivalent (mg/day, UK table) of one medicine via hub.clinical.opioids; 0 if not an opioid

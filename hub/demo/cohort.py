@@ -225,10 +225,8 @@ def is_empty(session_factory) -> bool:
         return s.scalar(select(Practice.id).limit(1)) is None
 
 
-
 def _strip(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if not k.startswith("_")}
-
 
 
 def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today: date | None = None,

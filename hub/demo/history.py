@@ -35,6 +35,7 @@ def ramp(x: float) -> float:
     x = clamp(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
 
+
 @dataclass
 class Plan:
     """One synthetic patient before simulation."""

@@ -94,6 +94,7 @@ def nhs_numbers(rng: random.Random, n: int, exclude: set[str] | frozenset[str] =
                 return out
     raise ValueError(f"The NHS test range holds fewer than {n} unused valid numbers.")
 
+
 def create_users(s, practice_ids: dict[str, int], usernames: list[str] | None = None,
                   password: str = DEMO_PASSWORD) -> dict[str, int]:
     """Create demo users (all, or the named ones) with one shared bcrypt hash; returns username -> id."""
@@ -114,6 +115,7 @@ def create_users(s, practice_ids: dict[str, int], usernames: list[str] | None = 
 
 def pcp_username(code: str) -> str:
     return next(u["username"] for u in DEMO_USERS if u["practice_code"] == code and "pcp" in u["roles"])
+
 
 def identity(p: Plan, today: date) -> dict[str, Any]:
     """Date of birth in the birth year (today.year - age) and a synthetic address, derived from the patient's
