@@ -140,8 +140,6 @@ def _simulate(p: Plan, today: date, seed: int, pcp_id: int | None) -> dict[str, 
             "regimen": reg}
 
 
-
-
 # ----------------------------------------------------------------------------- cases
 
 _SUBMITTED_DAYS_AGO = {"submitted": (1, 21), "triaged": (5, 35), "scheduled": (12, 50), "discussed": (25, 65),
