@@ -197,7 +197,7 @@ def _reason(exc: BaseException) -> str:
 _SourceDay = tuple[array, array, array]
 
 
-def _count_once(day: Mapping[int, _SourceDay], source_order: Mapping[int, float]) -> float:
+def count_once(day: Mapping[int, _SourceDay], source_order: Mapping[int, float]) -> float:
     """One day's total of a metric, counting time recorded by several sources once.
 
     The Health app does the same with its source priority: an iPhone in the pocket and an Apple Watch
@@ -282,7 +282,7 @@ class _AppleAggregator:
         self.too_early: defaultdict[str, int] = defaultdict(int)
         self.in_future: defaultdict[str, int] = defaultdict(int)
         # Steps and exercise minutes: every record kept (compactly) until the end, because an iPhone and
-        # an Apple Watch both count the same walk; time counted by one source is counted once (_count_once).
+        # an Apple Watch both count the same walk; time counted by one source is counted once (count_once).
         self.counted: dict[str, defaultdict[str, dict[int, _SourceDay]]] = {
             metric: defaultdict(dict) for metric, _unit, how in APPLE_QUANTITIES.values() if how == "sum"}
         self.source_totals: dict[str, defaultdict[int, float]] = {m: defaultdict(float) for m in self.counted}
@@ -420,7 +420,7 @@ class _AppleAggregator:
                 order = {src: -t for src, t in self.source_totals[metric].items()}  # largest total first
                 totals = {}
                 for key, day in self.counted[metric].items():
-                    totals[key] = _count_once(day, order)
+                    totals[key] = count_once(day, order)
                     deadline.check()
             for key, value in totals.items():
                 d = day_of(key, kind)
@@ -475,7 +475,7 @@ def parse_apple_health(fileobj: Any, progress: Callable[[int, int | None], None]
     Read with iterparse, clearing each element as it completes, so memory stays flat for exports of
     hundreds of MB. Per day (the local date as written in the record): steps summed (unit "count"),
     exercise minutes summed ("min") -- time recorded by several sources (phone and watch) counted once,
-    see _count_once --, resting heart rate averaged ("count/min"), and hours asleep --
+    see count_once --, resting heart rate averaged ("count/min"), and hours asleep --
     the Asleep* sleep-analysis values, not InBed or Awake; time recorded by several sources counts
     once; each sleep (asleep intervals less than SLEEP_SESSION_GAP apart) counts on the day it ends.
     Records with another unit are left out, with one RowError per type and unit. A file that is not

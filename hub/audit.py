@@ -38,13 +38,13 @@ READ_ACTIONS_PREFIXES = ("login.", "user.locked", "flag.", "view.", "download.",
 READ_ACTION_SUFFIXES = (".view", ".download", ".export")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -81,7 +81,7 @@ def record(
         action=action,
         entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
-        changes=_jsonable(changes or {}),
+        changes=jsonable(changes or {}),
     )
     session.info.setdefault(_PENDING, []).append(event)
     return event
@@ -93,7 +93,7 @@ def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         pending.append(AuditEvent(at=r.get("at") or utcnow(), actor_id=r.get("actor_id"), action=r["action"],
                                   entity=r["entity"], entity_id=None if r.get("entity_id") is None
-                                  else str(r["entity_id"]), changes=_jsonable(r.get("changes") or {})))
+                                  else str(r["entity_id"]), changes=jsonable(r.get("changes") or {})))
 
 
 def pending(session: Session) -> list[AuditEvent]:

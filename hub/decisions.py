@@ -160,7 +160,7 @@ def suggest_patient_summary(form: DecisionForm) -> str:
 def snapshot(form: DecisionForm) -> dict:
     """The form as plain JSON-able data (audit records and the conflict view)."""
     data = asdict(form)
-    return audit._jsonable(data)
+    return audit.jsonable(data)
 
 
 def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list[str], final: bool,

@@ -170,7 +170,7 @@ def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput,
     return row
 
 
-def _case_for_write(s, actor: Actor, case_id: int) -> Case:
+def case_for_write(s, actor: Actor, case_id: int) -> Case:
     case = s.get(Case, case_id) if parse_id(case_id) else None
     if case is None or not can_see_case(actor, case.practice_id, case.status):
         raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
@@ -182,7 +182,7 @@ def _case_for_write(s, actor: Actor, case_id: int) -> Case:
 def add_treatment(session_factory, actor: Actor, case_id: int, t: TreatmentInput) -> int:
     """A PCP adds a treatment to the case's patient."""
     with session_factory.begin() as s:
-        case = _case_for_write(s, actor, case_id)
+        case = case_for_write(s, actor, case_id)
         row = insert_treatment(s, actor, case.patient_id, t, case)
         audit.record(s, actor, "treatment.create", "treatment", row.id,
                      {"case_id": case_id, "name": row.name, "category": row.category, "drug": row.drug,
@@ -197,7 +197,7 @@ def stop_treatment(session_factory, actor: Actor, case_id: int, treatment_id: in
                    reason: str) -> None:
     """A PCP records that a current treatment stopped, with the reason."""
     with session_factory.begin() as s:
-        case = _case_for_write(s, actor, case_id)
+        case = case_for_write(s, actor, case_id)
         row = s.get(Treatment, treatment_id)
         if row is None or row.patient_id != case.patient_id:
             raise NotFound("No such treatment for this patient.")
@@ -315,7 +315,7 @@ def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str,
     if result.total is None:
         raise ValidationError({"responses": "Too few items were answered to score this instrument."})
     with session_factory.begin() as s:
-        case = _case_for_write(s, actor, case_id)
+        case = case_for_write(s, actor, case_id)
         row = Assessment(patient_id=case.patient_id, instrument=instrument, administered_on=administered_on,
                          mode=mode, status="completed", responses=dict(responses), total=float(result.total),
                          band=result.band, safety_alert=bool(result.safety_alert), entered_by=actor.user_id,
@@ -426,7 +426,7 @@ def add_review(session_factory, actor: Actor, case_id: int, r: ReviewInput) -> i
     if errors:
         raise ValidationError(errors)
     with session_factory.begin() as s:
-        case = _case_for_write(s, actor, case_id)
+        case = case_for_write(s, actor, case_id)
         row = Review(patient_id=case.patient_id, case_id=case.id, review_date=r.review_date,
                      attendance=r.attendance, mode=r.mode, management_changes=list(r.management_changes),
                      inaction_justifications=list(r.inaction_justifications), adherence_pct=r.adherence_pct,

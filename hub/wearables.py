@@ -28,10 +28,10 @@ from hub import audit, flags
 from hub.access import Actor
 from hub.apple_health import (  # noqa: F401 - re-exported: callers import these from hub.wearables
     APPLE_QUANTITIES, ASLEEP_PREFIX, EXERCISE_TYPE, PROGRESS_EVERY, RESTING_HR_TYPE, SLEEP_SESSION_GAP, SLEEP_TYPE,
-    STEP_TYPE, _count_once, parse_apple_health,
+    STEP_TYPE, count_once, parse_apple_health,
 )
 from hub.errors import EditConflict, ValidationError
-from hub.records import _case_for_write  # the record's scope check: a PCP of the case's practice
+from hub.records import case_for_write  # the record's scope check: a PCP of the case's practice
 from hub.vocab import WEARABLE_SOURCES
 from hub.wearable_data import (  # noqa: F401 - re-exported
     DEFAULT_LIMITS, EARLIEST_DAY, INTEGER_METRICS, METRICS, RANGES, Day, Deadline, ImportLimits, ImportReport,
@@ -86,7 +86,7 @@ def import_days(session_factory, actor: Actor, case_id: int, days: Sequence[Day]
     wanted = sorted((d for d in days if any(d.values(fields)[f] is not None for f in fields)), key=lambda d: d.day)
     try:
         with session_factory.begin() as s:
-            case = _case_for_write(s, actor, case_id)
+            case = case_for_write(s, actor, case_id)
             pid = case.patient_id
             existing: dict[date, WearableDay] = {}
             if wanted:
@@ -125,7 +125,7 @@ def import_days(session_factory, actor: Actor, case_id: int, days: Sequence[Day]
 def check_can_import(session_factory, actor: Actor, case_id: int) -> None:
     """Raise NotFound / PermissionDenied unless the actor may import into this case's record."""
     with session_factory() as s:
-        _case_for_write(s, actor, case_id)
+        case_for_write(s, actor, case_id)
 
 
 def import_file(session_factory, actor: Actor, case_id: int, path_or_fileobj: Any, kind: str,
