@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from db.models import AuditChain, AuditEvent, User, utcnow
 from hub.access import Actor, require_role
+from db.engine import SessionFactory
 
 GENESIS_HASH = "0" * 64
 _PENDING = "hub_audit_pending"
@@ -195,13 +196,13 @@ def verify_connection(session: Session, batch: int = 20_000) -> ChainReport:
     return ChainReport(True, checked)
 
 
-def verify(session_factory) -> ChainReport:
+def verify(session_factory: SessionFactory) -> ChainReport:
     """Verify the whole audit chain of this database."""
     with session_factory() as s:
         return verify_connection(s)
 
 
-def verify_for_admin(session_factory, actor: Actor) -> ChainReport:
+def verify_for_admin(session_factory: SessionFactory, actor: Actor) -> ChainReport:
     """The chain verification for the admin page (admin only)."""
     require_role(actor, "admin")
     return verify(session_factory)
@@ -229,7 +230,8 @@ def describe_changes(changes: Any, entity: str, clinical: bool) -> str:
     return _field_names(changes)
 
 
-def recent_events(session_factory, actor: Actor, entity: str | None = None, entity_id: Any = None, limit: int = 200):
+def recent_events(session_factory: SessionFactory, actor: Actor, entity: str | None = None, entity_id: Any = None,
+                  limit: int = 200):
     """Latest audit events (admin only), newest first, as plain dicts. `changes` holds the values only when
     the admin also holds a clinical role or the entity is administrative; otherwise `changes` is None and
     `what` lists the field names."""

@@ -9,6 +9,7 @@ import sys
 from sqlalchemy import Engine
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head
+from db.engine import SessionFactory
 
 
 def demo_wanted(url: str) -> bool:
@@ -35,7 +36,8 @@ def prepare(url: str | None = None, *, announce=None) -> tuple[Engine, object]:
     return engine, sf
 
 
-def seed_demo_if_empty(session_factory, *, server: bool, announce=None, seed: int = 2026) -> dict | None:
+def seed_demo_if_empty(session_factory: SessionFactory, *, server: bool, announce=None,
+                       seed: int = 2026) -> dict | None:
     """Seed the whole demo when the database is empty; returns the counts, or None if it was not empty
     (also when another process seeded it at the same moment)."""
     from hub import demo

@@ -18,6 +18,7 @@ from hub.vocab import (
     PATHWAY_STEP_LABELS,
     RECOMMENDATION_TYPES,
 )
+from db.engine import SessionFactory
 
 
 def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
@@ -109,7 +110,7 @@ def _what_matters(s, case: Case, d: Decision) -> str:
     return letter_what_matters(s, case.id, d.what_matters)
 
 
-def letter_for(session_factory, actor: Actor, letter_id: int) -> dict:
+def letter_for(session_factory: SessionFactory, actor: Actor, letter_id: int) -> dict:
     """A letter's text (clinician and patient versions) if the actor may see its case."""
     with session_factory() as s:
         letter = s.get(Letter, letter_id)
@@ -123,7 +124,7 @@ def letter_for(session_factory, actor: Actor, letter_id: int) -> dict:
                 "sent_at": letter.sent_at, "acknowledged_at": letter.acknowledged_at}
 
 
-def case_letters(session_factory, actor: Actor, case_id: int) -> list[dict]:
+def case_letters(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[dict]:
     """Letters of a case, newest first."""
     with session_factory() as s:
         case = s.get(Case, case_id)
@@ -133,7 +134,7 @@ def case_letters(session_factory, actor: Actor, case_id: int) -> list[dict]:
                 for x in s.scalars(select(Letter).where(Letter.case_id == case_id).order_by(Letter.id.desc()))]
 
 
-def minutes(session_factory, actor: Actor, meeting_id: int):
+def minutes(session_factory: SessionFactory, actor: Actor, meeting_id: int):
     """Minutes of a meeting: attendance, quorum, each case's outcome and actions."""
     from hub import letters, meetings
 
@@ -159,7 +160,7 @@ def minutes(session_factory, actor: Actor, meeting_id: int):
                                quorum_met=view.quorum.met, quorum_note=note, cases=cases)
 
 
-def letter_pdf(session_factory, actor: Actor, letter_id: int, patient_version: bool = False) -> bytes:
+def letter_pdf(session_factory: SessionFactory, actor: Actor, letter_id: int, patient_version: bool = False) -> bytes:
     """The stored letter as a PDF (clinician letter, or the plain-language patient version)."""
     from hub import letters
 

@@ -49,6 +49,7 @@ from hub.clinical.case_review import FLAG_LABELS, TreatmentRec, ome_over_time
 from hub.clinical.opioids import is_opioid
 from hub.errors import PermissionDenied, ValidationError
 from hub.vocab import CONDITIONS, DISCIPLINES, OWNER_ROLES
+from db.engine import SessionFactory
 
 ACK_WORKING_DAYS = 2
 OUTCOME_WINDOW_DAYS = 90
@@ -141,7 +142,8 @@ def working_days_between(sent: date, acknowledged: date, nation: str = DEFAULT_N
     return int(np.busday_count(start, end, holidays=holidays_between(start, end, nation)))
 
 
-def dashboard(session_factory, actor: Actor, *, practice_ids: list[int] | None = None, start: date | None = None,
+def dashboard(session_factory: SessionFactory, actor: Actor, *, practice_ids: list[int] | None = None,
+              start: date | None = None,
               end: date | None = None, today: date | None = None) -> Dashboard:
     """The outcome dashboard in the actor's scope (see the module docstring for each metric)."""
     if not actor.is_clinical:
@@ -529,7 +531,8 @@ __all__ = ["Dashboard", "dashboard", "default_period", "monthly_mean_ome", "outc
            "working_days_between"]
 
 
-def patient_voice(session_factory, actor: Actor, *, practice_ids: list[int] | None = None, start: date | None = None,
+def patient_voice(session_factory: SessionFactory, actor: Actor, *, practice_ids: list[int] | None = None,
+                  start: date | None = None,
                   end: date | None = None) -> dict[str, Any]:
     """7. The patient's voice: questionnaire links sent in the period, completed, median hours to complete,
     completion by practice, and final hub decisions in the period whose discussion had patient-reported input

@@ -39,6 +39,7 @@ from hub.vocab import (
     PRIMARY_OUTCOMES,
     RECOMMENDATION_TYPES,
 )
+from db.engine import SessionFactory
 
 TEXT_FIELDS = ("formulation", "pathway_step", "answer", "what_matters", "beliefs_concerns", "options_discussed",
                "option_preferred", "options_declined", "mdt_options", "agreed_plan", "allergies", "safety_netting",
@@ -136,7 +137,7 @@ def _form_of(d: Decision) -> DecisionForm:
                for g in d.goals])
 
 
-def load(session_factory, actor: Actor, agenda_item_id: int) -> DecisionState:
+def load(session_factory: SessionFactory, actor: Actor, agenda_item_id: int) -> DecisionState:
     """The decision of an agenda item for the form (an empty form with version 0 before the first save)."""
     with session_factory() as s:
         item, _, case = _item_for(s, actor, agenda_item_id)
@@ -270,7 +271,8 @@ _RACE_MESSAGE = ("Someone saved this discussion at the same moment as you. Nothi
 
 
 @edit_conflict_on_race(_RACE_MESSAGE)
-def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm, expected_version: int) -> int:
+def save(session_factory: SessionFactory, actor: Actor, agenda_item_id: int, form: DecisionForm,
+         expected_version: int) -> int:
     """Save the structured form. Raises EditConflict (nothing overwritten) when someone else saved after
     `expected_version`; returns the new version."""
     with session_factory.begin() as s:
@@ -358,7 +360,7 @@ def _hits(r: RecommendationInput, case: Case) -> list[dict]:
 
 
 @edit_conflict_on_race(_RACE_MESSAGE)
-def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_version: int,
+def finalise(session_factory: SessionFactory, actor: Actor, agenda_item_id: int, expected_version: int,
              finalise_day: date | None = None) -> int:
     """Finalise in one transaction: decision final, actions for their owners, the case back to the PCP
     with the review date, the outcome letter (blocked while a mandatory section is empty), audit events.

@@ -68,6 +68,7 @@ from hub.vocab import (
     PATHWAY_STEP_LABELS,
     RECOMMENDATION_TYPES,
 )
+from db.engine import SessionFactory
 
 
 class _Builder:
@@ -99,7 +100,7 @@ def _owner_refs(role: str | None, user_id: int | None, case: Case) -> tuple[dict
     return None, label
 
 
-def export_case(session_factory, actor: Actor, case_id: int) -> dict[str, Any]:
+def export_case(session_factory: SessionFactory, actor: Actor, case_id: int) -> dict[str, Any]:
     """The case as a FHIR R4 `collection` Bundle (plain JSON-ready dict); NotFound outside the actor's scope.
 
     Only finalised decisions are exported (a draft discussion is not a plan). Wearable data is capped to the
@@ -357,6 +358,6 @@ def _document_reference(s, letter: Letter, case: Case) -> dict[str, Any]:
     }
 
 
-def export_case_json(session_factory, actor: Actor, case_id: int) -> str:
+def export_case_json(session_factory: SessionFactory, actor: Actor, case_id: int) -> str:
     """export_case as pretty-printed JSON text (UTF-8 safe, stable key order)."""
     return json.dumps(export_case(session_factory, actor, case_id), indent=2, ensure_ascii=False) + "\n"

@@ -38,6 +38,7 @@ from hub.clinical.case_review import (
     TreatmentRec,
     evaluate_case,
 )
+from db.engine import SessionFactory
 
 REFRESH_KEY = "system.flags_refreshed_on"
 IMPORTANT_IMPROVEMENT = frozenset({"moderate", "substantial", "improved"})
@@ -310,7 +311,7 @@ def recompute_patient(s: Session, patient_id: int, today: date | None = None) ->
     recompute_cases(s, ids, today)
 
 
-def recompute_all(session_factory, today: date | None = None) -> int:
+def recompute_all(session_factory: SessionFactory, today: date | None = None) -> int:
     """Recompute every case, in chunks of one transaction each; returns the number of cases."""
     today = today or date.today()
     done = _recompute_where(session_factory, today, [])
@@ -323,7 +324,7 @@ def recompute_all(session_factory, today: date | None = None) -> int:
 SETTLED_STATUSES = ("closed",)
 
 
-def recompute_due(session_factory, today: date | None = None) -> int:
+def recompute_due(session_factory: SessionFactory, today: date | None = None) -> int:
     """The daily refresh: recompute only the cases whose date-dependent rules can change today (every case
     not closed: waiting time, review and PROM windows, due dates of actions and follow-up), skipping those
     already computed today (a write recomputed them). Returns the number of cases recomputed."""
@@ -335,7 +336,7 @@ def recompute_due(session_factory, today: date | None = None) -> int:
     return done
 
 
-def _recompute_where(session_factory, today: date, where: list) -> int:
+def _recompute_where(session_factory: SessionFactory, today: date, where: list) -> int:
     done = 0
     last_id = 0
     while True:
@@ -349,7 +350,7 @@ def _recompute_where(session_factory, today: date, where: list) -> int:
     return done
 
 
-def _mark_refreshed(session_factory, today: date) -> None:
+def _mark_refreshed(session_factory: SessionFactory, today: date) -> None:
     with session_factory.begin() as s:
         row = s.get(Setting, REFRESH_KEY)
         if row is None:
@@ -358,20 +359,20 @@ def _mark_refreshed(session_factory, today: date) -> None:
             row.value, row.updated_at = today.isoformat(), utcnow()
 
 
-def mark_stale(session_factory) -> None:
+def mark_stale(session_factory: SessionFactory) -> None:
     """Forget the last refresh so the next refresh recomputes every case."""
     with session_factory.begin() as s:
         s.execute(delete(Setting).where(Setting.key == REFRESH_KEY))
 
 
-def refreshed_on(session_factory) -> date | None:
+def refreshed_on(session_factory: SessionFactory) -> date | None:
     """The day flags were last refreshed for every case."""
     with session_factory() as s:
         row = s.get(Setting, REFRESH_KEY)
         return date.fromisoformat(row.value) if row and row.value else None
 
 
-def refresh_if_stale(session_factory, today: date | None = None) -> str | None:
+def refresh_if_stale(session_factory: SessionFactory, today: date | None = None) -> str | None:
     """Run the refresh that is due, in the caller's thread: 'full' (never refreshed, a setting changed, or
     a new year: dates in reasons drop their year), 'daily' (first run of the day) or None (nothing due).
     Callers that may run in several processes hold the worker lock (hub.worker); nothing here starts a
@@ -387,7 +388,7 @@ def refresh_if_stale(session_factory, today: date | None = None) -> str | None:
     return "daily"
 
 
-def _on_settings_changed(session_factory, key: str, **_) -> None:
+def _on_settings_changed(session_factory: SessionFactory, key: str, **_) -> None:
     """A threshold or weight changed: flags and priority of every case are stale (the worker recomputes)."""
     if not key.startswith("security."):
         mark_stale(session_factory)

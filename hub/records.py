@@ -25,6 +25,7 @@ from hub.vocab import (
     TREATMENT_CATEGORIES,
     TREATMENT_STATUSES,
 )
+from db.engine import SessionFactory
 
 # Instruments whose total is a pain score (0-10, lower is better) shown in the queue.
 PAIN_INSTRUMENTS = ("nrs", "peg")
@@ -179,7 +180,7 @@ def case_for_write(s, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def add_treatment(session_factory, actor: Actor, case_id: int, t: TreatmentInput) -> int:
+def add_treatment(session_factory: SessionFactory, actor: Actor, case_id: int, t: TreatmentInput) -> int:
     """A PCP adds a treatment to the case's patient."""
     with session_factory.begin() as s:
         case = case_for_write(s, actor, case_id)
@@ -193,7 +194,7 @@ def add_treatment(session_factory, actor: Actor, case_id: int, t: TreatmentInput
         return row.id
 
 
-def stop_treatment(session_factory, actor: Actor, case_id: int, treatment_id: int, end_date: date,
+def stop_treatment(session_factory: SessionFactory, actor: Actor, case_id: int, treatment_id: int, end_date: date,
                    reason: str) -> None:
     """A PCP records that a current treatment stopped, with the reason."""
     with session_factory.begin() as s:
@@ -299,7 +300,7 @@ def _response_errors(instrument: str, responses: dict[str, Any]) -> dict[str, st
     return errors
 
 
-def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str, administered_on: date,
+def add_assessment(session_factory: SessionFactory, actor: Actor, case_id: int, instrument: str, administered_on: date,
                    responses: dict[str, Any], mode: str = "self") -> int:
     """A PCP records a PROM or risk tool: responses are scored and stored with total and band."""
     if administered_on is None or administered_on > date.today():
@@ -332,7 +333,8 @@ def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str,
         return row.id
 
 
-def record_safety_action(session_factory, actor: Actor, case_id: int, assessment_id: int, action: str) -> None:
+def record_safety_action(session_factory: SessionFactory, actor: Actor, case_id: int, assessment_id: int,
+                         action: str) -> None:
     """A clinician records the action taken on a PHQ-9 item 9 safety alert; the alert then clears."""
     text = clean_text(action, "note", field="safety_action", label="action taken")
     if len(text) < 10:
@@ -354,7 +356,7 @@ def record_safety_action(session_factory, actor: Actor, case_id: int, assessment
         flags.recompute_patient(s, case.patient_id)
 
 
-def open_safety_alerts(session_factory, actor: Actor, case_id: int) -> list[dict]:
+def open_safety_alerts(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[dict]:
     """PHQ-9 item 9 alerts on the case's patient that have no action recorded yet."""
     with session_factory() as s:
         case = s.get(Case, case_id)
@@ -420,7 +422,7 @@ def validate_review(r: ReviewInput) -> dict[str, str]:
     return e
 
 
-def add_review(session_factory, actor: Actor, case_id: int, r: ReviewInput) -> int:
+def add_review(session_factory: SessionFactory, actor: Actor, case_id: int, r: ReviewInput) -> int:
     """A PCP records a review (attended or missed, changes made or the reason for none)."""
     errors = validate_review(r)
     if errors:
@@ -464,7 +466,7 @@ class TimelineData:
     ome: list[tuple[date, float]] = field(default_factory=list)
 
 
-def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
+def timeline(session_factory: SessionFactory, actor: Actor, case_id: int) -> TimelineData:
     """The case's patient record as DataFrames for the timeline and tables."""
     if not actor.is_clinical:
         raise PermissionDenied("Patient data is visible only to clinical roles.")
@@ -523,7 +525,7 @@ def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
     )
 
 
-def case_goals(session_factory, actor: Actor, case_id: int) -> dict[str, Any]:
+def case_goals(session_factory: SessionFactory, actor: Actor, case_id: int) -> dict[str, Any]:
     """The case's goals (latest level, linked recommendation) and the GAS T-score at each rating date."""
     from db.models import Decision, Recommendation
     from hub.clinical.goals import gas_t_score

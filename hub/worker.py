@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.models import WorkerLock, utcnow
 from hub import flags
+from db.engine import SessionFactory
 
 LOCK_NAME = "flags-refresh"
 LEASE = timedelta(minutes=5)
@@ -132,7 +133,7 @@ def _renewer(lock: DbLock, stop: threading.Event) -> threading.Thread:
     return threading.Thread(target=run, name="worker-lock-lease", daemon=True)
 
 
-def run_once(session_factory, today: date | None = None, *, force_full: bool = False) -> RunResult:
+def run_once(session_factory: SessionFactory, today: date | None = None, *, force_full: bool = False) -> RunResult:
     """One check: take the lock (or return 'locked'), then run the refresh that is due (see
     hub.flags.refresh_if_stale), or every case when force_full."""
     engine = session_factory.kw["bind"]
@@ -159,7 +160,7 @@ def run_once(session_factory, today: date | None = None, *, force_full: bool = F
     return result
 
 
-def serve(session_factory, interval: float = 30.0, parent_pid: int | None = None,
+def serve(session_factory: SessionFactory, interval: float = 30.0, parent_pid: int | None = None,
           stop: threading.Event | None = None) -> None:
     """Check every `interval` seconds until stopped (or until the parent process is gone)."""
     stop = stop or threading.Event()

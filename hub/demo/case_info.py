@@ -12,6 +12,7 @@ from sqlalchemy import select
 from db.models import Assessment, Case, Treatment
 from hub.clinical import opioids
 from hub.demo.catalogue import ome_mg_per_day
+from db.engine import SessionFactory
 
 SITE = {"knee_oa": "knee", "hip_oa": "hip", "hand_oa": "hands", "low_back_pain": "back", "sciatica": "back and leg",
          "neck_pain": "neck", "shoulder_pain": "shoulder", "tendinopathy": "tendon", "widespread_pain": "whole-body",
@@ -154,7 +155,7 @@ def _load(s, case_id: int, patterns: dict[str, list[re.Pattern]]) -> CaseInfo:
     return info
 
 
-def load_case_info(session_factory, case_id: int, patterns) -> CaseInfo:
+def load_case_info(session_factory: SessionFactory, case_id: int, patterns) -> CaseInfo:
     with session_factory() as s:
         return _load(s, case_id, patterns)
 

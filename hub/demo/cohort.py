@@ -48,6 +48,7 @@ from hub.demo.measures import add_safety_examples, simulate_assessments, simulat
 from hub.demo.people import DEMO_PASSWORD, DEMO_USERS, PRACTICE_ODS, PRACTICES, create_users, identity, pcp_username
 from hub.records import treatment_label
 from hub.vocab import RED_FLAGS
+from db.engine import SessionFactory
 
 
 def _simulate(p: Plan, today: date, seed: int, pcp_id: int | None) -> dict[str, Any]:
@@ -217,7 +218,7 @@ def _case_row(p: Plan, sim: dict[str, Any], today: date, seed: int, practice_id:
 # ----------------------------------------------------------------------------- public API
 
 
-def is_empty(session_factory) -> bool:
+def is_empty(session_factory: SessionFactory) -> bool:
     """True when the database holds no practice (so the demo may be seeded)."""
     with session_factory() as s:
         return s.scalar(select(Practice.id).limit(1)) is None
@@ -227,7 +228,7 @@ def _strip(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if not k.startswith("_")}
 
 
-def seed_demo(session_factory, *, seed: int = 2026, n_patients: int = 150, today: date | None = None,
+def seed_demo(session_factory: SessionFactory, *, seed: int = 2026, n_patients: int = 150, today: date | None = None,
               password: str = DEMO_PASSWORD) -> dict:
     """Seed the synthetic demo cohort into an empty database; returns row counts per table. Every demo user
     gets `password` (the published demo password unless the caller chose another)."""
@@ -307,7 +308,7 @@ class DemoResetRefused(RuntimeError):
     """`demo --reset` on a database where somebody changed data after the demo was seeded."""
 
 
-def non_demo_events(session_factory) -> int:
+def non_demo_events(session_factory: SessionFactory) -> int:
     """How many audit events record a change of data that the demo seed did not make: events after the
     demo's completion marker (or any, if the database was never seeded as a demo) other than logins,
     reads, downloads and system bookkeeping."""
@@ -353,7 +354,7 @@ def reset_demo(engine: Engine, *, seed: int = 2026, n_patients: int = 150, today
     return seed_demo(make_session_factory(engine), seed=seed, n_patients=n_patients, today=today)
 
 
-def cohort_counts(session_factory) -> dict[str, int]:
+def cohort_counts(session_factory: SessionFactory) -> dict[str, int]:
     """Rows per demo table (what seed_demo reports), read from the database."""
     models = {"practice": Practice, "user_account": User, "user_role": UserRole, "patient": Patient,
               "hub_case": Case, "treatment": Treatment, "assessment": Assessment, "review": Review,

@@ -32,6 +32,7 @@ from hub.auth import actor_for
 from hub.demo.case_info import CaseInfo, load_case_info, question_patterns
 from hub.demo.decision_texts import EXERCISE, build_form
 from hub.demo.people import DEMO_USERS
+from db.engine import SessionFactory
 
 VIDEO_LINK = "https://meet.demo.invalid/msk-pain-hub"
 MEETING_HOUR = 13
@@ -85,7 +86,7 @@ _COMPLETION_NOTES = {
 }
 
 
-def _relist_for_history(session_factory, chair: Actor, case_id: int) -> None:
+def _relist_for_history(session_factory: SessionFactory, chair: Actor, case_id: int) -> None:
     """Re-list a returned or closed demo case so it can join a past agenda, keeping its referral date.
 
     The chair's re-listing (hub.cases.change_status, returned/closed -> submitted) stamps submitted_at with
@@ -104,7 +105,7 @@ def _relist_for_history(session_factory, chair: Actor, case_id: int) -> None:
             case.submitted_at = original
 
 
-def _actors(session_factory) -> dict[str, Actor]:
+def _actors(session_factory: SessionFactory) -> dict[str, Actor]:
     out = {}
     for u in DEMO_USERS:
         a = actor_for(session_factory, u["username"])
@@ -130,7 +131,7 @@ def _past_meeting_days(today: date) -> tuple[date, date]:
 # ----------------------------------------------------------------------------- the public entry point
 
 
-def seed_demo_meetings(session_factory, *, today: date | None = None, seed: int = 2026) -> dict:
+def seed_demo_meetings(session_factory: SessionFactory, *, today: date | None = None, seed: int = 2026) -> dict:
     """Create two past finalised meetings (decisions, actions, letters, follow-through) and one upcoming
     meeting with preparation on a freshly seeded demo database, through the services; returns counts."""
     today = today or date.today()
@@ -288,7 +289,8 @@ def seed_demo_meetings(session_factory, *, today: date | None = None, seed: int 
     return counts
 
 
-def _follow_through(session_factory, actors: dict[str, Actor], today: date, seed: int, closed_ids: set[int],
+def _follow_through(session_factory: SessionFactory, actors: dict[str, Actor], today: date, seed: int,
+                    closed_ids: set[int],
                     counts: dict) -> None:
     """Complete about half of the actions as their owners and acknowledge most letters as the PCPs."""
     rng = random.Random(seed * 13 + 5)
@@ -349,7 +351,7 @@ def _follow_through(session_factory, actors: dict[str, Actor], today: date, seed
         counts["letters_acknowledged"] += 1
 
 
-def _backdate_history(session_factory, seed: int, today: date) -> None:
+def _backdate_history(session_factory: SessionFactory, seed: int, today: date) -> None:
     """Give the synthetic history its own dates: decisions and letters on the meeting day, acknowledgements
     and completed actions in the days after (the services stamp 'now'; the audit trail keeps the seeding
     time, which is the truth about when these rows were written)."""
