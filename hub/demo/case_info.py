@@ -86,7 +86,8 @@ class CaseInfo:
         """The medicine to reduce first when the patient is doing well (as the referrer asked)."""
         asked = [m for m in self.meds if m.drug and m.drug in self.question.lower()]
         oral = [m for m in self.meds if m.route != "topical"]
-        return (asked or self.opioids or self.gabapentinoids or oral or [None])[0]
+        first = asked or self.opioids or self.gabapentinoids or oral
+        return first[0] if first else None
 
     @property
     def pron(self) -> str:

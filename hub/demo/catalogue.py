@@ -59,7 +59,7 @@ def ome_mg_per_day(drug: str | None, route: str | None, daily_dose_mg: float | N
     drug = (drug or "").lower()
     if not drug or not opioids.is_opioid(drug):
         return 0.0
-    rx = {"drug": drug, "route": route or "oral"}
+    rx: dict[str, str | float] = {"drug": drug, "route": route or "oral"}
     if patch_mcg_per_h:
         rx["patch_mcg_per_h"] = patch_mcg_per_h
     elif daily_dose_mg is not None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, MetaData, delete, func, select, text
+from sqlalchemy import Engine, MetaData, Table, delete, func, select, text
 
 from db.models import (
     Assessment,
@@ -170,7 +170,8 @@ def _case_row(p: Plan, sim: dict[str, Any], today: date, seed: int, practice_id:
     recent = (recent_rows[-1]["name"][0].lower() + recent_rows[-1]["name"][1:]) if recent_rows else "physiotherapy"
     strong = reg.active_meds("strong") or reg.active_meds("weak")
     co = [r["drug"] for r in meds if DRUGS[r["_key"]][3] in ("gabapentinoid", "benzodiazepine")]
-    drug_to_reduce = (strong or [r for r in meds if DRUGS[r["_key"]][3] == "gabapentinoid"] or meds or [None])[0]
+    reducible = strong or [r for r in meds if DRUGS[r["_key"]][3] == "gabapentinoid"] or meds
+    drug_to_reduce = reducible[0] if reducible else None
     pron, obj, poss = _pronouns(p.sex)
     n = len(analgesics)
     treatments = ", ".join(([f"{n} analgesic{'s' if n != 1 else ''}"] if n else []) + nondrug[:2]) or "usual care"
@@ -257,7 +258,8 @@ def seed_demo(session_factory: SessionFactory, *, seed: int = 2026, n_patients: 
             "family_name": p.family, "birth_year": today.year - p.age, "sex": p.sex,
             "created_at": at_minute(p.start - timedelta(days=1), 9 * 60), **identity(p, today),
         } for p in plans]
-        patient_table, case_table = Patient.__table__, Case.__table__
+        # Core tables (a mapped class's __table__ is typed as a FromClause; these are Tables).
+        patient_table, case_table = cast(Table, Patient.__table__), cast(Table, Case.__table__)
         patient_ids = list(s.scalars(patient_table.insert().returning(patient_table.c.id,
                                                                       sort_by_parameter_order=True), patient_rows))
 
@@ -283,7 +285,7 @@ def seed_demo(session_factory: SessionFactory, *, seed: int = 2026, n_patients: 
         for model, rows in ((Treatment, treatments), (Assessment, assessments), (Review, reviews),
                             (WearableDay, wearables)):
             for i in range(0, len(rows), 20_000):
-                s.execute(model.__table__.insert(), rows[i:i + 20_000])
+                s.execute(cast(Table, model.__table__).insert(), rows[i:i + 20_000])
 
         counts = {
             "practice": len(practices), "user_account": len(user_ids),

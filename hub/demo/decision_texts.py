@@ -311,7 +311,7 @@ def _recommendations(c: CaseInfo, day: date, rng: random.Random, earliest_due: d
 
     recs: list[RecommendationInput] = []
     taper_target = c.opioids[0] if c.opioids else None
-    if c.trajectory == "high_dose_opioid" or (c.ome >= 90 and taper_target):
+    if taper_target is not None and (c.trajectory == "high_dose_opioid" or c.ome >= 90):
         recs.append(RecommendationInput("taper_medicine", _taper_text(taper_target), drug=taper_target.drug,
                                         owner_role="pcp", due_date=due(7, 14)))
         recs.append(RecommendationInput(
@@ -461,8 +461,9 @@ def build_form(c: CaseInfo, day: date, seed: int, earliest_due: date | None = No
     taper = any(r.kind == "taper_medicine" for r in recs)
     follow_up = day + timedelta(weeks=rng.randint(6, 10))
     discussed, preferred, declined, mdt = _options(c)
-    agreed = ("; ".join(f"{r.description.rstrip('.')} ({'GP' if r.owner_role == 'pcp' else OWNER_ROLES[r.owner_role]})"
-                        for r in recs) + f". Follow-up review on {follow_up:%d %b %Y}.")
+    owners = ["GP" if r.owner_role == "pcp" else OWNER_ROLES.get(r.owner_role or "", "") for r in recs]
+    agreed = ("; ".join(f"{r.description.rstrip('.')} ({owner})" for r, owner in zip(recs, owners))
+              + f". Follow-up review on {follow_up:%d %b %Y}.")
     # The outcome the flags are already computed on, so finalising does not change them by itself.
     primary = next((x for x in (c.primary_outcome, c.response_instrument, c.latest_instrument)
                     if x in ("peg", "nrs", "mskhq", "odi")), "nrs")

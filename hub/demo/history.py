@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -60,7 +61,7 @@ class Plan:
     params: dict[str, float] = field(default_factory=dict)
 
 
-def _weighted_sequence(rng: random.Random, weights: dict[str, float], n: int) -> list[str]:
+def _weighted_sequence(rng: random.Random, weights: Mapping[str, float], n: int) -> list[str]:
     """n items covering every key once (when n allows) and the rest in proportion to the weights."""
     keys = list(weights)
     total = sum(weights.values())
@@ -397,39 +398,39 @@ def apply_change(kind: str, reg: Regimen, rng: random.Random, p: Plan, d: date, 
         reg.add("medicine", "", d, drug_key=key, dose=ladder[0] if ladder else None, adherence=adherence)
         return f"Started {DRUGS[key][0]}."
     if kind == "drug_stop":
-        pool = [r for r in reg.active_meds() if DRUGS[r["_key"]][3] != "strong"]
-        if not pool:
+        stoppable = [r for r in reg.active_meds() if DRUGS[r["_key"]][3] != "strong"]
+        if not stoppable:
             return None
-        row = rng.choice(pool)
-        reason = "tapered" if DRUGS[row["_key"]][3] in ("weak", "gabapentinoid") else rng.choice(
+        med = rng.choice(stoppable)
+        reason = "tapered" if DRUGS[med["_key"]][3] in ("weak", "gabapentinoid") else rng.choice(
             ("ineffective", "side_effects", "patient_choice"))
-        reg.stop(row, d, reason)
-        return f"Stopped {row['drug']}."
+        reg.stop(med, d, reason)
+        return f"Stopped {med['drug']}."
     if kind == "dose_change":
         if traj == "high_dose_opioid":
-            pool = reg.active_meds("strong")
+            meds = reg.active_meds("strong")
         else:
-            pool = [r for r in reg.active_meds() if DRUGS[r["_key"]][2] and DRUGS[r["_key"]][3] != "strong"]
-        rng.shuffle(pool)
-        for row in pool:
-            new = reg.change_dose(row, d, +1, adherence, "Dose increased at review.")
+            meds = [r for r in reg.active_meds() if DRUGS[r["_key"]][2] and DRUGS[r["_key"]][3] != "strong"]
+        rng.shuffle(meds)
+        for med in meds:
+            new = reg.change_dose(med, d, +1, adherence, "Dose increased at review.")
             if new is not None:
                 return f"Increased {new['drug']} to {new['dose_text']}."
         return None
     if kind == "taper_start":
-        for row in reg.active_meds("strong") + reg.active_meds("weak") + reg.active_meds("gabapentinoid"):
-            ladder = DRUGS[row["_key"]][2]
-            idx = ladder.index(row["_dose"]) if row["_dose"] in ladder else -1
+        for med in reg.active_meds("strong") + reg.active_meds("weak") + reg.active_meds("gabapentinoid"):
+            ladder = DRUGS[med["_key"]][2]
+            idx = ladder.index(med["_dose"]) if med["_dose"] in ladder else -1
             if idx <= 0:
                 continue
             if traj == "high_dose_opioid":
-                after = ome_mg_per_day(row["drug"], row["route"],
-                                       None if row["route"] == "transdermal" else ladder[idx - 1],
-                                       ladder[idx - 1] if row["route"] == "transdermal" else None)
-                if reg.ome() - ome_mg_per_day(row["drug"], row["route"], row["daily_dose_mg"],
-                                              row["patch_mcg_per_h"]) + after < 120:
+                after = ome_mg_per_day(med["drug"], med["route"],
+                                       None if med["route"] == "transdermal" else ladder[idx - 1],
+                                       ladder[idx - 1] if med["route"] == "transdermal" else None)
+                if reg.ome() - ome_mg_per_day(med["drug"], med["route"], med["daily_dose_mg"],
+                                              med["patch_mcg_per_h"]) + after < 120:
                     continue
-            new = reg.change_dose(row, d, -1, adherence, "Taper started: slow reduction agreed.")
+            new = reg.change_dose(med, d, -1, adherence, "Taper started: slow reduction agreed.")
             if new is not None:
                 return f"Taper of {new['drug']} started."
         return None
@@ -440,13 +441,13 @@ def apply_change(kind: str, reg: Regimen, rng: random.Random, p: Plan, d: date, 
         if p.condition in ("knee_oa", "hip_oa") and p.age >= 50:
             cats.append("weight_management")
         cat = rng.choice(cats)
-        row = _course(reg, rng, p, cat, d, adherence)
-        return f"Started {row['name'][0].lower() + row['name'][1:]}."
+        course = _course(reg, rng, p, cat, d, adherence)
+        return f"Started {course['name'][0].lower() + course['name'][1:]}."
     if kind == "psych_intervention":
-        row = _course(reg, rng, p, "psychological", d + timedelta(days=rng.randint(14, 42)), adherence,
-                      "Referred at review; waiting-list start.")
-        if row["start_date"] > reg.today:
-            row.update(status="planned", end_date=None, reason_stopped=None)
+        course = _course(reg, rng, p, "psychological", d + timedelta(days=rng.randint(14, 42)), adherence,
+                         "Referred at review; waiting-list start.")
+        if course["start_date"] > reg.today:
+            course.update(status="planned", end_date=None, reason_stopped=None)
         return "Referred for psychological therapy."
     if kind == "referral":
         return rng.choice(("Referred to MSK physiotherapy.", "Referred to the pain hub MDT.",

@@ -30,7 +30,10 @@ WORDS = [
 def _answer(sf: SessionFactory, token: str, when, words: tuple[str, str, str] | None, rng: random.Random,
             upto: int | None = None) -> None:
     view = invitations.open_link(sf, token, "demo", now=when)
+    if view is None:
+        raise RuntimeError("a demo invitation link did not open")
     for i, step in enumerate(view.steps[:upto] if upto is not None else view.steps):
+        value: str | int
         if step.kind == "text":
             value = {"what_matters": words[0], "goals": words[1], "questions": words[2]}[step.key] if words else ""
         elif step.key == "PHQ9_Q9":

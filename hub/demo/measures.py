@@ -61,14 +61,14 @@ def simulate_assessments(p: Plan, today: date, rng: random.Random, pcp_id: int |
             r = {f"SBST_Q{i}": int(rng.random() < (probs[0] if i <= 4 else probs[1])) for i in range(1, 9)}
             r["SBST_Q9"] = rng.randint(*probs[2])
             sbst = instruments.score_sbst(r)
-            total, band = sbst.total, sbst.risk
+            sbst_total, band = sbst.total, sbst.risk
             if band == risk:
                 break
-        rows.append(_row_assessment("sbst", p.start, r, float(total), band))
+        rows.append(_row_assessment("sbst", p.start, r, float(sbst_total), band))
     else:
-        total = {"low": rng.randint(1, 4), "medium": rng.randint(5, 8), "high": rng.randint(9, 12)}[risk]
-        rows.append(_row_assessment("startmsk", p.start, {"STARTMSK_TOTAL": total}, float(total),
-                                    instruments.band_start_msk(total), mode="clinician", entered_by=pcp_id))
+        msk_total = {"low": rng.randint(1, 4), "medium": rng.randint(5, 8), "high": rng.randint(9, 12)}[risk]
+        rows.append(_row_assessment("startmsk", p.start, {"STARTMSK_TOTAL": msk_total}, float(msk_total),
+                                    instruments.band_start_msk(msk_total), mode="clinician", entered_by=pcp_id))
 
     # Pain NRS or PEG every ~4 weeks.
     dates = []

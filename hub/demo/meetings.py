@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -95,10 +96,10 @@ def _relist_for_history(session_factory: SessionFactory, chair: Actor, case_id: 
     baseline of its outcome measures, its flags and its waiting time would all move to today.
     """
     with session_factory() as s:
-        original = s.get(Case, case_id).submitted_at
+        original = s.get_one(Case, case_id).submitted_at
     hub_cases.change_status(session_factory, chair, case_id, "submitted")
     with session_factory.begin() as s:
-        case = s.get(Case, case_id)
+        case = s.get_one(Case, case_id)
         if case.submitted_at != original:
             audit.record(s, chair, "demo.relist_keep_submission_date", "case", case.id,
                          {"submitted_at": [case.submitted_at, original]})
@@ -169,12 +170,13 @@ def seed_demo_meetings(session_factory: SessionFactory, *, today: date | None = 
     undiscussed: dict[int, list[int]] = {}
     pool = list(waiting)
     for key, start in ((1, m1_start), (2, m2_start)):
-        before = [cid for cid in pool if waiting_submitted[cid] and waiting_submitted[cid] < start - timedelta(days=1)]
+        cutoff = start - timedelta(days=1)
+        before = [cid for cid in pool if (sub := waiting_submitted[cid]) is not None and sub < cutoff]
         pick = (before + [cid for cid in pool if cid not in before])[:UNDISCUSSED_PER_MEETING]
         undiscussed[key] = pick
         pool = [cid for cid in pool if cid not in pick]
 
-    counts = {"meetings": 0, "finalised_meetings": 0, "upcoming_meetings": 0, "relisted_cases": 0, "decisions": 0,
+    counts: dict[str, Any] = {"meetings": 0, "finalised_meetings": 0, "upcoming_meetings": 0, "relisted_cases": 0, "decisions": 0,
               "recommendations": 0, "goals": 0, "actions": 0, "actions_done": 0, "actions_overdue": 0, "letters": 0,
               "letters_acknowledged": 0, "carried_forward": 0, "preparation_notes": 0, "closed_again": 0}
     decided: list[int] = []
@@ -184,7 +186,7 @@ def seed_demo_meetings(session_factory: SessionFactory, *, today: date | None = 
 
     def relist_and_add(meeting_id: int, case_id: int) -> None:
         with session_factory() as s:
-            status = s.get(Case, case_id).status
+            status = s.get_one(Case, case_id).status
         if status in ("returned", "closed"):
             _relist_for_history(session_factory, chair, case_id)
             counts["relisted_cases"] += 1
