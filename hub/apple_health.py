@@ -138,10 +138,11 @@ def _too_large(limits: ImportLimits) -> str:
             f"any real export of a few years needs (or the zip is not a Health export); nothing was imported.")
 
 
-def _open_apple_export(source: Any, limits: ImportLimits = DEFAULT_LIMITS) -> tuple[IO, int | None, list[IO]]:
+def _open_apple_export(source: Any, limits: ImportLimits = DEFAULT_LIMITS
+                       ) -> tuple[IO, int | None, list[IO | zipfile.ZipFile]]:
     """The export.xml stream (from a path, a file object, or the export.zip the Health app writes),
     its size when known, and the handles this function opened (to close)."""
-    opened: list[IO] = []
+    opened: list[IO | zipfile.ZipFile] = []
     f = source
     if isinstance(source, (str, os.PathLike)):
         f = open(source, "rb")  # noqa: SIM115 - closed by the caller through `opened`
@@ -304,8 +305,8 @@ class _AppleAggregator:
             raise refuse(f"The export holds more than {self.limits.max_records:,} records, more than this hub "
                          f"imports at once; export a shorter period (Health app: choose the dates) and import "
                          f"the parts. Nothing was imported.")
-        kind = a.get("type")
-        spec = APPLE_QUANTITIES.get(kind)  # type: ignore[arg-type]
+        kind = a.get("type") or ""
+        spec = APPLE_QUANTITIES.get(kind)
         if spec is not None:
             metric, unit, _how = spec
             if a.get("unit") != unit:

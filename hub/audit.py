@@ -249,7 +249,7 @@ def recent_events(session_factory: SessionFactory, actor: Actor, entity: str | N
         out = []
         for e in events:
             shown = clinical or e.entity in ADMIN_ENTITIES
-            out.append({"seq": e.seq, "at": e.at, "actor_id": e.actor_id, "actor": names.get(e.actor_id, "system"),
+            out.append({"seq": e.seq, "at": e.at, "actor_id": e.actor_id, "actor": names.get(e.actor_id, "system") if e.actor_id is not None else "system",
                         "action": e.action, "entity": e.entity, "entity_id": e.entity_id,
                         "changes": e.changes if shown else None,
                         "what": describe_changes(e.changes, e.entity, clinical)})

@@ -34,7 +34,8 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
     for a in s.scalars(select(Assessment).where(Assessment.patient_id == p.id, Assessment.status == "completed")
                        .order_by(Assessment.administered_on)):
         latest[a.instrument] = a
-    lines = [letters.score_line(k, a.total, a.administered_on, a.band) for k, a in latest.items()]
+    lines = [letters.score_line(k, a.total, a.administered_on, a.band) for k, a in latest.items()
+             if a.total is not None]
     if case.response and case.response.get("text"):
         lines.insert(0, f"Primary outcome: {case.response['text']}")
     active = list(s.scalars(select(Treatment).where(Treatment.patient_id == p.id, Treatment.category == "medicine",
@@ -116,7 +117,7 @@ def letter_for(session_factory: SessionFactory, actor: Actor, letter_id: int) ->
         letter = s.get(Letter, letter_id)
         if letter is None:
             raise NotFound("No such letter.")
-        case = s.get(Case, letter.case_id)
+        case = s.get_one(Case, letter.case_id)
         if not actor.is_clinical or not can_see_case(actor, case.practice_id, case.status):
             raise NotFound("No such letter in your scope.")
         return {"id": letter.id, "case_id": case.id, "markdown": letter.body_markdown,
@@ -140,13 +141,14 @@ def minutes(session_factory: SessionFactory, actor: Actor, meeting_id: int):
 
     view = meetings.meeting_view(session_factory, actor, meeting_id)
     with session_factory() as s:
-        cases = []
+        cases: list[letters.MinutesCase] = []
         for row in view.agenda:
             d = s.scalar(select(Decision).where(Decision.agenda_item_id == row.item_id))
             if d is not None and d.status == "final":
                 outcome = f"{d.answer} (follow-up {d.follow_up_date:%d %b %Y})"
-                acts = [(a.description, owner_label(s, a.owner_role, a.owner_user_id, s.get(Case, row.case_id)),
-                         a.due_date) for a in s.scalars(select(Action).where(Action.decision_id == d.id))]
+                acts: list[tuple[str, str, date | None]] = [
+                    (a.description, owner_label(s, a.owner_role, a.owner_user_id, s.get(Case, row.case_id)),
+                     a.due_date) for a in s.scalars(select(Action).where(Action.decision_id == d.id))]
             else:
                 outcome = "Not discussed — carried forward" if row.status == "carried_forward" else row.status_label
                 acts = []

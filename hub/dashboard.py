@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, Subquery, func, or_, select
 
 from db.models import (
     Action,
@@ -200,7 +200,7 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _first_final_decisions(scoped: Select) -> Select:
+def _first_final_decisions(scoped: Select) -> Subquery:
     """Per scoped case, the finalisation time of its first final decision."""
     return (select(Decision.case_id.label("case_id"), func.min(Decision.finalised_at).label("decided_at"))
             .where(Decision.status == "final", Decision.finalised_at.is_not(None), Decision.case_id.in_(scoped))
@@ -371,8 +371,7 @@ def _outcomes(s, scoped: Select, lo: datetime, hi: datetime, today: date) -> dic
                 first.c.decided_at)
          .join(first, first.c.case_id == Case.id).join(Practice, Practice.id == Case.practice_id)
          .where(first.c.decided_at >= lo, first.c.decided_at < hi).order_by(first.c.decided_at, Case.id))
-    cases = [(r, _pain_instrument(r.primary_outcome, r.response)) for r in s.execute(q)]
-    cases = [(r, inst) for r, inst in cases if inst is not None]
+    cases = [(r, inst) for r in s.execute(q) if (inst := _pain_instrument(r.primary_outcome, r.response)) is not None]
     series: dict[tuple[int, str], list[tuple[date, float]]] = defaultdict(list)
     if cases:
         earliest = min(r.decided_at.date() for r, _ in cases) - timedelta(days=OUTCOME_WINDOW_DAYS)

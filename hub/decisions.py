@@ -146,7 +146,7 @@ def load(session_factory: SessionFactory, actor: Actor, agenda_item_id: int) -> 
             form = DecisionForm(primary_outcome=case.primary_outcome)
             form.patient_summary = suggest_patient_summary(form)
             return DecisionState(form, 0, "draft", None, None)
-        who = s.get(User, d.updated_by).name if d.updated_by else None
+        who = s.get_one(User, d.updated_by).name if d.updated_by else None
         return DecisionState(_form_of(d), d.version, d.status, who, d.updated_at)
 
 
@@ -227,7 +227,7 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
                 f"Recommendation {i}: {h.guideline} says {h.rule.replace('_', ' ')} for {what} ({h.note} "
                 f"Source: {h.source}). Give an override reason (at least 10 characters) to recommend it anyway.")
     for i, g in enumerate(form.goals, 1):
-        bad = {}
+        bad: dict[str, str] = {}
         for name in ("target_activity", "support_needed", "performance_quantifier"):
             check_text(bad, name, getattr(g, name), "note", label=f"goal {i} {name.replace('_', ' ')}")
         for level, text in dict(g.levels).items():
@@ -281,11 +281,13 @@ def save(session_factory: SessionFactory, actor: Actor, agenda_item_id: int, for
             raise ValidationError({"meeting": "This meeting is finalised."})
         d = s.scalar(select(Decision).where(Decision.agenda_item_id == item.id))
         current = d.version if d else 0
-        if current != expected_version:
+        if current != expected_version and d is None:
+            raise EditConflict("This discussion was removed after you opened it; nothing was saved. Reload the page.")
+        if current != expected_version and d is not None:
             last = s.scalar(select(AuditEvent).where(AuditEvent.entity == "decision",
                                                      AuditEvent.entity_id == str(d.id))
                             .order_by(AuditEvent.id.desc()).limit(1))
-            who = s.get(User, last.actor_id).name if last and last.actor_id else "Someone"
+            who = s.get_one(User, last.actor_id).name if last and last.actor_id else "Someone"
             changed = sorted((last.changes or {}).keys()) if last else []
             raise EditConflict(
                 f"{who} saved this discussion at {d.updated_at:%H:%M:%S} after you opened it "
@@ -340,7 +342,7 @@ def guideline_check(r: RecommendationInput, case: Case) -> list[RuleHit]:
         if r.kind in MEDICINE_RECOMMENDATIONS:
             if not (r.drug or "").strip():
                 return []
-            hits = check_medicine(r.drug.strip().lower(), case.condition, case.pain_classification, age=age,
+            hits = check_medicine((r.drug or "").strip().lower(), case.condition, case.pain_classification, age=age,
                                   already_taking=r.kind not in GUIDELINE_CHECK_AS_START)
             if r.kind in ("stop_medicine", "taper_medicine"):
                 hits = [RuleHit(h.rule, h.guideline, h.drug_class, h.note, h.source, False, h.rule_id, h.see)

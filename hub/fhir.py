@@ -186,7 +186,7 @@ def _plan_entries(s, b: _Builder, case: Case, decisions: list[Decision], conditi
         if d.finalised_by:
             users.add(d.finalised_by)
         author = ref_to("practitioner", d.finalised_by) if d.finalised_by else None
-        activities = []
+        activities: list[dict[str, Any]] = []
         later: list[tuple[str, int, dict[str, Any]]] = []  # goals and service requests, added after the plan
         for r in d.recommendations:
             rec_kind[r.id] = r.kind

@@ -120,11 +120,11 @@ def fhir_notes(*texts: str | None) -> list[dict[str, str]]:
 def prune(value: Any) -> Any:
     """Drop None, empty strings, lists and dicts (FHIR forbids empty elements)."""
     if isinstance(value, dict):
-        out = {k: prune(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+        pruned = {k: prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, "", [], {})}
     if isinstance(value, list):
-        out = [prune(v) for v in value]
-        return [v for v in out if v not in (None, "", [], {})]
+        items = [prune(v) for v in value]
+        return [v for v in items if v not in (None, "", [], {})]
     return value
 
 
@@ -236,6 +236,7 @@ def questionnaire_response(inv, patient_ref: dict) -> dict[str, Any]:
         if value is None or value == "":
             continue
         shown = st.ours or st.instrument in ("phq9", "gad7")
+        answer: dict[str, Any]
         if st.kind == "text":
             answer = {"valueString": str(value)}
         else:

@@ -4,11 +4,11 @@ treatment, review, setting) and refreshed daily for rules that depend on today's
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -45,7 +45,7 @@ IMPORTANT_IMPROVEMENT = frozenset({"moderate", "substantial", "improved"})
 CHUNK = 2000
 
 
-def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
+def _records_for(s: Session, cases: Sequence[Any], today: date) -> dict[int, CaseRecord]:
     """Load the plain records of several cases with one query per table (Core rows, no ORM loading)."""
     conn = s.connection()
     patient_ids = sorted({c.patient_id for c in cases})
@@ -162,8 +162,9 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
         return
     conn = s.connection()
     ids = list(results)
+    case_table = cast(Table, Case.__table__)  # typed as a FromClause; a core UPDATE needs the Table
     conn.execute(
-        update(Case.__table__).where(Case.__table__.c.id == bindparam("b_id")).values(
+        update(case_table).where(case_table.c.id == bindparam("b_id")).values(
             flags=bindparam("b_flags"), priority=bindparam("b_priority"),
             priority_reasons=bindparam("b_reasons"), safety_alert=bindparam("b_safety"),
             ome_total=bindparam("b_ome"), response=bindparam("b_response"), flags_computed_on=bindparam("b_on")),
@@ -253,10 +254,10 @@ def _relist(s: Session, results: dict[int, CaseEvaluation], today: date, values)
                           .where(Goal.decision_id.in_(dids)).order_by(Goal.position, Goal.id)).all()
     level: dict[int, int] = {}
     if goal_rows:
-        for g in s.execute(select(GoalAttainment.goal_id, GoalAttainment.level)
-                           .where(GoalAttainment.goal_id.in_([g.id for g in goal_rows]))
-                           .order_by(GoalAttainment.assessed_on, GoalAttainment.id)):
-            level[g.goal_id] = g.level  # the latest rating wins
+        for rating in s.execute(select(GoalAttainment.goal_id, GoalAttainment.level)
+                                .where(GoalAttainment.goal_id.in_([g.id for g in goal_rows]))
+                                .order_by(GoalAttainment.assessed_on, GoalAttainment.id)):
+            level[rating.goal_id] = rating.level  # the latest rating wins
     goals: dict[int, list[GoalState]] = defaultdict(list)
     for g in goal_rows:
         goals[g.decision_id].append(GoalState(f"{g.target_activity}, {g.performance_quantifier}", g.due_date,

@@ -152,7 +152,7 @@ def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput,
     if t.category == "medicine" and drug:
         # A pick-list label, generic name or UK brand becomes the table's drug name; other text is kept as
         # typed and marked "not coded" (its OME is never guessed).
-        c = code_medicine(t.drug)
+        c = code_medicine(t.drug or "")
         drug, coded = c.drug, c.coded
     row = Treatment(
         patient_id=patient_id, category=t.category,
@@ -475,7 +475,7 @@ def timeline(session_factory: SessionFactory, actor: Actor, case_id: int) -> Tim
         if case is None or not can_see_case(actor, case.practice_id, case.status):
             raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
         pid = case.patient_id
-        tr = [
+        tr: list[dict[str, Any]] = [  # rows of the treatments table (mixed value types)
             {"id": t.id, "category": t.category, "category_label": TREATMENT_CATEGORIES[t.category],
              "label": treatment_label(t.category, t.name, t.drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h),
              "drug": t.drug, "route": t.route, "daily_dose_mg": t.daily_dose_mg,

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from db.models import WorkerLock, utcnow
@@ -46,7 +46,7 @@ class DbLock:
         self.engine, self.name, self.lease = engine, name, lease
         self.owner = _owner_id()
         self.held = False
-        self._conn = None  # PostgreSQL: the session that holds the advisory lock
+        self._conn: Connection | None = None  # PostgreSQL: the session that holds the advisory lock
 
     @property
     def _postgres(self) -> bool:
@@ -95,7 +95,7 @@ class DbLock:
     def release(self) -> None:
         if not self.held:
             return
-        if self._postgres:
+        if self._postgres and self._conn is not None:
             try:
                 self._conn.execute(text("SELECT pg_advisory_unlock(hashtext(current_database() || '.' || "
                                         "current_schema() || '.' || :name))"), {"name": self.name})

@@ -176,9 +176,10 @@ def seed_demo_meetings(session_factory: SessionFactory, *, today: date | None = 
         undiscussed[key] = pick
         pool = [cid for cid in pool if cid not in pick]
 
-    counts: dict[str, Any] = {"meetings": 0, "finalised_meetings": 0, "upcoming_meetings": 0, "relisted_cases": 0, "decisions": 0,
-              "recommendations": 0, "goals": 0, "actions": 0, "actions_done": 0, "actions_overdue": 0, "letters": 0,
-              "letters_acknowledged": 0, "carried_forward": 0, "preparation_notes": 0, "closed_again": 0}
+    counts: dict[str, Any] = {
+        "meetings": 0, "finalised_meetings": 0, "upcoming_meetings": 0, "relisted_cases": 0, "decisions": 0,
+        "recommendations": 0, "goals": 0, "actions": 0, "actions_done": 0, "actions_overdue": 0, "letters": 0,
+        "letters_acknowledged": 0, "carried_forward": 0, "preparation_notes": 0, "closed_again": 0}
     decided: list[int] = []
 
     def title(day: date) -> str:
