@@ -134,8 +134,9 @@ def _stream_size(f: IO) -> int | None:
 
 
 def _too_large(limits: ImportLimits) -> str:
-    return (f"The Apple Health export.xml is larger than {limits.max_xml_bytes / 2**20:.4g} MB once unzipped, more than "
-            f"any real export of a few years needs (or the zip is not a Health export); nothing was imported.")
+    return (f"The Apple Health export.xml is larger than {limits.max_xml_bytes / 2**20:.4g} MB once unzipped, "
+            f"more than any real export of a few years needs (or the zip is not a Health export); "
+            f"nothing was imported.")
 
 
 def _open_apple_export(source: Any, limits: ImportLimits = DEFAULT_LIMITS
@@ -498,9 +499,10 @@ def parse_apple_health(fileobj: Any, progress: Callable[[int, int | None], None]
                     root = elem
                     if elem.tag != "HealthData":
                         return ParseResult([], [RowError(None, f"This is not an Apple Health export.xml (it starts "
-                                                               f"with <{_reason(elem.tag)}>, not <HealthData>). In the Health "
-                                                               f"app choose Profile > Export All Health Data and "
-                                                               f"upload export.zip or the export.xml inside it.")])
+                                                               f"with <{_reason(elem.tag)}>, not <HealthData>). "
+                                                               f"In the Health app choose Profile > Export All "
+                                                               f"Health Data and upload export.zip or the export.xml "
+                                                               f"inside it.")])
                 continue
             depth -= 1
             if depth == 1:

@@ -249,7 +249,8 @@ def recent_events(session_factory: SessionFactory, actor: Actor, entity: str | N
         out = []
         for e in events:
             shown = clinical or e.entity in ADMIN_ENTITIES
-            out.append({"seq": e.seq, "at": e.at, "actor_id": e.actor_id, "actor": names.get(e.actor_id, "system") if e.actor_id is not None else "system",
+            who = names.get(e.actor_id, "system") if e.actor_id is not None else "system"
+            out.append({"seq": e.seq, "at": e.at, "actor_id": e.actor_id, "actor": who,
                         "action": e.action, "entity": e.entity, "entity_id": e.entity_id,
                         "changes": e.changes if shown else None,
                         "what": describe_changes(e.changes, e.entity, clinical)})

@@ -52,8 +52,8 @@ def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
                 else TREATMENT_CATEGORIES.get(t.category, t.category))
         # Plotly renders a subset of HTML in texts, tick labels and hovers (<a href> makes a link): user text
         # goes in escaped.
-        rows.append({"category": t.category, "label": _plain(t.label), "lane": _plain(lane), "start": t.start, "end": end,
-                     "ongoing": not isinstance(t.end, date)})
+        rows.append({"category": t.category, "label": _plain(t.label), "lane": _plain(lane), "start": t.start,
+                     "end": end, "ongoing": not isinstance(t.end, date)})
     return rows
 
 
@@ -92,7 +92,8 @@ _PANEL_PX = {"pain": 170, "proms": 170, "ome": 120, "steps": 120, "sleep": 120}
 _GAP_PX, _TOP_PX, _BOTTOM_PX = 56, 40, 30
 _LIGHT = {"education", "weight_management", "acupuncture"}  # light bar colours: dark label text
 _PANEL_TITLES = {"treatments": "Treatments and reviews", "pain": "Pain", "proms": "Other PROMs",
-                 "ome": "Opioid dose (mg OME/day: for risk, not for converting between opioids)", "steps": "Steps per day", "sleep": "Sleep (hours)"}
+                 "ome": "Opioid dose (mg OME/day: for risk, not for converting between opioids)",
+                 "steps": "Steps per day", "sleep": "Sleep (hours)"}
 
 
 def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: pd.DataFrame,
@@ -194,8 +195,8 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
     for inst, label in OTHER_PROM_LABELS.items():
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
-            traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]), "mode": "lines+markers",
-                                      "name": label}, "proms"))
+            traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]),
+                            "mode": "lines+markers", "name": label}, "proms"))
     # Questionnaires the patient completed through the practice's link: ringed, named in the hover.
     by_patient = (done[done["mode"] == "patient-completed"] if "mode" in done.columns and not done.empty
                   else done.iloc[0:0])

@@ -54,9 +54,9 @@ def _records_for(s: Session, cases: Sequence[Any], today: date) -> dict[int, Cas
     item_rows = {a.id: a.responses for a in conn.execute(
         select(Assessment.id, Assessment.responses).where(Assessment.patient_id.in_(patient_ids),
                                                           Assessment.instrument.in_(("phq9", "sbst"))))}
-    for a in conn.execute(select(Assessment.id, Assessment.patient_id, Assessment.administered_on, Assessment.instrument,
-                              Assessment.total, Assessment.status, Assessment.safety_alert, Assessment.safety_action,
-                              Assessment.mode, Assessment.created_at)
+    for a in conn.execute(select(Assessment.id, Assessment.patient_id, Assessment.administered_on,
+                              Assessment.instrument, Assessment.total, Assessment.status, Assessment.safety_alert,
+                              Assessment.safety_action, Assessment.mode, Assessment.created_at)
                        .where(Assessment.patient_id.in_(patient_ids))):
         responses = item_rows.get(a.id) or {}
         asm[a.patient_id].append(AssessmentRec(

@@ -179,7 +179,8 @@ def render(header: dict[str, Any], hazards: list[Hazard]) -> str:
     for li in sorted(LIKELIHOOD, reverse=True):
         out.append(f"| {LIKELIHOOD[li]} | " + " | ".join(str(MATRIX[li][s]) for s in SEVERITY) + " |")
     out += ["", "Ratings: " + "; ".join(f"{k} = {v}" for k, v in RATING.items()) + ".", "",
-            "## Summary", "", "| ID | Hazard | Initial risk | Residual risk | Controls | Tests |", "|---|---|---|---|---|---|"]
+            "## Summary", "", "| ID | Hazard | Initial risk | Residual risk | Controls | Tests |",
+            "|---|---|---|---|---|---|"]
     for h in hazards:
         n_tests = sum(len(c.tests) for c in h.controls)
         out.append(f"| {h.id} | {h.title} | {h.initial_risk} | {h.residual_risk} | {len(h.controls)} | {n_tests} |")

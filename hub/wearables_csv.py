@@ -86,8 +86,8 @@ class _BoundedReader(io.RawIOBase):
                 raise refuse("The file could not be read as bytes; upload the CSV file itself.")
         self.bytes_read += len(data)
         if self.bytes_read > self._limit:
-            raise refuse(f"The file is larger than {self._limit / 2**20:.3g} MB, which is far more than daily rows need "
-                         f"(40 years of days is under 2 MB); check that this is the daily summary CSV.")
+            raise refuse(f"The file is larger than {self._limit / 2**20:.3g} MB, which is far more than daily rows "
+                         f"need (40 years of days is under 2 MB); check that this is the daily summary CSV.")
         buffer[:len(data)] = data
         return len(data)
 

@@ -27,8 +27,8 @@ WORDS = [
 ]
 
 
-def _answer(sf: SessionFactory, token: str, when, words: tuple[str, str, str] | None, rng: random.Random,
-            upto: int | None = None) -> None:
+def _answer(sf: SessionFactory, token: str, when, words: tuple[str, str, str] | None,
+            rng: random.Random, upto: int | None = None) -> None:
     view = invitations.open_link(sf, token, "demo", now=when)
     if view is None:
         raise RuntimeError("a demo invitation link did not open")
