@@ -5,7 +5,7 @@ a fresh start seeds in a few seconds; it also wipes and resets the demo database
 
 No real patient data anywhere: names are drawn from common-name lists, NHS numbers come from the
 never-issued test range 999 000 0000 - 999 999 9999. Each patient follows one trajectory (improving,
-plateaued, worsening, disengaging, high-dose opioid) so that every signal of the clinical specification's
+plateaued, worsening, disengaging, high-dose opioid) so that every signal of docs/CLINICAL.md
 section 5 and every opioid rule of its section 4 has something to show. The parts: hub.demo.people (practices,
 users, identities), hub.demo.catalogue (what histories are drawn from), hub.demo.history (planning and
 treatment histories), hub.demo.measures (PROMs, risk tools, wearable days).
@@ -71,7 +71,7 @@ def _simulate(p: Plan, today: date, seed: int, pcp_id: int | None) -> dict[str, 
             p_dna, p_cancel = 0.05, 0.05
         u = rng.random()
         attendance = "dna" if u < p_dna else "cancelled" if u < p_dna + p_cancel else "attended"
-        # A disengaging patient misses at least two of the last six months' appointments (CLINICAL.md 5.4).
+        # A disengaging patient misses at least two of the last six months' appointments (docs/CLINICAL.md 5.4).
         if p.trajectory == "disengaging" and (today - d).days <= 150 and dna_recent < 2 and attendance == "attended":
             attendance = "dna"
         if p.trajectory == "disengaging" and (today - d).days <= 150 and attendance == "dna":

@@ -306,7 +306,7 @@ def add_background(reg: Regimen, rng: random.Random, p: Plan) -> None:
         if p.index % 4 == 1:
             reg.add("medicine", "", strong_start + timedelta(days=30), drug_key="methadone", dose=30, adherence=95,
                     notes="Started by the community drug service; dose confirmed with them.")
-        # Some co-prescription of a gabapentinoid or a benzodiazepine (CLINICAL.md 4.3), not all.
+        # Some co-prescription of a gabapentinoid or a benzodiazepine (docs/CLINICAL.md 4.3), not all.
         if p.index % 5 == 0:
             g = "pregabalin" if p.index % 2 else "gabapentin"
             if not reg.active_meds("gabapentinoid"):

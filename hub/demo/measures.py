@@ -85,7 +85,7 @@ def simulate_assessments(p: Plan, today: date, rng: random.Random, pcp_id: int |
         level = pain_at(p, d, today) + rng.gauss(0, 0.4 if p.trajectory == "improving" else 0.5)
         responses, total = _pain_responses(p.pain_instrument, level, rng)
         pain_rows.append(_row_assessment(p.pain_instrument, d, responses, total, None))
-    # An improving patient's latest score is at least 30% below the first (IMMPACT moderate, CLINICAL.md 2).
+    # An improving patient's latest score is at least 30% below the first (IMMPACT moderate, docs/CLINICAL.md 2).
     done = [r for r in pain_rows if r["status"] == "completed"]
     if p.trajectory == "improving" and done and done[-1]["total"] > 0.65 * done[0]["total"]:
         responses, total = _pain_responses(p.pain_instrument, math.floor(0.6 * done[0]["total"]), rng, noise=False)
@@ -119,7 +119,7 @@ def simulate_assessments(p: Plan, today: date, rng: random.Random, pcp_id: int |
         rows.append(_row_assessment("gad7", d, gad, float(gad_score.total), gad_score.band, minutes=614))
 
     if p.safety:
-        # A recent PHQ-9 with thoughts of self-harm: same-day clinician review (CLINICAL.md 1.10).
+        # A recent PHQ-9 with thoughts of self-harm: same-day clinician review (docs/CLINICAL.md 1.10).
         d = today - timedelta(days=rng.randint(2, 20))
         phq = _phq9(2.0, rng, item9=rng.choice((1, 1, 2)))
         phq_score = instruments.score_phq9(phq)
