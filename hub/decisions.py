@@ -263,7 +263,7 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
 
 
 def _open_flag_codes(case: Case) -> list[str]:
-    return [f["code"] for f in (case.flags or []) if f.get("severity") in ("red", "amber")]
+    return [f.code for f in flags.flag_views(case.flags) if f.is_open]
 
 
 _RACE_MESSAGE = ("Someone saved this discussion at the same moment as you. Nothing of yours was written and your "

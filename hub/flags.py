@@ -4,7 +4,7 @@ treatment, review, setting) and refreshed daily for rules that depend on today's
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ from hub.clinical.case_review import (
     AssessmentRec,
     CaseEvaluation,
     CaseRecord,
+    Flag,
     ReviewRec,
     TreatmentRec,
     evaluate_case,
@@ -43,6 +44,15 @@ from db.engine import SessionFactory
 REFRESH_KEY = "system.flags_refreshed_on"
 IMPORTANT_IMPROVEMENT = frozenset({"moderate", "substantial", "improved"})
 CHUNK = 2000
+
+# The typed view of a flag stored on a case (hub.clinical's Flag: code, severity, reason, evidence, label,
+# is_open). Services, letters and pages read stored flags through it rather than as dicts.
+FlagView = Flag
+
+
+def flag_views(stored: Iterable[Mapping[str, Any]] | None) -> tuple[FlagView, ...]:
+    """The flags stored on a case (its flags column, worst first as evaluated) as typed views."""
+    return tuple(Flag.from_stored(f) for f in stored or ())
 
 
 def _records_for(s: Session, cases: Sequence[Any], today: date) -> dict[int, CaseRecord]:

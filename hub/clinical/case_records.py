@@ -38,6 +38,10 @@ FLAG_GROUPS = {
 }
 
 
+# Severities of the flags the hub responds to at the meeting ("open" flags); "info" flags are not.
+OPEN_SEVERITIES = ("red", "amber")
+
+
 @dataclass(frozen=True)
 class AssessmentRec:
     """One administered (or not returned) instrument."""
@@ -124,10 +128,21 @@ class Flag:
         """Short name for the queue column."""
         return FLAG_LABELS.get(self.code, self.code)
 
+    @property
+    def is_open(self) -> bool:
+        """A flag the hub must respond to (red or amber); 'info' flags (e.g. appropriate restraint) are not."""
+        return self.severity in OPEN_SEVERITIES
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form stored on the case."""
         return {"code": self.code, "label": self.label, "severity": self.severity, "reason": self.reason,
                 "evidence": dict(self.evidence)}
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> Flag:
+        """The flag from its stored form (as_dict), e.g. an element of the case's flags column."""
+        return cls(str(stored.get("code", "")), str(stored.get("severity", "info")), str(stored.get("reason", "")),
+                   dict(stored.get("evidence") or {}))
 
 
 @dataclass(frozen=True)
