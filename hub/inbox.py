@@ -29,8 +29,8 @@ def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str,
             pending = base.where(Letter.status != "acknowledged").order_by(Letter.sent_at.desc())
             recent = (base.where(Letter.status == "acknowledged").order_by(Letter.acknowledged_at.desc())
                       .limit(INBOX_RECENT_DONE))
-            for q in (pending, recent):
-                for letter, case in s.execute(q):
+            for letter_q in (pending, recent):
+                for letter, case in s.execute(letter_q):
                     letters_out.append({"id": letter.id, "case_id": case.id,
                                         "case": (f"Case {case.id} · {case.patient.given_name} "
                                                  f"{case.patient.family_name}"),

@@ -304,9 +304,9 @@ def _case_readiness(s: Session, case: Case) -> list[str]:
             for t in s.scalars(select(Treatment).where(Treatment.patient_id == case.patient_id,
                                                        Treatment.category == "medicine",
                                                        Treatment.status == "active"))]
-    baseline = s.scalar(select(func.count()).select_from(Assessment).where(
+    baseline = (s.scalar(select(func.count()).select_from(Assessment).where(
         Assessment.patient_id == case.patient_id, Assessment.status == "completed",
-        Assessment.instrument.in_(tuple(PRIMARY_OUTCOMES)))) > 0 or case.baseline_pain is not None
+        Assessment.instrument.in_(tuple(PRIMARY_OUTCOMES)))) or 0) > 0 or case.baseline_pain is not None
     return readiness(question=case.clinical_question, medicines=meds, baseline_prom=baseline,
                      risk_band=case.risk_band, preferences=f"{case.goals_text} {case.concerns_text}")
 
@@ -390,7 +390,7 @@ def meeting_view(session_factory, actor: Actor, meeting_id: int) -> MeetingView:
     with session_factory() as s:
         m = _meeting(s, meeting_id)
         items = s.scalars(select(AgendaItem).where(AgendaItem.meeting_id == m.id).order_by(AgendaItem.position)).all()
-        prep = {}
+        prep: dict[int, dict[str, str]] = {}
         for di in s.scalars(select(DisciplineInput).where(DisciplineInput.agenda_item_id.in_([i.id for i in items]))):
             prep.setdefault(di.agenda_item_id, {})[DISCIPLINES[di.discipline]] = f"{di.text} — {di.author.name}"
         decisions = dict(s.execute(select(Decision.agenda_item_id, Decision.status)
