@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import TextClause, and_, false, func, or_, select, text
+from sqlalchemy import ColumnElement, TextClause, and_, false, func, or_, select, text
 
 from db.engine import sqlite_index_hint
 from db.models import (
@@ -25,6 +25,7 @@ from db.models import (
 from hub.access import Actor, case_scope
 from hub.errors import PermissionDenied, ValidationError
 from hub.vocab import CASE_STATUSES, CONDITIONS
+from db.engine import SessionFactory
 
 
 QUEUE_SORTS = {
@@ -85,7 +86,7 @@ def _queue_scope(actor: Actor, statuses: list[str] | None) -> list:
         if set(visible) == set(OPEN_CASE_STATUSES):
             return [text(OPEN_CASES_SQL)]
         return [Case.status.in_(visible)]
-    where = [case_scope(actor, Case)]
+    where: list[ColumnElement[bool] | TextClause] = [case_scope(actor, Case)]
     if statuses:
         where.append(text(OPEN_CASES_SQL) if set(statuses) == set(OPEN_CASE_STATUSES)
                      else Case.status.in_(statuses))
@@ -94,13 +95,14 @@ def _queue_scope(actor: Actor, statuses: list[str] | None) -> list:
 
 def _order_spec(sort: str, drafts_possible: bool) -> list[tuple[Any, bool, bool]]:
     """(column, descending, may be NULL and sorts last) for each key of a sort; the last key is unique."""
-    spec = {
+    specs: dict[str, list[tuple[Any, bool, bool]]] = {
         "priority": [(Case.priority, True, False), (Case.submitted_at, False, drafts_possible),
                      (Case.id, False, False)],
         "waiting": [(Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
         "newest": [(Case.submitted_at, True, drafts_possible), (Case.id, True, False)],
         "pain": [(Case.latest_pain, True, True), (Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
-    }.get(sort)
+    }
+    spec = specs.get(sort)
     if spec is None:
         raise ValidationError({"sort": f"Unknown sort '{sort}'."})
     return spec
@@ -158,7 +160,8 @@ def _sqlite_index(actor: Actor, where: list, sort: str, conditions, practice_ids
     return None
 
 
-def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, conditions: list[str] | None = None,
+def queue(session_factory: SessionFactory, actor: Actor, *, statuses: list[str] | None = None,
+          conditions: list[str] | None = None,
           practice_ids: list[int] | None = None, flag_codes: list[str] | None = None, sort: str = "priority",
           page: int = 1, page_size: int = 25, today: date | None = None,
           known_total: int | None = None, after: tuple | None = None) -> QueuePage:
@@ -255,7 +258,7 @@ def _count(s, where: list, flag_codes: list[str] | None = None) -> tuple[int, bo
     return COUNT_EXACT_UP_TO + 1, False, False
 
 
-def open_safety_alerts(session_factory, actor: Actor, limit: int = 20) -> list[dict]:
+def open_safety_alerts(session_factory: SessionFactory, actor: Actor, limit: int = 20) -> list[dict]:
     """Cases in the actor's scope with an open PHQ-9 item 9 safety alert (shown above the queue), oldest case
     first, at most `limit`; `count_open_safety_alerts` gives how many there are in all."""
     if not actor.is_clinical:
@@ -269,7 +272,7 @@ def open_safety_alerts(session_factory, actor: Actor, limit: int = 20) -> list[d
                 for r in s.execute(q)]
 
 
-def count_open_safety_alerts(session_factory, actor: Actor) -> int:
+def count_open_safety_alerts(session_factory: SessionFactory, actor: Actor) -> int:
     """How many cases in the actor's scope have an open PHQ-9 item 9 safety alert."""
     if not actor.is_clinical:
         raise PermissionDenied("The case queue is for clinical roles.")

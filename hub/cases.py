@@ -35,6 +35,7 @@ from hub.case_queue import QueuePage as QueuePage
 from hub.case_queue import count_open_safety_alerts as count_open_safety_alerts
 from hub.case_queue import open_safety_alerts as open_safety_alerts
 from hub.case_queue import queue as queue
+from db.engine import SessionFactory
 
 
 URGENT_PATHWAY_MESSAGE = (
@@ -183,7 +184,7 @@ def _case_values(case: Case) -> dict[str, Any]:
                        "input is still on the form: reload, compare, then save again.")
 
 
-def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | None = None,
+def save_case(session_factory: SessionFactory, actor: Actor, inp: CaseInput, *, case_id: int | None = None,
               expected_version: int | None = None, submit: bool = False) -> SavedCase:
     """Create or edit a PCP's case (draft), optionally submitting it to the hub, in one transaction.
 
@@ -217,9 +218,11 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
             raise ValidationError(errors)
         if patient is None:
             np = inp.new_patient
+            if np is None or (np.date_of_birth is None and np.birth_year is None):  # validate_case refuses these
+                raise ValidationError({"patient": "Choose one of your practice's patients or enter a new one."})
             patient = Patient(practice_id=actor.practice_id, nhs_number=normalise_nhs_number(np.nhs_number),
                               given_name=np.given_name.strip(), family_name=np.family_name.strip(),
-                              birth_year=np.date_of_birth.year if np.date_of_birth else int(np.birth_year),
+                              birth_year=np.date_of_birth.year if np.date_of_birth else int(np.birth_year or 0),
                               date_of_birth=np.date_of_birth, address=" ".join((np.address or "").split()),
                               postcode=normalise_postcode(np.postcode or "") or "", sex=np.sex)
             s.add(patient)
@@ -228,12 +231,13 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
                          {"nhs_number": patient.nhs_number, "birth_year": patient.birth_year, "sex": patient.sex,
                           "date_of_birth": patient.date_of_birth, "address": patient.address,
                           "postcode": patient.postcode})
-        values = {
+        red_flags = {k: bool(v) for k, v in inp.red_flags.items()}
+        values: dict[str, Any] = {
             "condition": inp.condition,
             "pain_classification": inp.pain_classification,
             "duration_months": inp.duration_months,
             "clinical_question": (inp.clinical_question or "").strip(),
-            "red_flags": {k: bool(v) for k, v in inp.red_flags.items()},
+            "red_flags": red_flags,
             "baseline_pain": inp.baseline_pain,
             "risk_tool": inp.risk_tool,
             "risk_band": inp.risk_band,
@@ -242,7 +246,7 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
         }
         if case is None:
             case = Case(patient_id=patient.id, practice_id=patient.practice_id, referrer_id=actor.user_id,
-                        status="draft", red_flag_count=sum(values["red_flags"].values()), **values)
+                        status="draft", red_flag_count=sum(red_flags.values()), **values)
             if inp.baseline_pain is not None:
                 case.latest_pain, case.latest_pain_instrument = inp.baseline_pain, "nrs"
                 case.latest_pain_on = date.today()
@@ -254,7 +258,7 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
             for k, v in values.items():
                 setattr(case, k, v)
             case.patient_id = patient.id
-            case.red_flag_count = sum(values["red_flags"].values())
+            case.red_flag_count = sum(red_flags.values())
             changes = audit.diff(before, _case_values(case))
             if changes:
                 audit.record(s, actor, "case.update", "case", case.id, changes)
@@ -284,7 +288,7 @@ def _conflict(s, case: Case) -> EditConflict:
         changed_by=who, changed_at=last.at if last else None, changes=last.changes if last else {})
 
 
-def withdraw_case(session_factory, actor: Actor, case_id: int) -> None:
+def withdraw_case(session_factory: SessionFactory, actor: Actor, case_id: int) -> None:
     """The referring practice takes a submitted case back to draft (before triage)."""
     with session_factory.begin() as s:
         case = s.get(Case, case_id)
@@ -297,7 +301,7 @@ def withdraw_case(session_factory, actor: Actor, case_id: int) -> None:
         audit.record(s, actor, "case.withdraw", "case", case.id, workflow.move(case, "draft"))
 
 
-def change_status(session_factory, actor: Actor, case_id: int, target: str) -> None:
+def change_status(session_factory: SessionFactory, actor: Actor, case_id: int, target: str) -> None:
     """A chair moves a case along the workflow (triage, schedule, close, re-list)."""
     require_role(actor, "chair")
     with session_factory.begin() as s:
@@ -313,7 +317,7 @@ def change_status(session_factory, actor: Actor, case_id: int, target: str) -> N
 # ----------------------------------------------------------------------------- patients
 
 
-def practice_patients(session_factory, actor: Actor, search: str = "", limit: int = 200) -> list[dict]:
+def practice_patients(session_factory: SessionFactory, actor: Actor, search: str = "", limit: int = 200) -> list[dict]:
     """Patients of the PCP's practice for the submission form's picker (name, NHS number, birth year)."""
     require_role(actor, "pcp")
     with session_factory() as s:
@@ -379,7 +383,7 @@ def _load_visible_case(s, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def case_header(session_factory, actor: Actor, case_id: int, today: date | None = None) -> CaseHeader:
+def case_header(session_factory: SessionFactory, actor: Actor, case_id: int, today: date | None = None) -> CaseHeader:
     """The case's header fields, if the actor may see it."""
     today = today or date.today()
     with session_factory() as s:
@@ -412,7 +416,7 @@ def _ome_text(s, patient_id: int) -> str:
     return f"{ome.text} ({OME_CAUTION})" if ome.on_opioids else ""
 
 
-def case_form_input(session_factory, actor: Actor, case_id: int) -> tuple[CaseInput, int]:
+def case_form_input(session_factory: SessionFactory, actor: Actor, case_id: int) -> tuple[CaseInput, int]:
     """A draft case as form input (for editing) and the version it was read at."""
     with session_factory() as s:
         c = _load_visible_case(s, actor, case_id)
@@ -426,7 +430,7 @@ def case_form_input(session_factory, actor: Actor, case_id: int) -> tuple[CaseIn
         ), c.version
 
 
-def my_drafts(session_factory, actor: Actor) -> list[dict]:
+def my_drafts(session_factory: SessionFactory, actor: Actor) -> list[dict]:
     """The PCP practice's draft cases, newest first."""
     require_role(actor, "pcp")
     with session_factory() as s:
@@ -441,7 +445,7 @@ def my_drafts(session_factory, actor: Actor) -> list[dict]:
 # ----------------------------------------------------------------------------- comments
 
 
-def comments(session_factory, actor: Actor, case_id: int) -> list[dict]:
+def comments(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[dict]:
     """The case's discussion thread, oldest first."""
     with session_factory() as s:
         _load_visible_case(s, actor, case_id)
@@ -449,7 +453,7 @@ def comments(session_factory, actor: Actor, case_id: int) -> list[dict]:
         return [{"id": c.id, "author": c.author.name, "at": c.created_at, "body": c.body} for c in s.scalars(q)]
 
 
-def add_comment(session_factory, actor: Actor, case_id: int, body: str) -> int:
+def add_comment(session_factory: SessionFactory, actor: Actor, case_id: int, body: str) -> int:
     """Post a comment to a case's thread."""
     text = clean_text(body, "note", field="body", label="comment")
     if not text:

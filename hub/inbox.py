@@ -11,11 +11,12 @@ from hub import audit, flags
 from hub.access import Actor, can_see_case, owner_label, require_role
 from hub.errors import NotFound, PermissionDenied, ValidationError
 from hub.text import clean_text
+from db.engine import SessionFactory
 
 INBOX_RECENT_DONE = 50  # done actions and acknowledged letters shown (most recent first); open ones are all shown
 
 
-def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str, list[dict]]:
+def inbox(session_factory: SessionFactory, actor: Actor, today: date | None = None) -> dict[str, list[dict]]:
     """Letters (PCP): every one not yet acknowledged and the latest acknowledged; my actions: every open
     one (overdue and not yet due) and the latest done. Old history never pushes open work out of view."""
     today = today or date.today()
@@ -60,14 +61,14 @@ def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str,
             "done": [r for r in rows if r["status"] == "done"]}
 
 
-def acknowledge_letter(session_factory, actor: Actor, letter_id: int) -> None:
+def acknowledge_letter(session_factory: SessionFactory, actor: Actor, letter_id: int) -> None:
     """The PCP acknowledges an outcome letter (recorded and audited)."""
     require_role(actor, "pcp")
     with session_factory.begin() as s:
         letter = s.get(Letter, letter_id)
         if letter is None:
             raise NotFound("No such letter.")
-        case = s.get(Case, letter.case_id)
+        case = s.get_one(Case, letter.case_id)
         if case.practice_id != actor.practice_id:
             raise NotFound("No such letter for your practice.")
         if letter.status == "acknowledged":
@@ -76,7 +77,7 @@ def acknowledge_letter(session_factory, actor: Actor, letter_id: int) -> None:
         audit.record(s, actor, "letter.acknowledge", "letter", letter.id, {"case_id": case.id})
 
 
-def complete_action(session_factory, actor: Actor, action_id: int, note: str = "") -> None:
+def complete_action(session_factory: SessionFactory, actor: Actor, action_id: int, note: str = "") -> None:
     """The owner marks an action done, with an optional note."""
     note = clean_text(note, "note", field="note", label="note")
     with session_factory.begin() as s:
@@ -95,7 +96,7 @@ def complete_action(session_factory, actor: Actor, action_id: int, note: str = "
 
 
 
-def case_actions(session_factory, actor: Actor, case_id: int, today: date | None = None) -> list[dict]:
+def case_actions(session_factory: SessionFactory, actor: Actor, case_id: int, today: date | None = None) -> list[dict]:
     """Actions of a case with owner, due date and status."""
     today = today or date.today()
     with session_factory() as s:

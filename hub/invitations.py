@@ -68,6 +68,7 @@ from hub.patient_answers import rate_limited as rate_limited
 from hub.patient_answers import save_answer as save_answer
 from hub.patient_answers import save_position as save_position
 from hub.patient_answers import submit as submit
+from db.engine import SessionFactory
 
 
 # ------------------------------------------------------------------------------------ clinician side
@@ -113,14 +114,15 @@ def _expiry_days(s: Session, expiry_days: int | None) -> int:
     return expiry_days
 
 
-def _issue(inv: Invitation, days: int, now: datetime) -> str:
+def _issue(inv: Invitation, days: int, now: datetime) -> tuple[str, datetime]:
+    """Give the invitation a fresh token (only its hash is stored); returns the token and its expiry."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    inv.token_hash, inv.status, inv.issued_at = hash_token(token), "open", now
-    inv.expires_at = now + timedelta(days=days)
-    return token
+    expires_at = now + timedelta(days=days)
+    inv.token_hash, inv.status, inv.issued_at, inv.expires_at = hash_token(token), "open", now, expires_at
+    return token, expires_at
 
 
-def create(session_factory, actor: Actor, case_id: int, items: list[str], occasion: str = "baseline", *,
+def create(session_factory: SessionFactory, actor: Actor, case_id: int, items: list[str], occasion: str = "baseline", *,
            expiry_days: int | None = None, now: datetime | None = None) -> IssuedLink:
     """Invite the patient of a case to complete a set now; returns the link (its token is shown only now)."""
     chosen = validate_items(items, occasion)
@@ -132,12 +134,12 @@ def create(session_factory, actor: Actor, case_id: int, items: list[str], occasi
                          items=chosen, created_by=actor.user_id, created_at=now, draft={}, answers={},
                          assessment_ids=[], position=0,
                          meeting_id=_upcoming_meeting(s, case.id) if occasion == "pre_meeting" else None)
-        token = _issue(inv, days, now)
+        token, expires_at = _issue(inv, days, now)
         s.add(inv)
         s.flush()
         audit.record(s, actor, "invitation.create", "invitation", inv.id,
-                     {"case_id": case.id, "occasion": occasion, "items": chosen, "expires_at": inv.expires_at})
-        return IssuedLink(inv.id, token, inv.expires_at)
+                     {"case_id": case.id, "occasion": occasion, "items": chosen, "expires_at": expires_at})
+        return IssuedLink(inv.id, token, expires_at)
 
 
 def schedule_for_decision(s: Session, decision: Decision, actor: Actor | None = None) -> Invitation | None:
@@ -149,7 +151,7 @@ def schedule_for_decision(s: Session, decision: Decision, actor: Actor | None = 
                                                   Invitation.occasion == "follow_up"))
     if exists is not None:
         return None
-    case = s.get(Case, decision.case_id)
+    case = s.get_one(Case, decision.case_id)
     inv = Invitation(case_id=case.id, patient_id=case.patient_id, practice_id=case.practice_id, occasion="follow_up",
                      items=default_items("follow_up", decision.primary_outcome or case.primary_outcome),
                      status="scheduled", due_on=decision.follow_up_date, decision_id=decision.id,
@@ -170,25 +172,25 @@ def _own_invitation(s: Session, actor: Actor, invitation_id: int) -> Invitation:
     return inv
 
 
-def issue_scheduled(session_factory, actor: Actor, invitation_id: int, *, today: date | None = None,
+def issue_scheduled(session_factory: SessionFactory, actor: Actor, invitation_id: int, *, today: date | None = None,
                     now: datetime | None = None) -> IssuedLink:
     """Issue the link of a scheduled invitation once it is due (from FOLLOW_UP_LEAD_DAYS before its date)."""
     today, now = today or date.today(), now or utcnow()
     with session_factory.begin() as s:
         inv = _own_invitation(s, actor, invitation_id)
-        if inv.status != "scheduled":
+        if inv.status != "scheduled" or inv.due_on is None:  # a scheduled invitation always has its due date
             raise ValidationError({"invitation": "This invitation's link has already been issued or revoked."})
         if inv.due_on - timedelta(days=FOLLOW_UP_LEAD_DAYS) > today:
             earliest = inv.due_on - timedelta(days=FOLLOW_UP_LEAD_DAYS)
             raise ValidationError({"invitation": f"This follow-up is due on {inv.due_on:%d %b %Y}; its link can be "
                                                  f"issued from {earliest:%d %b %Y}."})
-        token = _issue(inv, _expiry_days(s, None), now)
+        token, expires_at = _issue(inv, _expiry_days(s, None), now)
         audit.record(s, actor, "invitation.issue", "invitation", inv.id,
-                     {"case_id": inv.case_id, "expires_at": inv.expires_at})
-        return IssuedLink(inv.id, token, inv.expires_at)
+                     {"case_id": inv.case_id, "expires_at": expires_at})
+        return IssuedLink(inv.id, token, expires_at)
 
 
-def revoke(session_factory, actor: Actor, invitation_id: int, *, now: datetime | None = None) -> None:
+def revoke(session_factory: SessionFactory, actor: Actor, invitation_id: int, *, now: datetime | None = None) -> None:
     """Revoke a link (or a scheduled invitation): it stops working at once; completed answers stay."""
     now = now or utcnow()
     with session_factory.begin() as s:
@@ -201,7 +203,7 @@ def revoke(session_factory, actor: Actor, invitation_id: int, *, now: datetime |
                      {"case_id": inv.case_id, "state": [before, "revoked"]})
 
 
-def replace(session_factory, actor: Actor, invitation_id: int) -> IssuedLink:
+def replace(session_factory: SessionFactory, actor: Actor, invitation_id: int) -> IssuedLink:
     """A lost link: revoke it (if still open) and issue a new one for the same set, keeping the draft answers."""
     with session_factory() as s:
         inv = _own_invitation(s, actor, invitation_id)
@@ -213,18 +215,18 @@ def replace(session_factory, actor: Actor, invitation_id: int) -> IssuedLink:
         revoke(session_factory, actor, invitation_id)
     link = create(session_factory, actor, _case_id_of(session_factory, invitation_id), items, occasion)
     with session_factory.begin() as s:
-        new = s.get(Invitation, link.invitation_id)
+        new = s.get_one(Invitation, link.invitation_id)
         new.draft, new.position = draft, position
         audit.record(s, actor, "invitation.replace", "invitation", new.id, {"replaces": invitation_id})
     return link
 
 
-def _case_id_of(session_factory, invitation_id: int) -> int:
+def _case_id_of(session_factory: SessionFactory, invitation_id: int) -> int:
     with session_factory() as s:
-        return s.get(Invitation, invitation_id).case_id
+        return s.get_one(Invitation, invitation_id).case_id
 
 
-def may_invite(session_factory, actor: Actor, case_id: int) -> bool:
+def may_invite(session_factory: SessionFactory, actor: Actor, case_id: int) -> bool:
     """True when the actor may invite this case's patient (PCP of the practice, or chair before a meeting)."""
     with session_factory() as s:
         case = s.get(Case, case_id)
@@ -234,7 +236,8 @@ def may_invite(session_factory, actor: Actor, case_id: int) -> bool:
                                                            and _upcoming_meeting(s, case_id) is not None)
 
 
-def for_case(session_factory, actor: Actor, case_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
+def for_case(session_factory: SessionFactory, actor: Actor, case_id: int,
+             now: datetime | None = None) -> list[dict[str, Any]]:
     """The case's invitations, newest first, with their state (for the case page)."""
     require_clinical(actor)
     now = now or utcnow()
@@ -259,7 +262,7 @@ def for_case(session_factory, actor: Actor, case_id: int, now: datetime | None =
 # ------------------------------------------------------------------------------------ into the hub
 
 
-def patient_words(session_factory, actor: Actor, case_id: int) -> list[dict[str, Any]]:
+def patient_words(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[dict[str, Any]]:
     """The patient's own words from completed invitations (what matters, goals, questions, change), newest first."""
     require_clinical(actor)
     with session_factory() as s:
@@ -313,7 +316,7 @@ def unreturned(s: Session, patient_ids: list[int], now: datetime | None = None) 
             .where(Invitation.patient_id.in_(patient_ids), Invitation.status == "open",
                    Invitation.expires_at <= now)):
         scored = [c for c in items or [] if c in SCORED]
-        if scored:
+        if scored and expires is not None:  # an open invitation always has its expiry
             out.setdefault(pid, []).append((expires.date(), scored[0]))
     return out
 
@@ -331,7 +334,7 @@ def discussions_with_patient_input(s: Session, decision_ids: list[int]) -> set[i
     return set(rows)
 
 
-def dashboard_metrics(session_factory, actor: Actor, *, practice_ids: list[int] | None = None,
+def dashboard_metrics(session_factory: SessionFactory, actor: Actor, *, practice_ids: list[int] | None = None,
                       start: date | None = None, end: date | None = None) -> dict[str, Any]:
     """Invitations issued in the period (scoped like the queue): sent, completed, median hours to complete,
     completion by practice, and hub discussions in the period that had patient-reported input."""

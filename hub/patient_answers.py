@@ -26,6 +26,7 @@ from hub import settings as hub_settings
 from hub.errors import ValidationError
 
 from hub.invitation_links import InvitationUnavailable, PATIENT, RATE_WINDOW, SCORED, client_key, hash_token, state_of
+from db.engine import SessionFactory
 
 # ------------------------------------------------------------------------------------ patient side
 
@@ -57,7 +58,7 @@ def rate_limited(s: Session, client: str, now: datetime) -> bool:
             or _failures(s, now) >= int(values["invitations.max_failures_global"]))
 
 
-def _deny(session_factory, client: str, reason: str, invitation_id: int | None, now: datetime) -> None:
+def _deny(session_factory: SessionFactory, client: str, reason: str, invitation_id: int | None, now: datetime) -> None:
     with session_factory.begin() as s:
         s.add(InvitationAttempt(at=now, client=client))
         # Old attempts no longer count: keep the table small.
@@ -78,13 +79,14 @@ def _lookup(s: Session, token: str | None, now: datetime) -> tuple[Invitation | 
 
 
 def _view(s: Session, inv: Invitation) -> PatientView:
-    case = s.get(Case, inv.case_id)
-    return PatientView(inv.id, case.patient.given_name, s.get(Practice, inv.practice_id).name,
+    case = s.get_one(Case, inv.case_id)
+    return PatientView(inv.id, case.patient.given_name, s.get_one(Practice, inv.practice_id).name,
                        tuple(text.steps_for(inv.items)), dict(inv.draft or {}), int(inv.position or 0),
                        inv.safety_raised_at is not None)
 
 
-def open_link(session_factory, token: str | None, client_address: str | None, *, audit_access: bool = True,
+def open_link(session_factory: SessionFactory, token: str | None, client_address: str | None, *,
+              audit_access: bool = True,
               now: datetime | None = None) -> PatientView | None:
     """The patient opens the link: their view, or None for every kind of unusable link (and when rate limited).
 
@@ -99,7 +101,7 @@ def open_link(session_factory, token: str | None, client_address: str | None, *,
         return None
     with session_factory.begin() as s:
         inv, outcome = _lookup(s, token, now)
-        if outcome == "ok":
+        if outcome == "ok" and inv is not None:  # "ok" always comes with the invitation
             if inv.first_opened_at is None:
                 inv.first_opened_at = now
             if audit_access:
@@ -113,7 +115,7 @@ def open_link(session_factory, token: str | None, client_address: str | None, *,
 
 def _open_for_write(s: Session, token: str, now: datetime) -> Invitation:
     inv, outcome = _lookup(s, token, now)
-    if outcome != "ok":
+    if outcome != "ok" or inv is None:
         raise InvitationUnavailable("This link cannot be used.")
     return inv
 
@@ -130,7 +132,7 @@ def _check_answer(step: text.Step, value: Any) -> Any:
     return value
 
 
-def save_answer(session_factory, token: str, key: str, value: Any, *, position: int | None = None,
+def save_answer(session_factory: SessionFactory, token: str, key: str, value: Any, *, position: int | None = None,
                 now: datetime | None = None) -> bool:
     """Save one answer to the server-side draft as soon as it is given; returns True when this answer
     raised the safety alert (PHQ-9 item 9 above 0): the page then shows the crisis routes at once."""
@@ -157,7 +159,7 @@ def save_answer(session_factory, token: str, key: str, value: Any, *, position: 
         return raised
 
 
-def save_position(session_factory, token: str, position: int, now: datetime | None = None) -> None:
+def save_position(session_factory: SessionFactory, token: str, position: int, now: datetime | None = None) -> None:
     """Remember which step the patient is on, so reopening the link resumes there."""
     now = now or utcnow()
     with session_factory.begin() as s:
@@ -199,7 +201,7 @@ def missing_answers(steps: list[text.Step] | tuple[text.Step, ...], draft: dict[
     return [i for i, st in enumerate(steps) if st.required and not isinstance(draft.get(st.key), int)]
 
 
-def submit(session_factory, token: str, *, now: datetime | None = None) -> None:
+def submit(session_factory: SessionFactory, token: str, *, now: datetime | None = None) -> None:
     """The patient sends the set: each questionnaire becomes a scored 'patient-completed' assessment, the free
     text and the PGIC are kept with the invitation, the link is used up, and flags are recomputed."""
     from hub import records
@@ -227,7 +229,7 @@ def submit(session_factory, token: str, *, now: datetime | None = None) -> None:
                                  entered_by=None, created_at=now)
                 s.add(row)
             row.administered_on, row.status, row.responses = now.date(), "completed", responses
-            row.total, row.band = float(result.total), result.band
+            row.total, row.band = (float(result.total) if result.total is not None else None), result.band
             # An item-9 alert raised while answering stays, even if the answer was changed afterwards.
             row.safety_alert = bool(result.safety_alert) or bool(row.safety_alert)
             row.instrument_version = str(result.instrument_version or "1")[:20]
