@@ -20,6 +20,7 @@ from db.models import (
     utcnow,
 )
 from hub import audit, flags, workflow
+from hub.flags import FlagView
 from hub.access import Actor, can_comment, can_edit_case, can_see_case, require_role
 from hub.clinical.identifiers import format_nhs_number, normalise_nhs_number, validate_nhs_number
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
@@ -361,7 +362,7 @@ class CaseHeader:
     goals_text: str
     concerns_text: str
     red_flags: dict[str, bool]
-    flags: list[dict]
+    flags: tuple[FlagView, ...]  # worst first, as evaluated (hub.flags.FlagView: code, severity, reason, label)
     priority: float
     priority_reasons: list[str]
     ome_total: float | None
@@ -372,6 +373,11 @@ class CaseHeader:
     # The OME as shown, with the caution: "at least 24 mg/day (excludes: methadone — specialist advice)";
     # "" when the patient takes no opioid.
     ome_text: str = ""
+
+    @property
+    def open_flags(self) -> tuple[FlagView, ...]:
+        """The flags the hub must respond to (red and amber), in order."""
+        return tuple(f for f in self.flags if f.is_open)
 
 
 def _load_visible_case(s, actor: Actor, case_id: int) -> Case:
@@ -397,7 +403,7 @@ def case_header(session_factory: SessionFactory, actor: Actor, case_id: int, tod
             duration_months=c.duration_months, clinical_question=c.clinical_question, status=c.status,
             status_label=CASE_STATUSES[c.status], submitted_at=c.submitted_at, baseline_pain=c.baseline_pain,
             risk_tool=c.risk_tool, risk_band=c.risk_band, goals_text=c.goals_text, concerns_text=c.concerns_text,
-            red_flags=dict(c.red_flags or {}), flags=list(c.flags or []), priority=float(c.priority or 0),
+            red_flags=dict(c.red_flags or {}), flags=flags.flag_views(c.flags), priority=float(c.priority or 0),
             priority_reasons=list(c.priority_reasons or []), ome_total=c.ome_total, response=c.response,
             version=c.version,
             can_edit=can_edit_case(actor, c.practice_id), can_comment=can_comment(actor, c.practice_id, c.status),

@@ -12,11 +12,11 @@ from ui.common import CASE_NOTICE, leave_notice, md_escape, show_error
 def flags_panel(header) -> None:
     """The case's flags, worst first, each with the reason in words; appropriate restraint shown as such."""
     order = {"red": 0, "amber": 1, "info": 2}
-    for flag in sorted(header.flags, key=lambda f: order.get(f.get("severity"), 3)):
-        text = f"**{md_escape(flag.get('label', flag.get('code')))}** — {md_escape(flag.get('reason', ''))}"
-        if flag.get("severity") == "red":
+    for flag in sorted(header.flags, key=lambda f: order.get(f.severity, 3)):
+        text = f"**{md_escape(flag.label)}** — {md_escape(flag.reason)}"
+        if flag.severity == "red":
             st.error(text, icon=":material/error:")
-        elif flag.get("severity") == "amber":
+        elif flag.severity == "amber":
             st.warning(text, icon=":material/flag:")
         else:
             st.info(text, icon=":material/check_circle:")

@@ -63,7 +63,7 @@ def test_safety_alert_stays_until_action_recorded(demo_sf):
     alert = records.open_safety_alerts(demo_sf, chair, case_id)[0]
     records.record_safety_action(demo_sf, chair, case_id, alert["id"], "Phoned patient today; safety plan agreed")
     header = cases.case_header(demo_sf, chair, case_id)
-    assert not any(f["code"] == "safety_phq9" for f in header.flags)
+    assert not any(f.code == "safety_phq9" for f in header.flags)
     with demo_sf() as s:
         assert s.get(Case, case_id).safety_alert is False
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "safety.action")) == 1
@@ -84,7 +84,7 @@ def test_new_assessment_recomputes_flags_in_the_same_transaction(demo_sf):
     records.add_assessment(demo_sf, pcp, case.id, "phq9", date.today(),
                            {f"PHQ9_Q{i}": v for i, v in enumerate([1, 1, 1, 1, 1, 1, 1, 1, 2], 1)})
     header = cases.case_header(demo_sf, pcp, case.id)
-    assert header.flags[0]["code"] == "safety_phq9"
+    assert header.flags[0].code == "safety_phq9"
     assert header.priority >= 100
 
 
