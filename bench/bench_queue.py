@@ -360,8 +360,7 @@ def dispose_app_engine(url: str) -> None:
     try:
         from ui import runtime
 
-        engine, _ = runtime._prepared(url)
-        engine.dispose()
+        runtime.dispose_engine(url)
     except Exception as exc:  # only tidying up
         log(f"could not dispose the app's engine: {exc}")
     finally:
