@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| page | median ms | min ms | × floor |\n|---|---|---|---|")
     for name, xs in times.items():
         print(f"| {name} | {statistics.median(xs):.0f} | {min(xs):.0f} | {statistics.median(xs) / floor:.2f} |")
-    big, small = statistics.median(times["case page, big history"]), statistics.median(times["case page, small history"])
+    big = statistics.median(times["case page, big history"])
+    small = statistics.median(times["case page, small history"])
     print(f"big / small = {big / small:.2f} (target ≤ 1.5); big / floor = {big / floor:.2f} (target ≤ 2)")
     return 0
 

@@ -249,7 +249,7 @@ def _answer(c: CaseInfo) -> str:
 def _flag_responses(c: CaseInfo, rng: random.Random, taper: bool) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for f in c.open_flags:
-        code = f["code"]
+        code = f.code
         if code in out:
             continue
         if code in ("opioid_red", "opioid_amber"):

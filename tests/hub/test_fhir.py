@@ -82,7 +82,8 @@ def finalised_case(world) -> tuple[int, int, int]:
     form = DecisionForm(
         formulation="Knee OA with fear-avoidance", pathway_step="S4_ACTIVE_NON_PHARM",
         answer="Exercise-led plan; no injection now", allergies="No known drug allergies",
-        what_matters="Walking the dog", discussed_with_patient="yes", patient_view="agrees", agreed_plan="Exercise first, review in 8 weeks",
+        what_matters="Walking the dog", discussed_with_patient="yes", patient_view="agrees",
+        agreed_plan="Exercise first, review in 8 weeks",
         safety_netting="Seek help if the knee locks or swells", primary_outcome="nrs",
         follow_up_date=day + timedelta(days=56),
         recommendations=[
