@@ -106,3 +106,15 @@ def test_derived_state_does_not_bump_the_edit_version(demo_sf):
     flags.recompute_all(demo_sf)
     with demo_sf() as s:
         assert s.get(Case, case_id).version == version
+
+
+def test_flag_read_back_from_its_stored_form_is_the_same_typed_flag():
+    from hub.clinical.case_review import Flag
+    from hub.flags import flag_views
+
+    red = Flag("opioid_red", "red", "OME 150 mg/day", {"ome": 150.0})
+    info = Flag("appropriate_restraint", "info", "No change by decision")
+    back = flag_views([red.as_dict(), info.as_dict()])
+    assert back == (red, info)
+    assert back[0].label == "Opioid dose (red)" and back[0].is_open and not back[1].is_open
+    assert flag_views(None) == () and Flag.from_stored({"code": "x"}).severity == "info"
