@@ -46,6 +46,7 @@ from hub.demo.people import (
     nhs_numbers,
 )
 from hub.vocab import RED_FLAGS
+from db.engine import SessionFactory
 
 
 _BULK_STATUS = {"submitted": 40, "triaged": 30, "scheduled": 12, "returned": 14, "closed": 4}
@@ -54,7 +55,7 @@ _DEMO_STATUS = {"submitted": 30, "triaged": 24, "scheduled": 11, "discussed": 3,
 _BULK_QUESTIONS = tuple(q for qs in QUESTIONS.values() for q in qs)
 
 
-def seed_bulk_cases(session_factory, n_cases: int, *, seed: int = 7, today: date | None = None,
+def seed_bulk_cases(session_factory: SessionFactory, n_cases: int, *, seed: int = 7, today: date | None = None,
                     history: str = "demo") -> None:
     """Add n_cases submitted-or-later cases (one new patient each) fast, for benchmarks; `history` is
     "demo" (demo-like records, see the module docstring) or "minimal" (a few pain scores)."""
@@ -182,7 +183,7 @@ _NONPHARM = ("exercise", "education", "psychological", "manual_therapy", "social
 _CHANGES = ("dose_change", "drug_start", "new_nonpharm_intervention", "referral", "psych_intervention")
 
 
-def _past_meetings(session_factory, today: date) -> list[tuple[int, date]]:
+def _past_meetings(session_factory: SessionFactory, today: date) -> list[tuple[int, date]]:
     """A past hub meeting every two weeks over the last 10 months (id, day), for bulk decisions."""
     with session_factory.begin() as s:
         chair = s.scalar(select(User.id).order_by(User.id).limit(1))
