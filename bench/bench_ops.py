@@ -19,11 +19,12 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text, update
+from sqlalchemy import create_engine, insert, select, text, update
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head
 from db.models import AuditChain, AuditEvent, utcnow
 from hub import audit
+from db.engine import SessionFactory
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -61,11 +62,10 @@ class Database:
             admin.dispose()
 
 
-def fill_chain(sf, n: int, batch: int = 20_000) -> None:
+def fill_chain(sf: SessionFactory, n: int, batch: int = 20_000) -> None:
     """Append n chained events quickly (the same hashes hub.audit computes, inserted in batches)."""
     with sf() as s:
-        seq, prev = s.execute(AuditChain.__table__.select()
-                              .with_only_columns(AuditChain.seq, AuditChain.last_hash)).one()
+        seq, prev = s.execute(select(AuditChain.seq, AuditChain.last_hash)).one()
     start = utcnow() - timedelta(days=365)
     done = 0
     while done < n:

@@ -37,7 +37,7 @@ import sqlalchemy  # noqa: E402
 import streamlit  # noqa: E402
 from sqlalchemy import Engine, create_engine, event, func, select, text  # noqa: E402
 
-from db.engine import make_engine, make_session_factory, upgrade_to_head  # noqa: E402
+from db.engine import SessionFactory, make_engine, make_session_factory, upgrade_to_head  # noqa: E402
 from db.models import Assessment, Case, Review, Treatment, WearableDay  # noqa: E402
 from bench.seed_bulk import seed_bulk_cases  # noqa: E402
 from hub import cases, demo, records  # noqa: E402
@@ -164,7 +164,7 @@ def analyze(db: TempDatabase) -> None:
             c.exec_driver_sql(f'VACUUM ANALYZE "{table}"')
 
 
-def count_cases(sf) -> int:
+def count_cases(sf: SessionFactory) -> int:
     """Number of cases in the database."""
     with sf() as s:
         return int(s.scalar(select(func.count()).select_from(Case)) or 0)
@@ -175,7 +175,7 @@ def _history_count(model) -> Any:
     return select(func.count()).where(model.patient_id == Case.patient_id).correlate(Case).scalar_subquery()
 
 
-def rich_case(sf) -> tuple[int, int]:
+def rich_case(sf: SessionFactory) -> tuple[int, int]:
     """The hub-visible case whose patient has the most history rows (all four record tables), and that count."""
     score = sum((_history_count(m) for m in (Treatment, Assessment, Review, WearableDay)), start=0)
     with sf() as s:
@@ -184,7 +184,7 @@ def rich_case(sf) -> tuple[int, int]:
     return int(row.id), int(row.n)
 
 
-def recompute_flags(sf, errors: dict[str, str]) -> float | str | None:
+def recompute_flags(sf: SessionFactory, errors: dict[str, str]) -> float | str | None:
     """Seconds taken by hub.flags.recompute_all(sf), None when that does not exist, or 'error'."""
     try:
         from hub import flags
@@ -215,7 +215,7 @@ class QueueTimings:
     pcp_total: int = 0
 
 
-def first_practice_id(actor: Actor, sf) -> int:
+def first_practice_id(actor: Actor, sf: SessionFactory) -> int:
     """The PCP's practice (used as the practice filter), else the first practice."""
     if actor.practice_id is not None:
         return actor.practice_id
@@ -224,7 +224,7 @@ def first_practice_id(actor: Actor, sf) -> int:
     return list_practices(sf)[0][0]
 
 
-def bench_queue_service(sf, chair: Actor, pcp: Actor, repeat: int, deep_page: int,
+def bench_queue_service(sf: SessionFactory, chair: Actor, pcp: Actor, repeat: int, deep_page: int,
                         errors: dict[str, str]) -> QueueTimings:
     """Time hub.cases.queue for the chair and the PCP: defaults, a filter, a deep page and every sort."""
     q = partial(cases.queue, sf)
@@ -360,8 +360,7 @@ def dispose_app_engine(url: str) -> None:
     try:
         from ui import runtime
 
-        engine, _ = runtime._prepared(url)
-        engine.dispose()
+        runtime.dispose_engine(url)
     except Exception as exc:  # only tidying up
         log(f"could not dispose the app's engine: {exc}")
     finally:

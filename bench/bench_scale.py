@@ -34,7 +34,7 @@ from sqlalchemy import func, select, update  # noqa: E402
 
 from bench.bench_queue import TempDatabase, analyze, create_database, log  # noqa: E402
 from bench.seed_bulk import seed_bulk_cases  # noqa: E402
-from db.engine import make_engine, make_session_factory, upgrade_to_head  # noqa: E402
+from db.engine import SessionFactory, make_engine, make_session_factory, upgrade_to_head  # noqa: E402
 from db.models import Assessment, Case, Patient, Review, Treatment, WearableDay  # noqa: E402
 from hub import cases, charts, demo, flags, records  # noqa: E402
 from hub.auth import actor_for  # noqa: E402
@@ -51,7 +51,7 @@ def load1() -> float:
 # ----------------------------------------------------------------------------- cohorts
 
 
-def showcase_cases(sf, today: date) -> tuple[int, int]:
+def showcase_cases(sf: SessionFactory, today: date) -> tuple[int, int]:
     """Two cases for the case page: a new one with three pain scores, and one with a long history
     (100 treatments, 100 PROMs, 20 reviews, 3 years of wearable days). Returns (small id, big id)."""
     import random
@@ -168,7 +168,7 @@ def build_cohort(label: str, n: int, backend: str, keep: Path | None, today: dat
 # ----------------------------------------------------------------------------- variants
 
 
-def case_page(sf, actor, case_id: int, cached: bool) -> None:
+def case_page(sf: SessionFactory, actor, case_id: int, cached: bool) -> None:
     """What the case page computes server-side: header, record, and the timeline figure as Streamlit sends it."""
     header = cases.case_header(sf, actor, case_id)
     data = records.timeline(sf, actor, case_id)

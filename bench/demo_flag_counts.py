@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     from db.engine import make_engine, make_session_factory, upgrade_to_head
     from db.models import Case, Patient
     from hub.demo import seed_all
-    from hub.demo.cohort import _plan_cohort
+    from hub.demo.history import plan_cohort
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'demo.db'}"
@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
         upgrade_to_head(engine)
         sf = make_session_factory(engine)
         seed_all(sf)
-        trajectory = {p.nhs: p.trajectory for p in _plan_cohort(2026, 150, date.today())}
+        trajectory = {p.nhs: p.trajectory for p in plan_cohort(2026, 150, date.today())}
         overall: Counter = Counter()
         by_traj: dict[str, Counter] = defaultdict(Counter)
         cases_by_traj: Counter = Counter()

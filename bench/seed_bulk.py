@@ -33,33 +33,29 @@ from db.models import (
 )
 from hub import audit
 from hub.auth import hash_password
-from hub.demo.cohort import (
+from hub.demo.catalogue import BACK, CONDITION_MIX, GOALS, QUESTIONS, SITE
+from hub.demo.history import at_minute, clamp
+from hub.demo.people import (
     DEMO_PASSWORD,
     DEMO_USERS,
+    FAMILY_NAMES,
+    FEMALE_NAMES,
+    MALE_NAMES,
     PRACTICES,
-    _BACK,
-    _CONDITION_MIX,
-    _FAMILY,
-    _FEMALE,
-    _GOALS,
-    _MALE,
-    _QUESTIONS,
-    _SITE,
-    _at,
-    _clamp,
-    _create_users,
-    _nhs_numbers,
+    create_users,
+    nhs_numbers,
 )
 from hub.vocab import RED_FLAGS
+from db.engine import SessionFactory
 
 
 _BULK_STATUS = {"submitted": 40, "triaged": 30, "scheduled": 12, "returned": 14, "closed": 4}
 _DEMO_STATUS = {"submitted": 30, "triaged": 24, "scheduled": 11, "discussed": 3, "returned": 20, "closed": 9,
                 "draft": 3}
-_BULK_QUESTIONS = tuple(q for qs in _QUESTIONS.values() for q in qs)
+_BULK_QUESTIONS = tuple(q for qs in QUESTIONS.values() for q in qs)
 
 
-def seed_bulk_cases(session_factory, n_cases: int, *, seed: int = 7, today: date | None = None,
+def seed_bulk_cases(session_factory: SessionFactory, n_cases: int, *, seed: int = 7, today: date | None = None,
                     history: str = "demo") -> None:
     """Add n_cases cases (one new patient each) fast, for benchmarks; `history` is
     "demo" (demo-like records and status mix, drafts included; see the module docstring) or "minimal"
@@ -80,7 +76,7 @@ def seed_bulk_cases(session_factory, n_cases: int, *, seed: int = 7, today: date
             if uid is None:
                 demo_name = next((u["username"] for u in DEMO_USERS if u["practice_code"] == code), None)
                 if demo_name is not None and s.scalar(select(User.id).where(User.username == demo_name)) is None:
-                    uid = _create_users(s, {code: pid}, [demo_name])[demo_name]
+                    uid = create_users(s, {code: pid}, [demo_name])[demo_name]
                 else:
                     user = User(username=f"gp.bench{pid}", name=f"Dr Bench {code.title()}",
                                 password_hash=hash_password(DEMO_PASSWORD), practice_id=pid,
@@ -90,10 +86,10 @@ def seed_bulk_cases(session_factory, n_cases: int, *, seed: int = 7, today: date
                     uid = user.id
             referrers.append((pid, uid))
         existing = set(s.scalars(select(Patient.nhs_number)))
-    numbers = _nhs_numbers(rng, n_cases, existing)
+    numbers = nhs_numbers(rng, n_cases, existing)
 
-    conditions = list(_CONDITION_MIX)
-    cond_weights = [v[0] for v in _CONDITION_MIX.values()]
+    conditions = list(CONDITION_MIX)
+    cond_weights = [v[0] for v in CONDITION_MIX.values()]
     mix = _DEMO_STATUS if history == "demo" else _BULK_STATUS
     statuses, status_weights = list(mix), list(mix.values())
     meetings = _past_meetings(session_factory, today) if history == "demo" else []
@@ -108,11 +104,12 @@ def seed_bulk_cases(session_factory, n_cases: int, *, seed: int = 7, today: date
             practice_id, referrer_id = referrers[k % len(referrers)]
             sex = "female" if rng.random() < 0.56 else "male"
             cond = rng.choices(conditions, cond_weights)[0]
-            _, lo, hi = _CONDITION_MIX[cond]
-            created = _at(today - timedelta(days=rng.randint(181, 900)), 9 * 60)
+            _, lo, hi = CONDITION_MIX[cond]
+            created = at_minute(today - timedelta(days=rng.randint(181, 900)), 9 * 60)
             patient_rows.append({
                 "practice_id": practice_id, "nhs_number": numbers[k],
-                "given_name": rng.choice(_FEMALE if sex == "female" else _MALE), "family_name": rng.choice(_FAMILY),
+                "given_name": rng.choice(FEMALE_NAMES if sex == "female" else MALE_NAMES),
+                "family_name": rng.choice(FAMILY_NAMES),
                 "birth_year": today.year - rng.randint(lo, hi), "sex": sex, "created_at": created,
             })
             plan.append((practice_id, referrer_id, cond))
@@ -122,7 +119,7 @@ def seed_bulk_cases(session_factory, n_cases: int, *, seed: int = 7, today: date
             case_rows, assessment_rows = [], []
             for pid, (practice_id, referrer_id, cond) in zip(ids, plan):
                 status = rng.choices(statuses, status_weights)[0]
-                submitted = _at(today - timedelta(days=rng.randint(1, 180)), rng.randint(8 * 60, 18 * 60))
+                submitted = at_minute(today - timedelta(days=rng.randint(1, 180)), rng.randint(8 * 60, 18 * 60))
                 pain = rng.uniform(4.0, 8.5)
                 trend = rng.uniform(-0.5, 0.3)
                 n_scores = rng.randint(3, 5)
@@ -132,29 +129,29 @@ def seed_bulk_cases(session_factory, n_cases: int, *, seed: int = 7, today: date
                 latest = None
                 for j in range(n_scores):
                     d = last_day - timedelta(days=28 * (n_scores - 1 - j))
-                    v = int(_clamp(round(pain + trend * j + rng.gauss(0, 0.6)), 0, 10))
+                    v = int(clamp(round(pain + trend * j + rng.gauss(0, 0.6)), 0, 10))
                     assessment_rows.append({
                         "patient_id": pid, "instrument": "nrs", "instrument_version": "1", "scoring_version": "1",
                         "administered_on": d, "mode": "self", "status": "completed", "responses": {"NRS_Q1": v},
                         "total": float(v), "band": None, "safety_alert": False, "entered_by": None,
-                        "created_at": _at(d, 600),
+                        "created_at": at_minute(d, 600),
                     })
                     latest = (float(v), d)
                     if j == 0:
                         baseline = float(v)
                 changed = submitted + timedelta(hours=rng.randint(0, 24 * 10)) if status != "submitted" else submitted
-                risk_tool = "sbst" if cond in _BACK else "start_msk"
+                risk_tool = "sbst" if cond in BACK else "start_msk"
                 case_rows.append({
                     "patient_id": pid, "practice_id": practice_id, "referrer_id": referrer_id, "condition": cond,
                     "pain_classification": "primary" if cond == "widespread_pain" else "secondary",
                     "duration_months": rng.randint(6, 240), "clinical_question": rng.choice(_BULK_QUESTIONS).format(
-                        Name="The patient", Pron="They", pron="they", obj="them", poss="their", site=_SITE[cond],
-                        Site=_SITE[cond].capitalize(), months=rng.randint(6, 36), n_meds=rng.randint(2, 4),
+                        Name="The patient", Pron="They", pron="they", obj="them", poss="their", site=SITE[cond],
+                        Site=SITE[cond].capitalize(), months=rng.randint(6, 36), n_meds=rng.randint(2, 4),
                         first=baseline, last=latest[0], recent="physiotherapy", drug="codeine",
                         treatments="analgesics and physiotherapy", opioid="opioids", ome=rng.choice((60, 90, 120)),
                         co=""),
                     "red_flags": red_flags, "red_flag_count": 0, "baseline_pain": baseline, "risk_tool": risk_tool,
-                    "risk_band": rng.choice(("low", "medium", "high")), "goals_text": rng.choice(_GOALS[cond]),
+                    "risk_band": rng.choice(("low", "medium", "high")), "goals_text": rng.choice(GOALS[cond]),
                     "concerns_text": "", "status": status, "created_at": submitted - timedelta(hours=2),
                     "updated_at": changed, "submitted_at": submitted, "status_changed_at": changed,
                     "latest_pain": latest[0], "latest_pain_instrument": "nrs", "latest_pain_on": latest[1],
@@ -187,15 +184,15 @@ _NONPHARM = ("exercise", "education", "psychological", "manual_therapy", "social
 _CHANGES = ("dose_change", "drug_start", "new_nonpharm_intervention", "referral", "psych_intervention")
 
 
-def _past_meetings(session_factory, today: date) -> list[tuple[int, date]]:
+def _past_meetings(session_factory: SessionFactory, today: date) -> list[tuple[int, date]]:
     """A past hub meeting every two weeks over the last 10 months (id, day), for bulk decisions."""
     with session_factory.begin() as s:
         chair = s.scalar(select(User.id).order_by(User.id).limit(1))
         out = []
         for k in range(2, 22):
             day = today - timedelta(days=14 * k)
-            m = Meeting(title=f"Bench hub meeting {day:%d %b %Y}", starts_at=_at(day, 13 * 60), chair_id=chair,
-                        status="finalised", finalised_at=_at(day, 16 * 60))
+            m = Meeting(title=f"Bench hub meeting {day:%d %b %Y}", starts_at=at_minute(day, 13 * 60), chair_id=chair,
+                        status="finalised", finalised_at=at_minute(day, 16 * 60))
             s.add(m)
             s.flush()
             out.append((m.id, day))
@@ -208,7 +205,7 @@ def _medicine(pid: int, drug: str, route: str, dose: float, start: date, end: da
             "daily_dose_mg": None if patch else dose, "patch_mcg_per_h": patch, "dose_text": "",
             "start_date": start, "end_date": end, "status": "stopped" if end else "active",
             "reason_stopped": "ineffective" if end else None, "adherence_pct": None, "notes": "",
-            "created_by": None, "created_at": _at(start, 9 * 60)}
+            "created_by": None, "created_at": at_minute(start, 9 * 60)}
 
 
 def _demo_histories(s, rng: random.Random, patient_ids: list[int], case_ids: list[int], case_rows: list[dict],
@@ -241,7 +238,7 @@ def _demo_histories(s, rng: random.Random, patient_ids: list[int], case_ids: lis
                                "dose_text": "", "start_date": st, "end_date": end if end < today else None,
                                "status": "stopped" if end < today else "active",
                                "reason_stopped": "completed" if end < today else None, "adherence_pct": None,
-                               "notes": "", "created_by": None, "created_at": _at(st, 9 * 60)})
+                               "notes": "", "created_by": None, "created_at": at_minute(st, 9 * 60)})
         # PROMs every 6-8 weeks: pain (NRS or PEG), PHQ-9 / GAD-7 / MSK-HQ every other time; some not returned.
         pain = rng.uniform(4.5, 8.5)
         trend = rng.choice((-0.25, -0.1, 0.0, 0.0, 0.05))
@@ -250,7 +247,7 @@ def _demo_histories(s, rng: random.Random, patient_ids: list[int], case_ids: lis
         while d <= today:
             last_two = (today - d).days < 100
             returned = not (non_returner and last_two)
-            v = int(_clamp(round(pain + trend * j + rng.gauss(0, 0.6)), 0, 10))
+            v = int(clamp(round(pain + trend * j + rng.gauss(0, 0.6)), 0, 10))
             for inst, total, responses in (("nrs", float(v), {"NRS_Q1": v}),) + ((
                     ("phq9", float(rng.randint(3, 18)), {}), ("gad7", float(rng.randint(2, 15)), {}),
                     ("mskhq", float(rng.randint(15, 45)), {})) if j % 2 == 0 else ()):
@@ -261,7 +258,7 @@ def _demo_histories(s, rng: random.Random, patient_ids: list[int], case_ids: lis
                     "patient_id": pid, "instrument": inst, "instrument_version": "1", "scoring_version": "1",
                     "administered_on": d, "mode": "self", "status": "completed" if returned else "not_returned",
                     "responses": responses if returned else {}, "total": total if returned else None,
-                    "band": None, "safety_alert": safety, "entered_by": None, "created_at": _at(d, 600)})
+                    "band": None, "safety_alert": safety, "entered_by": None, "created_at": at_minute(d, 600)})
             d += timedelta(days=rng.randint(42, 56))
             j += 1
         # Reviews every 6-10 weeks; some patients miss the recent ones, some reviews change nothing.
@@ -280,7 +277,7 @@ def _demo_histories(s, rng: random.Random, patient_ids: list[int], case_ids: lis
                             else ["shared_decision_to_maintain"],
                             "adherence_pct": rng.randint(50, 100) if attendance == "attended" else None,
                             "treatment_too_much": rng.random() < 0.03 if attendance == "attended" else None,
-                            "notes": "", "reviewer_id": None, "created_at": _at(d, 11 * 60)})
+                            "notes": "", "reviewer_id": None, "created_at": at_minute(d, 11 * 60)})
             d += timedelta(days=rng.randint(42, 70))
         # Wearables for about one patient in eight: the last 70 days, some wearing it less lately.
         if rng.random() < 0.12:
@@ -318,7 +315,7 @@ def _decisions(s, rng: random.Random, decided: list, today: date) -> None:
             "case_id": cid, "agenda_item_id": item_id, "status": "final", "formulation": "Bench formulation.",
             "pathway_step": "", "answer": "See plan.", "flag_responses": {}, "agreed_plan": "Plan as discussed.",
             "primary_outcome": "nrs", "follow_up_date": day + timedelta(days=rng.choice((42, 56, 84))),
-            "flags_at_decision": [], "updated_at": _at(day, 15 * 60), "finalised_at": _at(day, 16 * 60),
+            "flags_at_decision": [], "updated_at": at_minute(day, 15 * 60), "finalised_at": at_minute(day, 16 * 60),
             "version": 1})
     dids = s.scalars(Decision.__table__.insert().returning(Decision.__table__.c.id, sort_by_parameter_order=True),
                      decision_rows).all()
@@ -329,8 +326,8 @@ def _decisions(s, rng: random.Random, decided: list, today: date) -> None:
             done = rng.random() < 0.7 or due >= today
             actions.append({"case_id": cid, "decision_id": did, "description": f"Bench action {k + 1}",
                             "owner_role": "pcp", "due_date": due, "status": "done" if done else "open",
-                            "completed_at": _at(min(due, today), 10 * 60) if done else None, "note": "",
-                            "created_at": _at(day, 16 * 60)})
+                            "completed_at": at_minute(min(due, today), 10 * 60) if done else None, "note": "",
+                            "created_at": at_minute(day, 16 * 60)})
         goals.append({"decision_id": did, "case_id": cid, "position": 0, "target_activity": "Walk to the shops",
                       "support_needed": "", "performance_quantifier": "three times a week", "set_date": day,
                       "due_date": day + timedelta(days=84), "importance": 2, "difficulty": 1,

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "hub.db"
 
+# What every service takes as `session_factory`: `with session_factory.begin() as s:` is one unit of work.
+SessionFactory = sessionmaker[Session]
+
 
 def database_url() -> str:
     """The database URL the app uses: DATABASE_URL, else the embedded SQLite file data/hub.db."""
@@ -98,7 +101,7 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+def make_session_factory(engine: Engine) -> SessionFactory:
     """Session factory; services use `with factory.begin() as s:` for one unit of work.
 
     The domain's guards wrap it (SESSION_FACTORY_GUARDS): every flush refuses control characters in string

@@ -81,15 +81,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\r{done * 100 // total:3d}% read", end="", file=sys.stderr, flush=True)
 
         try:
-            report, errors = wearables.import_file(sf, actor, args.case_id, args.file, kind, progress=progress)
+            imported, errors = wearables.import_file(sf, actor, args.case_id, args.file, kind, progress=progress)
         except HubError as exc:
             print(f"\n{exc}", file=sys.stderr)
             return 1
         print("", file=sys.stderr)
         for e in errors:
             print(str(e), file=sys.stderr)
-        print(f"Added {report.added} day(s), updated {report.updated}, unchanged {report.unchanged}; "
-              f"{report.skipped_errors} row(s) skipped with errors")
+        print(f"Added {imported.added} day(s), updated {imported.updated}, unchanged {imported.unchanged}; "
+              f"{imported.skipped_errors} row(s) skipped with errors")
         return 0
     if args.command == "export-fhir":
         from hub import audit, fhir
@@ -117,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify-audit":
         from hub import audit
 
-        report = audit.verify(sf)
-        print(f"{report.message()} ({time.perf_counter() - started:.1f} s)")
-        return 0 if report.ok else 3
+        chain = audit.verify(sf)
+        print(f"{chain.message()} ({time.perf_counter() - started:.1f} s)")
+        return 0 if chain.ok else 3
     if args.command == "refresh-flags":
         from hub import worker
 

@@ -135,14 +135,15 @@ def _stream_size(f: IO) -> int | None:
 
 def _too_large(limits: ImportLimits) -> str:
     return (f"The Apple Health export.xml is larger than {limits.max_xml_bytes / 2**20:.4g} MB once unzipped, "
-            "more than "
-            f"any real export of a few years needs (or the zip is not a Health export); nothing was imported.")
+            f"more than any real export of a few years needs (or the zip is not a Health export); "
+            f"nothing was imported.")
 
 
-def _open_apple_export(source: Any, limits: ImportLimits = DEFAULT_LIMITS) -> tuple[IO, int | None, list[IO]]:
+def _open_apple_export(source: Any, limits: ImportLimits = DEFAULT_LIMITS
+                       ) -> tuple[IO, int | None, list[IO | zipfile.ZipFile]]:
     """The export.xml stream (from a path, a file object, or the export.zip the Health app writes),
     its size when known, and the handles this function opened (to close)."""
-    opened: list[IO] = []
+    opened: list[IO | zipfile.ZipFile] = []
     f = source
     if isinstance(source, (str, os.PathLike)):
         f = open(source, "rb")  # noqa: SIM115 - closed by the caller through `opened`
@@ -198,7 +199,7 @@ def _reason(exc: BaseException) -> str:
 _SourceDay = tuple[array, array, array]
 
 
-def _count_once(day: Mapping[int, _SourceDay], source_order: Mapping[int, float]) -> float:
+def count_once(day: Mapping[int, _SourceDay], source_order: Mapping[int, float]) -> float:
     """One day's total of a metric, counting time recorded by several sources once.
 
     The Health app does the same with its source priority: an iPhone in the pocket and an Apple Watch
@@ -283,7 +284,7 @@ class _AppleAggregator:
         self.too_early: defaultdict[str, int] = defaultdict(int)
         self.in_future: defaultdict[str, int] = defaultdict(int)
         # Steps and exercise minutes: every record kept (compactly) until the end, because an iPhone and
-        # an Apple Watch both count the same walk; time counted by one source is counted once (_count_once).
+        # an Apple Watch both count the same walk; time counted by one source is counted once (count_once).
         self.counted: dict[str, defaultdict[str, dict[int, _SourceDay]]] = {
             metric: defaultdict(dict) for metric, _unit, how in APPLE_QUANTITIES.values() if how == "sum"}
         self.source_totals: dict[str, defaultdict[int, float]] = {m: defaultdict(float) for m in self.counted}
@@ -305,8 +306,8 @@ class _AppleAggregator:
             raise refuse(f"The export holds more than {self.limits.max_records:,} records, more than this hub "
                          f"imports at once; export a shorter period (Health app: choose the dates) and import "
                          f"the parts. Nothing was imported.")
-        kind = a.get("type")
-        spec = APPLE_QUANTITIES.get(kind)  # type: ignore[arg-type]
+        kind = a.get("type") or ""
+        spec = APPLE_QUANTITIES.get(kind)
         if spec is not None:
             metric, unit, _how = spec
             if a.get("unit") != unit:
@@ -421,7 +422,7 @@ class _AppleAggregator:
                 order = {src: -t for src, t in self.source_totals[metric].items()}  # largest total first
                 totals = {}
                 for key, day in self.counted[metric].items():
-                    totals[key] = _count_once(day, order)
+                    totals[key] = count_once(day, order)
                     deadline.check()
             for key, value in totals.items():
                 d = day_of(key, kind)
@@ -476,7 +477,7 @@ def parse_apple_health(fileobj: Any, progress: Callable[[int, int | None], None]
     Read with iterparse, clearing each element as it completes, so memory stays flat for exports of
     hundreds of MB. Per day (the local date as written in the record): steps summed (unit "count"),
     exercise minutes summed ("min") -- time recorded by several sources (phone and watch) counted once,
-    see _count_once --, resting heart rate averaged ("count/min"), and hours asleep --
+    see count_once --, resting heart rate averaged ("count/min"), and hours asleep --
     the Asleep* sleep-analysis values, not InBed or Awake; time recorded by several sources counts
     once; each sleep (asleep intervals less than SLEEP_SESSION_GAP apart) counts on the day it ends.
     Records with another unit are left out, with one RowError per type and unit. A file that is not
@@ -498,10 +499,10 @@ def parse_apple_health(fileobj: Any, progress: Callable[[int, int | None], None]
                     root = elem
                     if elem.tag != "HealthData":
                         return ParseResult([], [RowError(None, f"This is not an Apple Health export.xml (it starts "
-                                                               f"with <{_reason(elem.tag)}>, not <HealthData>). In the "
-                                                               "Health "
-                                                               f"app choose Profile > Export All Health Data and "
-                                                               f"upload export.zip or the export.xml inside it.")])
+                                                               f"with <{_reason(elem.tag)}>, not <HealthData>). "
+                                                               f"In the Health app choose Profile > Export All "
+                                                               f"Health Data and upload export.zip or the export.xml "
+                                                               f"inside it.")])
                 continue
             depth -= 1
             if depth == 1:

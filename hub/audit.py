@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from db.models import AuditChain, AuditEvent, User, utcnow
 from hub.access import Actor, require_role
+from db.engine import SessionFactory
 
 GENESIS_HASH = "0" * 64
 _PENDING = "hub_audit_pending"
@@ -38,13 +39,13 @@ READ_ACTIONS_PREFIXES = ("login.", "user.locked", "flag.", "view.", "download.",
 READ_ACTION_SUFFIXES = (".view", ".download", ".export")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -81,7 +82,7 @@ def record(
         action=action,
         entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
-        changes=_jsonable(changes or {}),
+        changes=jsonable(changes or {}),
     )
     session.info.setdefault(_PENDING, []).append(event)
     return event
@@ -93,7 +94,7 @@ def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         pending.append(AuditEvent(at=r.get("at") or utcnow(), actor_id=r.get("actor_id"), action=r["action"],
                                   entity=r["entity"], entity_id=None if r.get("entity_id") is None
-                                  else str(r["entity_id"]), changes=_jsonable(r.get("changes") or {})))
+                                  else str(r["entity_id"]), changes=jsonable(r.get("changes") or {})))
 
 
 def pending(session: Session) -> list[AuditEvent]:
@@ -195,13 +196,13 @@ def verify_connection(session: Session, batch: int = 20_000) -> ChainReport:
     return ChainReport(True, checked)
 
 
-def verify(session_factory) -> ChainReport:
+def verify(session_factory: SessionFactory) -> ChainReport:
     """Verify the whole audit chain of this database."""
     with session_factory() as s:
         return verify_connection(s)
 
 
-def verify_for_admin(session_factory, actor: Actor) -> ChainReport:
+def verify_for_admin(session_factory: SessionFactory, actor: Actor) -> ChainReport:
     """The chain verification for the admin page (admin only)."""
     require_role(actor, "admin")
     return verify(session_factory)
@@ -229,7 +230,8 @@ def describe_changes(changes: Any, entity: str, clinical: bool) -> str:
     return _field_names(changes)
 
 
-def recent_events(session_factory, actor: Actor, entity: str | None = None, entity_id: Any = None, limit: int = 200):
+def recent_events(session_factory: SessionFactory, actor: Actor, entity: str | None = None, entity_id: Any = None,
+                  limit: int = 200):
     """Latest audit events (admin only), newest first, as plain dicts. `changes` holds the values only when
     the admin also holds a clinical role or the entity is administrative; otherwise `changes` is None and
     `what` lists the field names."""
@@ -247,7 +249,8 @@ def recent_events(session_factory, actor: Actor, entity: str | None = None, enti
         out = []
         for e in events:
             shown = clinical or e.entity in ADMIN_ENTITIES
-            out.append({"seq": e.seq, "at": e.at, "actor_id": e.actor_id, "actor": names.get(e.actor_id, "system"),
+            who = names.get(e.actor_id, "system") if e.actor_id is not None else "system"
+            out.append({"seq": e.seq, "at": e.at, "actor_id": e.actor_id, "actor": who,
                         "action": e.action, "entity": e.entity, "entity_id": e.entity_id,
                         "changes": e.changes if shown else None,
                         "what": describe_changes(e.changes, e.entity, clinical)})

@@ -12,12 +12,14 @@ from sqlalchemy import select
 from db.models import AuditEvent, utcnow
 from hub import audit
 from hub.access import Actor
+from db.engine import SessionFactory
 
 # A page reruns on every interaction: one view event per user and record within this window.
 VIEW_WINDOW = timedelta(minutes=10)
 
 
-def record_view(session_factory, actor: Actor, entity: str, entity_id: Any, details: dict | None = None) -> bool:
+def record_view(session_factory: SessionFactory, actor: Actor, entity: str, entity_id: Any,
+                details: dict | None = None) -> bool:
     """Record that the user viewed a record (call after the scope-checked read that showed it). Returns
     False when the same user's view of it is already recorded within VIEW_WINDOW."""
     action = f"{entity}.view"
@@ -31,18 +33,19 @@ def record_view(session_factory, actor: Actor, entity: str, entity_id: Any, deta
     return True
 
 
-def record_export(session_factory, actor: Actor, case_id: int, kind: str = "fhir") -> None:
+def record_export(session_factory: SessionFactory, actor: Actor, case_id: int, kind: str = "fhir") -> None:
     """Record that a user exported a case (called when the download is clicked)."""
     with session_factory.begin() as s:
         audit.record(s, actor, f"{kind}.export", "case", case_id, {"via": "download"})
 
 
-def _downloaded(session_factory, actor: Actor, entity: str, entity_id: Any, details: dict) -> None:
+def _downloaded(session_factory: SessionFactory, actor: Actor, entity: str, entity_id: Any, details: dict) -> None:
     with session_factory.begin() as s:
         audit.record(s, actor, f"{entity}.download", entity, entity_id, details)
 
 
-def letter_pdf_download(session_factory, actor: Actor, letter_id: int, patient_version: bool = False) -> bytes:
+def letter_pdf_download(session_factory: SessionFactory, actor: Actor, letter_id: int,
+                        patient_version: bool = False) -> bytes:
     """The letter PDF (scope-checked by correspondence.letter_pdf), recorded as a download."""
     from hub import correspondence
 
@@ -52,7 +55,7 @@ def letter_pdf_download(session_factory, actor: Actor, letter_id: int, patient_v
     return pdf
 
 
-def fhir_download(session_factory, actor: Actor, case_id: int) -> str:
+def fhir_download(session_factory: SessionFactory, actor: Actor, case_id: int) -> str:
     """The case as a FHIR R4 Bundle (scope-checked by hub.fhir), recorded as an export."""
     from hub import fhir
 
@@ -61,7 +64,7 @@ def fhir_download(session_factory, actor: Actor, case_id: int) -> str:
     return text
 
 
-def minutes_download(session_factory, actor: Actor, meeting_id: int, fmt: str) -> bytes:
+def minutes_download(session_factory: SessionFactory, actor: Actor, meeting_id: int, fmt: str) -> bytes:
     """A meeting's minutes as PDF or Markdown (scope-checked by correspondence.minutes), recorded."""
     from hub import correspondence, letters
 
@@ -71,7 +74,7 @@ def minutes_download(session_factory, actor: Actor, meeting_id: int, fmt: str) -
     return data
 
 
-def dashboard_download(session_factory, actor: Actor, table: str, data: bytes | str) -> bytes | str:
+def dashboard_download(session_factory: SessionFactory, actor: Actor, table: str, data: bytes | str) -> bytes | str:
     """A dashboard table the user downloads (already in their scope), recorded."""
     _downloaded(session_factory, actor, "dashboard", None, {"table": table})
     return data

@@ -22,6 +22,7 @@ from sqlalchemy import case, select, true, update
 from db.models import User, utcnow
 from hub import audit, settings
 from hub.access import Actor
+from db.engine import SessionFactory
 
 PLACEHOLDER_SECRETS = {"", "some_key", "changeme", "change-me", "secret", "placeholder", "replace-me",
                        "random_signature_key", "abcdef", "xxxxx"}
@@ -121,7 +122,7 @@ def cookie_secret(project_root: Path, embedded: bool) -> str:
     return value.strip()
 
 
-def credentials(session_factory) -> tuple[dict, int]:
+def credentials(session_factory: SessionFactory) -> tuple[dict, int]:
     """Credentials dict for the login widget built from active users, and the lock threshold.
 
     Locked users are included with their failure count at the threshold, so the widget refuses
@@ -167,7 +168,7 @@ def _dummy() -> str:
     return _dummy_hash
 
 
-def attempt_login(session_factory, username: str, password: str, *,
+def attempt_login(session_factory: SessionFactory, username: str, password: str, *,
                   sleep: Callable[[float], None] = time.sleep) -> LoginOutcome:
     """Check a password login and count failures atomically, so parallel attempts cannot get past the lock.
 
@@ -226,7 +227,7 @@ def attempt_login(session_factory, username: str, password: str, *,
     return LoginOutcome(False, locked=bool(locked), failed_attempts=n, newly_locked=n == max_attempts, delay=delay)
 
 
-def record_login(session_factory, username: str, via_cookie: bool = True) -> None:
+def record_login(session_factory: SessionFactory, username: str, via_cookie: bool = True) -> None:
     """A login by the re-login cookie is audited (password logins are audited by attempt_login)."""
     with session_factory.begin() as s:
         user = s.scalar(select(User).where(User.username == username))
@@ -235,7 +236,8 @@ def record_login(session_factory, username: str, via_cookie: bool = True) -> Non
         audit.record(s, None, "login.cookie" if via_cookie else "login.password", "user", user.id)
 
 
-def actor_for(session_factory, username: str | None, token_issued_at: datetime | None = None) -> Actor | None:
+def actor_for(session_factory: SessionFactory, username: str | None,
+              token_issued_at: datetime | None = None) -> Actor | None:
     """The Actor for a logged-in username, or None if the user no longer exists, is inactive or
     locked, or the session began (login, or the login cookie's issue) before the user's sessions were
     invalidated (password reset or change, deactivation, lock). The login gate passes the session's

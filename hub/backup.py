@@ -178,7 +178,7 @@ def restore(backup_file: str | Path, url: str) -> RestoreReport:
         report = audit.verify(sf)
         with engine.connect() as conn:
             names = set(inspect(engine).get_table_names())
-            counts = {t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar())
+            counts = {t: int(conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() or 0)
                       for t in CORE_TABLES if t in names}
     finally:
         engine.dispose()

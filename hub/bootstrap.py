@@ -8,7 +8,7 @@ import sys
 
 from sqlalchemy import Engine
 
-from db.engine import make_engine, make_session_factory, upgrade_to_head
+from db.engine import SessionFactory, make_engine, make_session_factory, upgrade_to_head
 from hub import text as _text  # noqa: F401  (registers the last-line text guards before the engine is made)
 
 
@@ -43,9 +43,7 @@ def prepare(url: str | None = None, *, announce=None) -> tuple[Engine, object]:
           + (" (demo seeded now)" if seeded else ""), flush=True)
     logins = demo_logins(sf, rendered)
     if logins:
-        from hub.demo import DEMO_PASSWORD
-
-        print(f"MSK Pain Hub: demo logins {', '.join(u for u, _ in logins)}; password {DEMO_PASSWORD} "
+        print(f"MSK Pain Hub: demo logins {', '.join(u for u, _ in logins)}; password {demo_password()} "
               "(synthetic patients only)", flush=True)
     return engine, sf
 
@@ -57,7 +55,7 @@ def demo_password() -> str:
     return DEMO_PASSWORD
 
 
-def demo_logins(sf, url: str) -> list[tuple[str, str]]:
+def demo_logins(sf: SessionFactory, url: str) -> list[tuple[str, str]]:
     """(username, who) of the demo users still active on the embedded demo database, whose users have the
     published demo password; [] otherwise (a server database's demo users get a random password, and a
     deployment never advertises logins)."""
@@ -74,7 +72,8 @@ def demo_logins(sf, url: str) -> list[tuple[str, str]]:
     return [(u["username"], u["name"] + " · " + ", ".join(u["roles"])) for u in DEMO_USERS if u["username"] in active]
 
 
-def seed_demo_if_empty(session_factory, *, server: bool, announce=None, seed: int = 2026) -> dict | None:
+def seed_demo_if_empty(session_factory: SessionFactory, *, server: bool, announce=None,
+                       seed: int = 2026) -> dict | None:
     """Seed the whole demo when the database is empty; returns the counts, or None if it was not empty
     (also when another process seeded it at the same moment)."""
     from hub import demo

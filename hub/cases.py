@@ -1,37 +1,43 @@
-"""Case submission by PCPs, the shared case queue, the case header and its discussion thread."""
+"""Case submission by PCPs, the shared case queue, the case header and its discussion thread.
+
+The queue (hub.case_queue) is re-exported here, where callers import it."""
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import pandas as pd
-from sqlalchemy import TextClause, and_, false, func, or_, select, text, true
+from sqlalchemy import func, select
 
-from db.engine import sqlite_index_hint
 from db.models import (
-    OPEN_CASE_STATUSES,
-    OPEN_CASES_SQL,
     Case,
-    CaseFlag,
     Comment,
     Patient,
-    Practice,
     User,
     utcnow,
 )
 from hub import audit, flags, workflow
-from hub.access import Actor, can_comment, can_edit_case, can_see_case, case_scope, require_role
+from hub.flags import FlagView
+from hub.access import Actor, can_comment, can_edit_case, can_see_case, require_role
 from hub.clinical.identifiers import format_nhs_number, normalise_nhs_number, validate_nhs_number
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
 from hub.text import KINDS, check_text, clean_text, parse_id
 from hub.records import TreatmentInput, insert_treatment, validate_treatment
 from hub.vocab import CASE_STATUSES, CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, SEXES
+
+# The shared case queue lives in hub.case_queue; its names are re-exported for the callers of hub.cases.
+from hub.case_queue import COUNT_EXACT_UP_TO as COUNT_EXACT_UP_TO
+from hub.case_queue import QUEUE_COLUMNS as QUEUE_COLUMNS
+from hub.case_queue import QUEUE_SORTS as QUEUE_SORTS
+from hub.case_queue import QueuePage as QueuePage
+from hub.case_queue import count_open_safety_alerts as count_open_safety_alerts
+from hub.case_queue import open_safety_alerts as open_safety_alerts
+from hub.case_queue import queue as queue
+from db.engine import SessionFactory
+
 
 URGENT_PATHWAY_MESSAGE = (
     "A red flag is present, so this case cannot go to the pain hub. Refer the patient on the relevant urgent "
@@ -179,7 +185,9 @@ def _case_values(case: Case) -> dict[str, Any]:
 
 @edit_conflict_on_race("Someone saved this case at the same moment as you. Nothing of yours was written and your "
                        "input is still on the form: reload, compare, then save again.")
-def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | None = None,
+
+
+def save_case(session_factory: SessionFactory, actor: Actor, inp: CaseInput, *, case_id: int | None = None,
               expected_version: int | None = None, submit: bool = False) -> SavedCase:
     """Create or edit a PCP's case (draft), optionally submitting it to the hub, in one transaction.
 
@@ -213,9 +221,11 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
             raise ValidationError(errors)
         if patient is None:
             np = inp.new_patient
+            if np is None or (np.date_of_birth is None and np.birth_year is None):  # validate_case refuses these
+                raise ValidationError({"patient": "Choose one of your practice's patients or enter a new one."})
             patient = Patient(practice_id=actor.practice_id, nhs_number=normalise_nhs_number(np.nhs_number),
                               given_name=np.given_name.strip(), family_name=np.family_name.strip(),
-                              birth_year=np.date_of_birth.year if np.date_of_birth else int(np.birth_year),
+                              birth_year=np.date_of_birth.year if np.date_of_birth else int(np.birth_year or 0),
                               date_of_birth=np.date_of_birth, address=" ".join((np.address or "").split()),
                               postcode=normalise_postcode(np.postcode or "") or "", sex=np.sex)
             s.add(patient)
@@ -224,12 +234,13 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
                          {"nhs_number": patient.nhs_number, "birth_year": patient.birth_year, "sex": patient.sex,
                           "date_of_birth": patient.date_of_birth, "address": patient.address,
                           "postcode": patient.postcode})
-        values = {
+        red_flags = {k: bool(v) for k, v in inp.red_flags.items()}
+        values: dict[str, Any] = {
             "condition": inp.condition,
             "pain_classification": inp.pain_classification,
             "duration_months": inp.duration_months,
             "clinical_question": (inp.clinical_question or "").strip(),
-            "red_flags": {k: bool(v) for k, v in inp.red_flags.items()},
+            "red_flags": red_flags,
             "baseline_pain": inp.baseline_pain,
             "risk_tool": inp.risk_tool,
             "risk_band": inp.risk_band,
@@ -238,7 +249,7 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
         }
         if case is None:
             case = Case(patient_id=patient.id, practice_id=patient.practice_id, referrer_id=actor.user_id,
-                        status="draft", red_flag_count=sum(values["red_flags"].values()), **values)
+                        status="draft", red_flag_count=sum(red_flags.values()), **values)
             if inp.baseline_pain is not None:
                 case.latest_pain, case.latest_pain_instrument = inp.baseline_pain, "nrs"
                 case.latest_pain_on = date.today()
@@ -250,7 +261,7 @@ def save_case(session_factory, actor: Actor, inp: CaseInput, *, case_id: int | N
             for k, v in values.items():
                 setattr(case, k, v)
             case.patient_id = patient.id
-            case.red_flag_count = sum(values["red_flags"].values())
+            case.red_flag_count = sum(red_flags.values())
             changes = audit.diff(before, _case_values(case))
             if changes:
                 audit.record(s, actor, "case.update", "case", case.id, changes)
@@ -280,7 +291,7 @@ def _conflict(s, case: Case) -> EditConflict:
         changed_by=who, changed_at=last.at if last else None, changes=last.changes if last else {})
 
 
-def withdraw_case(session_factory, actor: Actor, case_id: int) -> None:
+def withdraw_case(session_factory: SessionFactory, actor: Actor, case_id: int) -> None:
     """The referring practice takes a submitted case back to draft (before triage)."""
     with session_factory.begin() as s:
         case = s.get(Case, case_id)
@@ -293,7 +304,7 @@ def withdraw_case(session_factory, actor: Actor, case_id: int) -> None:
         audit.record(s, actor, "case.withdraw", "case", case.id, workflow.move(case, "draft"))
 
 
-def change_status(session_factory, actor: Actor, case_id: int, target: str) -> None:
+def change_status(session_factory: SessionFactory, actor: Actor, case_id: int, target: str) -> None:
     """A chair moves a case along the workflow (triage, schedule, close, re-list)."""
     require_role(actor, "chair")
     with session_factory.begin() as s:
@@ -309,7 +320,7 @@ def change_status(session_factory, actor: Actor, case_id: int, target: str) -> N
 # ----------------------------------------------------------------------------- patients
 
 
-def practice_patients(session_factory, actor: Actor, search: str = "", limit: int = 200) -> list[dict]:
+def practice_patients(session_factory: SessionFactory, actor: Actor, search: str = "", limit: int = 200) -> list[dict]:
     """Patients of the PCP's practice for the submission form's picker (name, NHS number, birth year)."""
     require_role(actor, "pcp")
     with session_factory() as s:
@@ -323,328 +334,6 @@ def practice_patients(session_factory, actor: Actor, search: str = "", limit: in
         q = q.order_by(Patient.family_name, Patient.given_name).limit(limit)
         return [{"id": p.id, "label": f"{p.family_name.upper()}, {p.given_name} · born {p.birth_year} · "
                  f"NHS {format_nhs_number(p.nhs_number)}"} for p in s.scalars(q)]
-
-
-# ----------------------------------------------------------------------------- queue
-
-
-QUEUE_SORTS = {
-    "priority": "Priority (safety, flags, risk, waiting)",
-    "waiting": "Longest waiting first",
-    "newest": "Most recently submitted first",
-    "pain": "Highest latest pain first",
-}
-
-
-@dataclass(frozen=True)
-class QueuePage:
-    """One page of the case queue. `total` is exact when `total_exact`; otherwise it is PostgreSQL's
-    estimate, or on SQLite the threshold (the page says "more than"). `next_after` is the keyset cursor
-    of the next page (None on the last page): pass it as `after` to read the next page."""
-
-    rows: pd.DataFrame
-    total: int
-    page: int
-    page_size: int
-    total_exact: bool = True
-    next_after: tuple | None = None
-    total_estimated: bool = False
-
-    @property
-    def pages(self) -> int:
-        """Number of pages for the current filters (from the estimate when the count is not exact)."""
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def has_next(self) -> bool:
-        return self.next_after is not None
-
-    @property
-    def total_text(self) -> str:
-        if self.total_exact:
-            return f"{self.total:,} case(s)"
-        if self.total_estimated:
-            return f"about {self.total:,} cases (estimate)"
-        return f"more than {COUNT_EXACT_UP_TO:,} cases"
-
-
-QUEUE_COLUMNS = ["case_id", "priority", "patient", "age", "practice", "condition", "status", "days_waiting",
-                 "latest_pain", "flags", "why"]
-# Counts up to this are exact; beyond it PostgreSQL's planner estimate is shown (SQLite says "more than"),
-# so that the count costs the same at 10,000 cases as at 10 million.
-COUNT_EXACT_UP_TO = 2000
-
-
-def _queue_scope(actor: Actor, statuses: list[str] | None) -> list:
-    """The queue's scope and status filter as few, index-friendly conditions (one status IN list). The
-    hub's default statuses are written as the partial indexes' predicate, with literal values, so that
-    SQLite and PostgreSQL (generic plans included) can use those indexes."""
-    from hub.access import HUB_VISIBLE_STATUSES
-
-    if actor.is_hub_member and not actor.has("pcp"):
-        visible = [st for st in HUB_VISIBLE_STATUSES if not statuses or st in statuses]
-        if set(visible) == set(OPEN_CASE_STATUSES):
-            return [text(OPEN_CASES_SQL)]
-        return [Case.status.in_(visible)]
-    where = [case_scope(actor, Case)]
-    if statuses:
-        where.append(text(OPEN_CASES_SQL) if set(statuses) == set(OPEN_CASE_STATUSES)
-                     else Case.status.in_(statuses))
-    return where
-
-
-def _order_spec(sort: str, drafts_possible: bool) -> list[tuple[Any, bool, bool]]:
-    """(column, descending, may be NULL and sorts last) for each key of a sort; the last key is unique."""
-    spec = {
-        "priority": [(Case.priority, True, False), (Case.submitted_at, False, drafts_possible),
-                     (Case.id, False, False)],
-        "waiting": [(Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
-        "newest": [(Case.submitted_at, True, drafts_possible), (Case.id, True, False)],
-        "pain": [(Case.latest_pain, True, True), (Case.submitted_at, False, drafts_possible), (Case.id, False, False)],
-    }.get(sort)
-    if spec is None:
-        raise ValidationError({"sort": f"Unknown sort '{sort}'."})
-    return spec
-
-
-def _order_by(spec) -> list:
-    out = []
-    for col, desc, nullable in spec:
-        o = col.desc() if desc else col.asc()
-        out.append(o.nulls_last() if nullable else o)
-    return out
-
-
-def _after(spec, cursor: tuple) -> Any:
-    """Rows strictly after `cursor` in the order of `spec` (keyset pagination; NULLs sort last), plus a
-    plain range on the first key so that the index is entered at the cursor rather than read from its start."""
-    def rest(i: int):
-        if i == len(spec):
-            return false()
-        col, desc, nullable = spec[i]
-        v = cursor[i]
-        if v is None:  # in the NULL group, which comes last: only equal (NULL) rows can follow
-            return and_(col.is_(None), rest(i + 1))
-        gt = col < v if desc else col > v
-        if nullable:
-            gt = or_(gt, col.is_(None))
-        return or_(gt, and_(col == v, rest(i + 1)))
-
-    col, desc, nullable = spec[0]
-    v = cursor[0]
-    cond = rest(0)
-    if v is not None and not nullable:
-        cond = and_(col <= v if desc else col >= v, cond)
-    return cond
-
-
-def _sqlite_index(actor: Actor, where: list, sort: str, conditions, practice_ids) -> str | None:
-    """The index that serves this queue query in order. SQLite without statistics (as the app runs it)
-    prefers a status-prefixed index and sorts every matching case; naming the index makes it walk the
-    index in order and stop after the page. PostgreSQL's planner chooses by itself."""
-    open_only = any(isinstance(w, TextClause) and w.text == OPEN_CASES_SQL for w in where)
-    if actor.is_hub_member and not actor.has("pcp"):
-        if not open_only:
-            return None
-        if sort == "priority":
-            if conditions and not practice_ids:
-                return "ix_hub_case_open_condition"
-            if practice_ids and not conditions:
-                return "ix_hub_case_open_practice"
-            return "ix_hub_case_open_priority"
-        return "ix_hub_case_open_pain" if sort == "pain" else "ix_hub_case_open_submitted"
-    if actor.has("pcp") and not actor.is_hub_member and actor.practice_id is not None:
-        return {"priority": "ix_hub_case_practice_priority", "pain": "ix_hub_case_practice_pain"}.get(
-            sort, "ix_hub_case_practice_submitted")
-    return None
-
-
-def queue(session_factory, actor: Actor, *, statuses: list[str] | None = None, conditions: list[str] | None = None,
-          practice_ids: list[int] | None = None, flag_codes: list[str] | None = None, sort: str = "priority",
-          page: int = 1, page_size: int = 25, today: date | None = None,
-          known_total: int | None = None, after: tuple | None = None) -> QueuePage:
-    """The case queue in the actor's scope: filtered, sorted and paged in SQL. `after` is the previous
-    page's `next_after` (keyset pagination: every page costs the same however deep); without it `page`
-    is read with OFFSET. `known_total` skips the COUNT when the caller counted the same filters moments
-    ago (paging through one result set)."""
-    if not actor.is_clinical:
-        raise PermissionDenied("The case queue is for clinical roles.")
-    today = today or date.today()
-    page = max(1, int(page))
-    page_size = max(1, min(200, int(page_size)))
-    where = _queue_scope(actor, statuses)
-    if conditions:
-        where.append(Case.condition.in_(conditions))
-    if practice_ids:
-        where.append(Case.practice_id.in_(practice_ids))
-    open_only = any(isinstance(w, TextClause) and w.text == OPEN_CASES_SQL for w in where)
-    flag_keyed = bool(flag_codes) and open_only  # read from the case_flag sort-key indexes
-    if flag_codes:
-        where.append(Case.id.in_(select(CaseFlag.case_id).where(CaseFlag.code.in_(flag_codes))))
-    # Drafts (no submitted_at) can only appear for a PCP; without them every sort reads an index in order.
-    drafts_possible = actor.has("pcp") and (not statuses or "draft" in statuses)
-    spec = _order_spec(sort, drafts_possible)
-    order = _order_by(spec)
-    with session_factory() as s:
-        total, exact, estimated = (known_total, True, False) if known_total is not None else _count(
-            s, where, flag_codes, flag_keyed)
-        # The page's ids come from the case table alone (an index walk that stops after the page);
-        # only those rows are then joined to patient and practice.
-        if flag_keyed:
-            page_ids = _flag_page_ids(s, where[:-1], spec, sort, sorted(set(flag_codes)), after,
-                                      (page - 1) * page_size, page_size + 1)
-        else:
-            ids_q = select(Case.id).where(*where).order_by(*order).limit(page_size + 1)
-            index = _sqlite_index(actor, where, sort, conditions, practice_ids)
-            if flag_codes and exact and total <= COUNT_EXACT_UP_TO:
-                # Few flagged cases: look them up by id and sort those, rather than walking the sort's index
-                # past every unflagged case (a rare flag among 100,000 cases).
-                index = "NOT INDEXED"
-            if index:
-                ids_q = ids_q.prefix_with(sqlite_index_hint(index), dialect="sqlite")
-            ids_q = ids_q.where(_after(spec, after)) if after is not None else ids_q.offset((page - 1) * page_size)
-            page_ids = list(s.scalars(ids_q))
-        more = len(page_ids) > page_size
-        page_ids = page_ids[:page_size]
-        cols = [c for c, _, _ in spec]
-        q = (
-            select(Case.id, Patient.given_name, Patient.family_name, Patient.birth_year, Practice.name,
-                   Case.condition, Case.status, Case.submitted_at, Case.latest_pain, Case.latest_pain_instrument,
-                   Case.flags, Case.priority, Case.priority_reasons, *[c.label(f"k{i}") for i, c in enumerate(cols)])
-            .join(Patient, Patient.id == Case.patient_id)
-            .join(Practice, Practice.id == Case.practice_id)
-            .where(Case.id.in_(page_ids))
-            .order_by(*order)
-        ) if page_ids else None
-        records, last_key = [], None
-        for r in (s.execute(q) if q is not None else ()):
-            last_key = tuple(getattr(r, f"k{i}") for i in range(len(cols)))
-            records.append({
-                "case_id": r.id,
-                "priority": round(float(r.priority or 0)),
-                "patient": f"{r.given_name[:1]}{r.family_name[:1]}".upper(),
-                "age": today.year - r.birth_year,
-                "practice": r.name,
-                "condition": CONDITIONS.get(r.condition, r.condition),
-                "status": CASE_STATUSES.get(r.status, r.status),
-                "days_waiting": (today - r.submitted_at.date()).days if r.submitted_at else None,
-                "latest_pain": None if r.latest_pain is None else round(float(r.latest_pain), 1),
-                "flags": ", ".join(f.get("label", f.get("code", "")) for f in (r.flags or [])
-                                   if f.get("severity") != "info"),
-                "why": "; ".join(r.priority_reasons or []),
-            })
-    if not exact and total < (page - 1) * page_size + len(records):
-        total = (page - 1) * page_size + len(records)  # an estimate never says fewer than were shown
-    return QueuePage(pd.DataFrame.from_records(records, columns=QUEUE_COLUMNS), int(total or 0), page, page_size,
-                     total_exact=exact, next_after=last_key if more else None, total_estimated=estimated)
-
-
-def _flag_rows(where: list, spec, sort: str, code: str):
-    """Flagged open cases of one flag code in the sort's order, read from case_flag's copy of the sort keys
-    (an index range scan: code, open, then the keys); hub_case is joined only for the other filters."""
-    fspec = [(_FLAG_KEYS[col.key], desc, nullable) for col, desc, nullable in spec]
-    others = [w for w in where if not (isinstance(w, TextClause) and w.text == OPEN_CASES_SQL)]
-    q = (select(*[c for c, _, _ in fspec]).select_from(CaseFlag)
-         .where(CaseFlag.code == code, CaseFlag.is_open == true()))
-    if others:
-        q = q.join(Case, Case.id == CaseFlag.case_id).where(*others)
-    index = "ix_case_flag_open_" + {"priority": "priority", "pain": "pain"}.get(sort, "submitted")
-    return q.prefix_with(sqlite_index_hint(index), dialect="sqlite"), fspec
-
-
-def _flag_page_ids(s, where: list, spec, sort: str, codes: list[str], after: tuple | None, offset: int,
-                   limit: int) -> list[int]:
-    """The page's case ids for a flag filter on the open queue. One code: one ordered, limited index read.
-    Several codes: the same read per code (each at most offset + limit rows), merged in the sort's order
-    without duplicates (a case with two of the flags appears once)."""
-    merged: dict[int, tuple] = {}
-    fspec = spec
-    for code in codes:
-        q, fspec = _flag_rows(where, spec, sort, code)
-        q = q.order_by(*_order_by(fspec))
-        if after is not None:
-            q = q.where(_after(fspec, after))
-        if len(codes) == 1:
-            q = q.offset(offset).limit(limit) if after is None else q.limit(limit)
-            return [r[-1] for r in s.execute(q)]
-        q = q.limit(limit + (offset if after is None else 0))
-        for r in s.execute(q):
-            merged[r[-1]] = tuple(r)
-    rows = sorted(merged.values(), key=functools.cmp_to_key(lambda a, b: _compare_keys(fspec, a, b)))
-    start = offset if after is None else 0
-    return [r[-1] for r in rows[start:start + limit]]
-
-
-def _compare_keys(spec, a: tuple, b: tuple) -> int:
-    """Compare two rows of sort keys as the SQL ORDER BY of `spec` does (NULLs last in either direction)."""
-    for (_, desc, _), x, y in zip(spec, a, b):
-        if x == y:
-            continue
-        if x is None or y is None:
-            return 1 if x is None else -1
-        return (-1 if x > y else 1) if desc else (-1 if x < y else 1)
-    return 0
-
-
-_FLAG_KEYS = {"priority": CaseFlag.priority, "submitted_at": CaseFlag.submitted_at,
-              "latest_pain": CaseFlag.latest_pain, "id": CaseFlag.case_id}
-
-
-def _count(s, where: list, flag_codes: list[str] | None = None,
-           flag_keyed: bool = False) -> tuple[int, bool, bool]:
-    """(count, exact, estimated): exact up to COUNT_EXACT_UP_TO (a count that stops there), else PostgreSQL's
-    planner estimate or, on SQLite, the threshold itself. With a flag filter the count starts from the
-    flag index (few rows for a rare flag) and looks each case up by id; on the open queue it reads only
-    case_flag's (code, open) index range, joining hub_case only for other filters."""
-    if flag_keyed:
-        others = [w for w in where[:-1] if not (isinstance(w, TextClause) and w.text == OPEN_CASES_SQL)]
-        rows = (select(CaseFlag.case_id).where(CaseFlag.code.in_(flag_codes), CaseFlag.is_open == true()))
-        if others:
-            rows = rows.join(Case, Case.id == CaseFlag.case_id).where(*others)
-        rows = (rows.distinct() if len(set(flag_codes)) > 1 else rows).limit(COUNT_EXACT_UP_TO + 1)
-    elif flag_codes:
-        rows = (select(Case.id).select_from(CaseFlag).join(Case, Case.id == CaseFlag.case_id)
-                .where(CaseFlag.code.in_(flag_codes), *where[:-1]).distinct().limit(COUNT_EXACT_UP_TO + 1))
-    else:
-        rows = select(Case.id).where(*where).limit(COUNT_EXACT_UP_TO + 1)
-    bounded = s.scalar(select(func.count()).select_from(rows.subquery()))
-    if bounded <= COUNT_EXACT_UP_TO:
-        return int(bounded), True, False
-    bind = s.get_bind()
-    if bind.dialect.name == "postgresql":
-        stmt = select(Case.id).where(*where)
-        sql = str(stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
-        plan = s.execute(text("EXPLAIN (FORMAT JSON) " + sql)).scalar()
-        plan = plan if isinstance(plan, list) else json.loads(plan)
-        estimate = int(plan[0]["Plan"]["Plan Rows"])
-        return max(estimate, COUNT_EXACT_UP_TO + 1), False, True
-    return COUNT_EXACT_UP_TO + 1, False, False
-
-
-def open_safety_alerts(session_factory, actor: Actor, limit: int = 20) -> list[dict]:
-    """Cases in the actor's scope with an open PHQ-9 item 9 safety alert (shown above the queue), oldest case
-    first, at most `limit`; `count_open_safety_alerts` gives how many there are in all."""
-    if not actor.is_clinical:
-        raise PermissionDenied("The case queue is for clinical roles.")
-    with session_factory() as s:
-        q = (select(Case.id, Patient.given_name, Patient.family_name, Practice.name, Case.flags)
-             .join(Patient, Patient.id == Case.patient_id).join(Practice, Practice.id == Case.practice_id)
-             .where(*_open_safety_alert(actor)).order_by(Case.id).limit(limit))
-        return [{"case_id": r.id, "patient": f"{r.given_name[:1]}{r.family_name[:1]}".upper(), "practice": r.name,
-                 "reason": next((f["reason"] for f in (r.flags or []) if f.get("code") == "safety_phq9"), "")}
-                for r in s.execute(q)]
-
-
-def count_open_safety_alerts(session_factory, actor: Actor) -> int:
-    """How many cases in the actor's scope have an open PHQ-9 item 9 safety alert."""
-    if not actor.is_clinical:
-        raise PermissionDenied("The case queue is for clinical roles.")
-    with session_factory() as s:
-        return int(s.scalar(select(func.count()).select_from(Case).where(*_open_safety_alert(actor))) or 0)
-
-
-def _open_safety_alert(actor: Actor) -> tuple:
-    return case_scope(actor, Case), Case.safety_alert.is_(True), Case.status != "closed"
 
 
 # ----------------------------------------------------------------------------- case header
@@ -675,7 +364,7 @@ class CaseHeader:
     goals_text: str
     concerns_text: str
     red_flags: dict[str, bool]
-    flags: list[dict]
+    flags: tuple[FlagView, ...]  # worst first, as evaluated (hub.flags.FlagView: code, severity, reason, label)
     priority: float
     priority_reasons: list[str]
     ome_total: float | None
@@ -687,6 +376,11 @@ class CaseHeader:
     # "" when the patient takes no opioid.
     ome_text: str = ""
 
+    @property
+    def open_flags(self) -> tuple[FlagView, ...]:
+        """The flags the hub must respond to (red and amber), in order."""
+        return tuple(f for f in self.flags if f.is_open)
+
 
 def _load_visible_case(s, actor: Actor, case_id: int) -> Case:
     if not actor.is_clinical:
@@ -697,7 +391,7 @@ def _load_visible_case(s, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def case_header(session_factory, actor: Actor, case_id: int, today: date | None = None) -> CaseHeader:
+def case_header(session_factory: SessionFactory, actor: Actor, case_id: int, today: date | None = None) -> CaseHeader:
     """The case's header fields, if the actor may see it."""
     today = today or date.today()
     with session_factory() as s:
@@ -711,7 +405,7 @@ def case_header(session_factory, actor: Actor, case_id: int, today: date | None 
             duration_months=c.duration_months, clinical_question=c.clinical_question, status=c.status,
             status_label=CASE_STATUSES[c.status], submitted_at=c.submitted_at, baseline_pain=c.baseline_pain,
             risk_tool=c.risk_tool, risk_band=c.risk_band, goals_text=c.goals_text, concerns_text=c.concerns_text,
-            red_flags=dict(c.red_flags or {}), flags=list(c.flags or []), priority=float(c.priority or 0),
+            red_flags=dict(c.red_flags or {}), flags=flags.flag_views(c.flags), priority=float(c.priority or 0),
             priority_reasons=list(c.priority_reasons or []), ome_total=c.ome_total, response=c.response,
             version=c.version,
             can_edit=can_edit_case(actor, c.practice_id), can_comment=can_comment(actor, c.practice_id, c.status),
@@ -730,7 +424,7 @@ def _ome_text(s, patient_id: int) -> str:
     return f"{ome.text} ({OME_CAUTION})" if ome.on_opioids else ""
 
 
-def case_form_input(session_factory, actor: Actor, case_id: int) -> tuple[CaseInput, int]:
+def case_form_input(session_factory: SessionFactory, actor: Actor, case_id: int) -> tuple[CaseInput, int]:
     """A draft case as form input (for editing) and the version it was read at."""
     with session_factory() as s:
         c = _load_visible_case(s, actor, case_id)
@@ -744,7 +438,7 @@ def case_form_input(session_factory, actor: Actor, case_id: int) -> tuple[CaseIn
         ), c.version
 
 
-def my_drafts(session_factory, actor: Actor) -> list[dict]:
+def my_drafts(session_factory: SessionFactory, actor: Actor) -> list[dict]:
     """The PCP practice's draft cases, newest first."""
     require_role(actor, "pcp")
     with session_factory() as s:
@@ -759,7 +453,7 @@ def my_drafts(session_factory, actor: Actor) -> list[dict]:
 # ----------------------------------------------------------------------------- comments
 
 
-def comments(session_factory, actor: Actor, case_id: int) -> list[dict]:
+def comments(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[dict]:
     """The case's discussion thread, oldest first."""
     with session_factory() as s:
         _load_visible_case(s, actor, case_id)
@@ -767,7 +461,7 @@ def comments(session_factory, actor: Actor, case_id: int) -> list[dict]:
         return [{"id": c.id, "author": c.author.name, "at": c.created_at, "body": c.body} for c in s.scalars(q)]
 
 
-def add_comment(session_factory, actor: Actor, case_id: int, body: str) -> int:
+def add_comment(session_factory: SessionFactory, actor: Actor, case_id: int, body: str) -> int:
     """Post a comment to a case's thread."""
     text = clean_text(body, "note", field="body", label="comment")
     if not text:

@@ -53,8 +53,7 @@ def _treatment_rows(treatments: pd.DataFrame, today: date) -> list[dict]:
         # Plotly renders a subset of HTML in texts, tick labels and hovers (<a href> makes a link): user text
         # goes in escaped.
         rows.append({"category": t.category, "label": _plain(t.label), "lane": _plain(lane), "start": t.start,
-                     "end": end,
-                     "ongoing": not isinstance(t.end, date)})
+                     "end": end, "ongoing": not isinstance(t.end, date)})
     return rows
 
 
@@ -129,7 +128,7 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
     rows = {p: i + 1 for i, p in enumerate(panels)}
     t_rows = _treatment_rows(treatments, today)
     lanes = list(dict.fromkeys(r["lane"] for r in t_rows)) + (["Reviews"] if not reviews.empty else [])
-    px = {p: max(110, 34 * len(lanes) + 40) if p == "treatments" else _PANEL_PX[p] for p in panels}
+    px: dict[str, float] = {p: max(110, 34 * len(lanes) + 40) if p == "treatments" else _PANEL_PX[p] for p in panels}
     plot_px = sum(px.values()) + _GAP_PX * (len(panels) - 1)
     if compact:  # narrow column (meeting room): the same panels, shorter
         px = {p: v * 0.8 for p, v in px.items()}
@@ -197,8 +196,7 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
         sub = done[done["instrument"] == inst] if not done.empty else done
         if not sub.empty:
             traces.append(({"type": "scatter", "x": _dates(sub["date"]), "y": _nums(sub["total"]),
-                            "mode": "lines+markers",
-                                      "name": label}, "proms"))
+                            "mode": "lines+markers", "name": label}, "proms"))
     # Questionnaires the patient completed through the practice's link: ringed, named in the hover.
     by_patient = (done[done["mode"] == "patient-completed"] if "mode" in done.columns and not done.empty
                   else done.iloc[0:0])
@@ -218,7 +216,7 @@ def case_timeline(treatments: pd.DataFrame, assessments: pd.DataFrame, reviews: 
                         "x": _dates(missing["date"]), "y": [0] * len(missing),
                         "marker": {"symbol": "x-open", "size": 9, "color": "#d62728"},
                         "hovertemplate": "PROM not returned %{x|%d %b %Y}<extra></extra>"}, "proms"))
-    if resp_row:
+    if resp_row and response is not None:
         _response_band(shapes, notes, response, rows[resp_row])
     # Total OME as a step line with the amber and red thresholds.
     if ome:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from db.models import Action, Case, Decision, Letter, Meeting, Treatment
 from hub.access import Actor, can_see_case, owner_label
 from hub.errors import NotFound
+from hub.flags import flag_views
 from hub.vocab import (
     CONDITIONS,
     DISCIPLINES,
@@ -18,6 +19,7 @@ from hub.vocab import (
     PATHWAY_STEP_LABELS,
     RECOMMENDATION_TYPES,
 )
+from db.engine import SessionFactory
 
 
 def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
@@ -33,7 +35,8 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
     for a in s.scalars(select(Assessment).where(Assessment.patient_id == p.id, Assessment.status == "completed")
                        .order_by(Assessment.administered_on)):
         latest[a.instrument] = a
-    lines = [letters.score_line(k, a.total, a.administered_on, a.band) for k, a in latest.items()]
+    lines = [letters.score_line(k, a.total, a.administered_on, a.band) for k, a in latest.items()
+             if a.total is not None]
     if case.response and case.response.get("text"):
         lines.insert(0, f"Primary outcome: {case.response['text']}")
     active = list(s.scalars(select(Treatment).where(Treatment.patient_id == p.id, Treatment.category == "medicine",
@@ -42,14 +45,14 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
             + ("" if t.drug_coded is not False else " (not coded)") for t in active]
     ome = current_ome(active)
     flag_lines = []
-    for f in case.flags or []:
-        if f.get("severity") == "info":
+    for f in flag_views(case.flags):
+        if f.severity == "info":
             continue
-        resp = d.flag_responses.get(f["code"], {})
+        resp = d.flag_responses.get(f.code, {})
         words = FLAG_RESPONSES.get(resp.get("response", ""), "no response recorded")
         extra = (resp.get("reason_code") or "").replace("_", " ")
         note = resp.get("note") or ""
-        flag_lines.append(f"{f.get('label')}: {f.get('reason')} — hub response: {words}"
+        flag_lines.append(f"{f.label}: {f.reason} — hub response: {words}"
                           + (f" ({extra})" if extra else "") + (f"; {note}" if note else ""))
     items = []
     for r in d.recommendations:
@@ -68,7 +71,7 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
     goal_items = [letters.LetterGoal(
         text=f"{g.target_activity}{', ' + g.support_needed if g.support_needed else ''}, {g.performance_quantifier}",
         levels={int(k): v for k, v in (g.levels or {}).items()}, due=g.due_date) for g in d.goals]
-    safety = [f["reason"] for f in (case.flags or []) if f.get("code") == "safety_phq9"]
+    safety = [f.reason for f in flag_views(case.flags) if f.code == "safety_phq9"]
     return letters.LetterData(
         patient_name=f"{p.given_name} {p.family_name}", nhs_number=format_nhs_number(p.nhs_number),
         birth_year=p.birth_year, date_of_birth=p.date_of_birth, address=p.address or "", postcode=p.postcode or "",
@@ -109,13 +112,13 @@ def _what_matters(s, case: Case, d: Decision) -> str:
     return letter_what_matters(s, case.id, d.what_matters)
 
 
-def letter_for(session_factory, actor: Actor, letter_id: int) -> dict:
+def letter_for(session_factory: SessionFactory, actor: Actor, letter_id: int) -> dict:
     """A letter's text (clinician and patient versions) if the actor may see its case."""
     with session_factory() as s:
         letter = s.get(Letter, letter_id)
         if letter is None:
             raise NotFound("No such letter.")
-        case = s.get(Case, letter.case_id)
+        case = s.get_one(Case, letter.case_id)
         if not actor.is_clinical or not can_see_case(actor, case.practice_id, case.status):
             raise NotFound("No such letter in your scope.")
         return {"id": letter.id, "case_id": case.id, "markdown": letter.body_markdown,
@@ -123,7 +126,7 @@ def letter_for(session_factory, actor: Actor, letter_id: int) -> dict:
                 "sent_at": letter.sent_at, "acknowledged_at": letter.acknowledged_at}
 
 
-def case_letters(session_factory, actor: Actor, case_id: int) -> list[dict]:
+def case_letters(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[dict]:
     """Letters of a case, newest first."""
     with session_factory() as s:
         case = s.get(Case, case_id)
@@ -133,19 +136,20 @@ def case_letters(session_factory, actor: Actor, case_id: int) -> list[dict]:
                 for x in s.scalars(select(Letter).where(Letter.case_id == case_id).order_by(Letter.id.desc()))]
 
 
-def minutes(session_factory, actor: Actor, meeting_id: int):
+def minutes(session_factory: SessionFactory, actor: Actor, meeting_id: int):
     """Minutes of a meeting: attendance, quorum, each case's outcome and actions."""
     from hub import letters, meetings
 
     view = meetings.meeting_view(session_factory, actor, meeting_id)
     with session_factory() as s:
-        cases = []
+        cases: list[letters.MinutesCase] = []
         for row in view.agenda:
             d = s.scalar(select(Decision).where(Decision.agenda_item_id == row.item_id))
             if d is not None and d.status == "final":
                 outcome = f"{d.answer} (follow-up {d.follow_up_date:%d %b %Y})"
-                acts = [(a.description, owner_label(s, a.owner_role, a.owner_user_id, s.get(Case, row.case_id)),
-                         a.due_date) for a in s.scalars(select(Action).where(Action.decision_id == d.id))]
+                acts: list[tuple[str, str, date | None]] = [
+                    (a.description, owner_label(s, a.owner_role, a.owner_user_id, s.get(Case, row.case_id)),
+                     a.due_date) for a in s.scalars(select(Action).where(Action.decision_id == d.id))]
             else:
                 outcome = "Not discussed — carried forward" if row.status == "carried_forward" else row.status_label
                 acts = []
@@ -159,7 +163,7 @@ def minutes(session_factory, actor: Actor, meeting_id: int):
                                quorum_met=view.quorum.met, quorum_note=note, cases=cases)
 
 
-def letter_pdf(session_factory, actor: Actor, letter_id: int, patient_version: bool = False) -> bytes:
+def letter_pdf(session_factory: SessionFactory, actor: Actor, letter_id: int, patient_version: bool = False) -> bytes:
     """The stored letter as a PDF (clinician letter, or the plain-language patient version)."""
     from hub import letters
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, Subquery, func, or_, select
 
 from db.models import (
     Action,
@@ -49,6 +49,7 @@ from hub.clinical.case_review import FLAG_LABELS, TreatmentRec, ome_over_time
 from hub.clinical.opioids import is_opioid
 from hub.errors import PermissionDenied, ValidationError
 from hub.vocab import CONDITIONS, DISCIPLINES, OWNER_ROLES
+from db.engine import SessionFactory
 
 ACK_WORKING_DAYS = 2
 OUTCOME_WINDOW_DAYS = 90
@@ -141,7 +142,8 @@ def working_days_between(sent: date, acknowledged: date, nation: str = DEFAULT_N
     return int(np.busday_count(start, end, holidays=holidays_between(start, end, nation)))
 
 
-def dashboard(session_factory, actor: Actor, *, practice_ids: list[int] | None = None, start: date | None = None,
+def dashboard(session_factory: SessionFactory, actor: Actor, *, practice_ids: list[int] | None = None,
+              start: date | None = None,
               end: date | None = None, today: date | None = None) -> Dashboard:
     """The outcome dashboard in the actor's scope (see the module docstring for each metric)."""
     if not actor.is_clinical:
@@ -198,7 +200,7 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _first_final_decisions(scoped: Select) -> Select:
+def _first_final_decisions(scoped: Select) -> Subquery:
     """Per scoped case, the finalisation time of its first final decision."""
     return (select(Decision.case_id.label("case_id"), func.min(Decision.finalised_at).label("decided_at"))
             .where(Decision.status == "final", Decision.finalised_at.is_not(None), Decision.case_id.in_(scoped))
@@ -369,8 +371,7 @@ def _outcomes(s, scoped: Select, lo: datetime, hi: datetime, today: date) -> dic
                 first.c.decided_at)
          .join(first, first.c.case_id == Case.id).join(Practice, Practice.id == Case.practice_id)
          .where(first.c.decided_at >= lo, first.c.decided_at < hi).order_by(first.c.decided_at, Case.id))
-    cases = [(r, _pain_instrument(r.primary_outcome, r.response)) for r in s.execute(q)]
-    cases = [(r, inst) for r, inst in cases if inst is not None]
+    cases = [(r, inst) for r in s.execute(q) if (inst := _pain_instrument(r.primary_outcome, r.response)) is not None]
     series: dict[tuple[int, str], list[tuple[date, float]]] = defaultdict(list)
     if cases:
         earliest = min(r.decided_at.date() for r, _ in cases) - timedelta(days=OUTCOME_WINDOW_DAYS)
@@ -529,7 +530,8 @@ __all__ = ["Dashboard", "dashboard", "default_period", "monthly_mean_ome", "outc
            "working_days_between"]
 
 
-def patient_voice(session_factory, actor: Actor, *, practice_ids: list[int] | None = None, start: date | None = None,
+def patient_voice(session_factory: SessionFactory, actor: Actor, *, practice_ids: list[int] | None = None,
+                  start: date | None = None,
                   end: date | None = None) -> dict[str, Any]:
     """7. The patient's voice: questionnaire links sent in the period, completed, median hours to complete,
     completion by practice, and final hub decisions in the period whose discussion had patient-reported input

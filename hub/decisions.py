@@ -39,6 +39,7 @@ from hub.vocab import (
     PRIMARY_OUTCOMES,
     RECOMMENDATION_TYPES,
 )
+from db.engine import SessionFactory
 
 TEXT_FIELDS = ("formulation", "pathway_step", "answer", "what_matters", "beliefs_concerns", "options_discussed",
                "option_preferred", "options_declined", "mdt_options", "agreed_plan", "allergies", "safety_netting",
@@ -136,7 +137,7 @@ def _form_of(d: Decision) -> DecisionForm:
                for g in d.goals])
 
 
-def load(session_factory, actor: Actor, agenda_item_id: int) -> DecisionState:
+def load(session_factory: SessionFactory, actor: Actor, agenda_item_id: int) -> DecisionState:
     """The decision of an agenda item for the form (an empty form with version 0 before the first save)."""
     with session_factory() as s:
         item, _, case = _item_for(s, actor, agenda_item_id)
@@ -145,7 +146,7 @@ def load(session_factory, actor: Actor, agenda_item_id: int) -> DecisionState:
             form = DecisionForm(primary_outcome=case.primary_outcome)
             form.patient_summary = suggest_patient_summary(form)
             return DecisionState(form, 0, "draft", None, None)
-        who = s.get(User, d.updated_by).name if d.updated_by else None
+        who = s.get_one(User, d.updated_by).name if d.updated_by else None
         return DecisionState(_form_of(d), d.version, d.status, who, d.updated_at)
 
 
@@ -160,7 +161,7 @@ def suggest_patient_summary(form: DecisionForm) -> str:
 def snapshot(form: DecisionForm) -> dict:
     """The form as plain JSON-able data (audit records and the conflict view)."""
     data = asdict(form)
-    return audit._jsonable(data)
+    return audit.jsonable(data)
 
 
 def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list[str], final: bool,
@@ -226,7 +227,7 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
                 f"Recommendation {i}: {h.guideline} says {h.rule.replace('_', ' ')} for {what} ({h.note} "
                 f"Source: {h.source}). Give an override reason (at least 10 characters) to recommend it anyway.")
     for i, g in enumerate(form.goals, 1):
-        bad = {}
+        bad: dict[str, str] = {}
         for name in ("target_activity", "support_needed", "performance_quantifier"):
             check_text(bad, name, getattr(g, name), "note", label=f"goal {i} {name.replace('_', ' ')}")
         for level, text in dict(g.levels).items():
@@ -262,7 +263,7 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
 
 
 def _open_flag_codes(case: Case) -> list[str]:
-    return [f["code"] for f in (case.flags or []) if f.get("severity") in ("red", "amber")]
+    return [f.code for f in flags.flag_views(case.flags) if f.is_open]
 
 
 _RACE_MESSAGE = ("Someone saved this discussion at the same moment as you. Nothing of yours was written and your "
@@ -270,7 +271,8 @@ _RACE_MESSAGE = ("Someone saved this discussion at the same moment as you. Nothi
 
 
 @edit_conflict_on_race(_RACE_MESSAGE)
-def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm, expected_version: int) -> int:
+def save(session_factory: SessionFactory, actor: Actor, agenda_item_id: int, form: DecisionForm,
+         expected_version: int) -> int:
     """Save the structured form. Raises EditConflict (nothing overwritten) when someone else saved after
     `expected_version`; returns the new version."""
     with session_factory.begin() as s:
@@ -279,11 +281,13 @@ def save(session_factory, actor: Actor, agenda_item_id: int, form: DecisionForm,
             raise ValidationError({"meeting": "This meeting is finalised."})
         d = s.scalar(select(Decision).where(Decision.agenda_item_id == item.id))
         current = d.version if d else 0
-        if current != expected_version:
+        if current != expected_version and d is None:
+            raise EditConflict("This discussion was removed after you opened it; nothing was saved. Reload the page.")
+        if current != expected_version and d is not None:
             last = s.scalar(select(AuditEvent).where(AuditEvent.entity == "decision",
                                                      AuditEvent.entity_id == str(d.id))
                             .order_by(AuditEvent.id.desc()).limit(1))
-            who = s.get(User, last.actor_id).name if last and last.actor_id else "Someone"
+            who = s.get_one(User, last.actor_id).name if last and last.actor_id else "Someone"
             changed = sorted((last.changes or {}).keys()) if last else []
             raise EditConflict(
                 f"{who} saved this discussion at {d.updated_at:%H:%M:%S} after you opened it "
@@ -338,7 +342,7 @@ def guideline_check(r: RecommendationInput, case: Case) -> list[RuleHit]:
         if r.kind in MEDICINE_RECOMMENDATIONS:
             if not (r.drug or "").strip():
                 return []
-            hits = check_medicine(r.drug.strip().lower(), case.condition, case.pain_classification, age=age,
+            hits = check_medicine((r.drug or "").strip().lower(), case.condition, case.pain_classification, age=age,
                                   already_taking=r.kind not in GUIDELINE_CHECK_AS_START)
             if r.kind in ("stop_medicine", "taper_medicine"):
                 hits = [RuleHit(h.rule, h.guideline, h.drug_class, h.note, h.source, False, h.rule_id, h.see)
@@ -358,7 +362,7 @@ def _hits(r: RecommendationInput, case: Case) -> list[dict]:
 
 
 @edit_conflict_on_race(_RACE_MESSAGE)
-def finalise(session_factory, actor: Actor, agenda_item_id: int, expected_version: int,
+def finalise(session_factory: SessionFactory, actor: Actor, agenda_item_id: int, expected_version: int,
              finalise_day: date | None = None) -> int:
     """Finalise in one transaction: decision final, actions for their owners, the case back to the PCP
     with the review date, the outcome letter (blocked while a mandatory section is empty), audit events.

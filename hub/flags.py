@@ -4,11 +4,13 @@ treatment, review, setting) and refreshed daily for rules that depend on today's
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, event as sa_event, insert, inspect as sa_inspect, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -35,17 +37,28 @@ from hub.clinical.case_review import (
     AssessmentRec,
     CaseEvaluation,
     CaseRecord,
+    Flag,
     ReviewRec,
     TreatmentRec,
     evaluate_case,
 )
+from db.engine import SessionFactory
 
 REFRESH_KEY = "system.flags_refreshed_on"
 IMPORTANT_IMPROVEMENT = frozenset({"moderate", "substantial", "improved"})
 CHUNK = 2000
 
+# The typed view of a flag stored on a case (hub.clinical's Flag: code, severity, reason, evidence, label,
+# is_open). Services, letters and pages read stored flags through it rather than as dicts.
+FlagView = Flag
 
-def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
+
+def flag_views(stored: Iterable[Mapping[str, Any]] | None) -> tuple[FlagView, ...]:
+    """The flags stored on a case (its flags column, worst first as evaluated) as typed views."""
+    return tuple(Flag.from_stored(f) for f in stored or ())
+
+
+def _records_for(s: Session, cases: Sequence[Any], today: date) -> dict[int, CaseRecord]:
     """Load the plain records of several cases with one query per table (Core rows, no ORM loading)."""
     conn = s.connection()
     patient_ids = sorted({c.patient_id for c in cases})
@@ -55,9 +68,8 @@ def _records_for(s: Session, cases: list, today: date) -> dict[int, CaseRecord]:
         select(Assessment.id, Assessment.responses).where(Assessment.patient_id.in_(patient_ids),
                                                           Assessment.instrument.in_(("phq9", "sbst"))))}
     for a in conn.execute(select(Assessment.id, Assessment.patient_id, Assessment.administered_on,
-                                 Assessment.instrument,
-                              Assessment.total, Assessment.status, Assessment.safety_alert, Assessment.safety_action,
-                              Assessment.mode, Assessment.created_at)
+                              Assessment.instrument, Assessment.total, Assessment.status, Assessment.safety_alert,
+                              Assessment.safety_action, Assessment.mode, Assessment.created_at)
                        .where(Assessment.patient_id.in_(patient_ids))):
         responses = item_rows.get(a.id) or {}
         asm[a.patient_id].append(AssessmentRec(
@@ -163,8 +175,9 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
         return
     conn = s.connection()
     ids = list(results)
+    case_table = cast(Table, Case.__table__)  # typed as a FromClause; a core UPDATE needs the Table
     conn.execute(
-        update(Case.__table__).where(Case.__table__.c.id == bindparam("b_id")).values(
+        update(case_table).where(case_table.c.id == bindparam("b_id")).values(
             flags=bindparam("b_flags"), priority=bindparam("b_priority"),
             priority_reasons=bindparam("b_reasons"), safety_alert=bindparam("b_safety"),
             ome_total=bindparam("b_ome"), response=bindparam("b_response"), flags_computed_on=bindparam("b_on")),
@@ -204,7 +217,7 @@ def sync_flag_keys(conn, case_ids: Iterable[int] | None = None, *, patient_id: i
     """Copy the cases' queue sort keys and open status onto their case_flag rows (one correlated UPDATE), so
     the flag-filtered queue reads them in order from a case_flag index. Called with the flags' own write and
     after any change of a case's status, submission time, latest pain or priority (see _sync_after_flush)."""
-    t, c = CaseFlag.__table__, Case.__table__
+    t, c = cast(Table, CaseFlag.__table__), cast(Table, Case.__table__)
     stmt = update(t).values(
         is_open=_key_from_case(c.c.status.in_(OPEN_CASE_STATUSES)), priority=_key_from_case(c.c.priority),
         submitted_at=_key_from_case(c.c.submitted_at), latest_pain=_key_from_case(c.c.latest_pain))
@@ -290,10 +303,10 @@ def _relist(s: Session, results: dict[int, CaseEvaluation], today: date, values)
                           .where(Goal.decision_id.in_(dids)).order_by(Goal.position, Goal.id)).all()
     level: dict[int, int] = {}
     if goal_rows:
-        for g in s.execute(select(GoalAttainment.goal_id, GoalAttainment.level)
-                           .where(GoalAttainment.goal_id.in_([g.id for g in goal_rows]))
-                           .order_by(GoalAttainment.assessed_on, GoalAttainment.id)):
-            level[g.goal_id] = g.level  # the latest rating wins
+        for rating in s.execute(select(GoalAttainment.goal_id, GoalAttainment.level)
+                                .where(GoalAttainment.goal_id.in_([g.id for g in goal_rows]))
+                                .order_by(GoalAttainment.assessed_on, GoalAttainment.id)):
+            level[rating.goal_id] = rating.level  # the latest rating wins
     goals: dict[int, list[GoalState]] = defaultdict(list)
     for g in goal_rows:
         goals[g.decision_id].append(GoalState(f"{g.target_activity}, {g.performance_quantifier}", g.due_date,
@@ -348,7 +361,7 @@ def recompute_patient(s: Session, patient_id: int, today: date | None = None) ->
     recompute_cases(s, ids, today)
 
 
-def recompute_all(session_factory, today: date | None = None) -> int:
+def recompute_all(session_factory: SessionFactory, today: date | None = None) -> int:
     """Recompute every case, in chunks of one transaction each; returns the number of cases."""
     today = today or date.today()
     done = _recompute_where(session_factory, today, [])
@@ -361,7 +374,7 @@ def recompute_all(session_factory, today: date | None = None) -> int:
 SETTLED_STATUSES = ("closed",)
 
 
-def recompute_due(session_factory, today: date | None = None) -> int:
+def recompute_due(session_factory: SessionFactory, today: date | None = None) -> int:
     """The daily refresh: recompute only the cases whose date-dependent rules can change today (every case
     not closed: waiting time, review and PROM windows, due dates of actions and follow-up), skipping those
     already computed today (a write recomputed them). Returns the number of cases recomputed."""
@@ -373,7 +386,7 @@ def recompute_due(session_factory, today: date | None = None) -> int:
     return done
 
 
-def _recompute_where(session_factory, today: date, where: list) -> int:
+def _recompute_where(session_factory: SessionFactory, today: date, where: list) -> int:
     done = 0
     last_id = 0
     while True:
@@ -387,7 +400,7 @@ def _recompute_where(session_factory, today: date, where: list) -> int:
     return done
 
 
-def _mark_refreshed(session_factory, today: date) -> None:
+def _mark_refreshed(session_factory: SessionFactory, today: date) -> None:
     with session_factory.begin() as s:
         row = s.get(Setting, REFRESH_KEY)
         if row is None:
@@ -396,20 +409,20 @@ def _mark_refreshed(session_factory, today: date) -> None:
             row.value, row.updated_at = today.isoformat(), utcnow()
 
 
-def mark_stale(session_factory) -> None:
+def mark_stale(session_factory: SessionFactory) -> None:
     """Forget the last refresh so the next refresh recomputes every case."""
     with session_factory.begin() as s:
         s.execute(delete(Setting).where(Setting.key == REFRESH_KEY))
 
 
-def refreshed_on(session_factory) -> date | None:
+def refreshed_on(session_factory: SessionFactory) -> date | None:
     """The day flags were last refreshed for every case."""
     with session_factory() as s:
         row = s.get(Setting, REFRESH_KEY)
         return date.fromisoformat(row.value) if row and row.value else None
 
 
-def refresh_if_stale(session_factory, today: date | None = None) -> str | None:
+def refresh_if_stale(session_factory: SessionFactory, today: date | None = None) -> str | None:
     """Run the refresh that is due, in the caller's thread: 'full' (never refreshed, a setting changed, or
     a new year: dates in reasons drop their year), 'daily' (first run of the day) or None (nothing due).
     Callers that may run in several processes hold the worker lock (hub.worker); nothing here starts a
@@ -425,7 +438,7 @@ def refresh_if_stale(session_factory, today: date | None = None) -> str | None:
     return "daily"
 
 
-def _on_settings_changed(session_factory, key: str, **_) -> None:
+def _on_settings_changed(session_factory: SessionFactory, key: str, **_) -> None:
     """A threshold or weight changed: flags and priority of every case are stale (the worker recomputes)."""
     if not key.startswith("security."):
         mark_stale(session_factory)

@@ -82,9 +82,11 @@ def risk(severity: int, likelihood: int) -> int:
 
 def _pair(h: dict[str, Any], key: str) -> tuple[int, int]:
     v = h.get(key) or {}
-    pair = (v.get("severity"), v.get("likelihood"))
-    risk(*pair)  # validates
-    return pair  # type: ignore[return-value]
+    severity, likelihood = v.get("severity"), v.get("likelihood")
+    if not isinstance(severity, int) or not isinstance(likelihood, int):
+        raise ValueError(f"severity and likelihood must be 1-5, got {severity!r}, {likelihood!r}")
+    risk(severity, likelihood)  # validates the range
+    return severity, likelihood
 
 
 def load(path: Path = DATA) -> tuple[dict[str, Any], list[Hazard]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 
@@ -11,11 +12,12 @@ from hub import audit, flags
 from hub.access import Actor, can_see_case, owner_label, require_role
 from hub.errors import NotFound, PermissionDenied, ValidationError
 from hub.text import clean_text
+from db.engine import SessionFactory
 
 INBOX_RECENT_DONE = 50  # done actions and acknowledged letters shown (most recent first); open ones are all shown
 
 
-def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str, list[dict]]:
+def inbox(session_factory: SessionFactory, actor: Actor, today: date | None = None) -> dict[str, list[dict]]:
     """Letters (PCP): every one not yet acknowledged and the latest acknowledged; my actions: every open
     one (overdue and not yet due) and the latest done. Old history never pushes open work out of view."""
     today = today or date.today()
@@ -29,8 +31,8 @@ def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str,
             pending = base.where(Letter.status != "acknowledged").order_by(Letter.sent_at.desc())
             recent = (base.where(Letter.status == "acknowledged").order_by(Letter.acknowledged_at.desc())
                       .limit(INBOX_RECENT_DONE))
-            for q in (pending, recent):
-                for letter, case in s.execute(q):
+            for letter_q in (pending, recent):
+                for letter, case in s.execute(letter_q):
                     letters_out.append({"id": letter.id, "case_id": case.id,
                                         "case": (f"Case {case.id} · {case.patient.given_name} "
                                                  f"{case.patient.family_name}"),
@@ -46,7 +48,7 @@ def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str,
         open_q = mine.where(Action.status == "open").order_by(Action.due_date, Action.id)
         done_q = (mine.where(Action.status == "done").order_by(Action.completed_at.desc(), Action.id.desc())
                   .limit(INBOX_RECENT_DONE))
-        rows = []
+        rows: list[dict[str, Any]] = []
         for q in (open_q, done_q):
             for a, case in s.execute(q):
                 if not can_see_case(actor, case.practice_id, case.status) and a.owner_user_id != actor.user_id:
@@ -66,14 +68,14 @@ def inbox(session_factory, actor: Actor, today: date | None = None) -> dict[str,
             "done": [r for r in rows if r["status"] == "done"]}
 
 
-def acknowledge_letter(session_factory, actor: Actor, letter_id: int) -> None:
+def acknowledge_letter(session_factory: SessionFactory, actor: Actor, letter_id: int) -> None:
     """The PCP acknowledges an outcome letter (recorded and audited)."""
     require_role(actor, "pcp")
     with session_factory.begin() as s:
         letter = s.get(Letter, letter_id)
         if letter is None:
             raise NotFound("No such letter.")
-        case = s.get(Case, letter.case_id)
+        case = s.get_one(Case, letter.case_id)
         if case.practice_id != actor.practice_id:
             raise NotFound("No such letter for your practice.")
         if letter.status == "acknowledged":
@@ -84,7 +86,7 @@ def acknowledge_letter(session_factory, actor: Actor, letter_id: int) -> None:
         audit.record(s, actor, "letter.acknowledge", "letter", letter.id, {"case_id": case.id})
 
 
-def open_letter(session_factory, actor: Actor, letter_id: int) -> dict:
+def open_letter(session_factory: SessionFactory, actor: Actor, letter_id: int) -> dict:
     """The letter's text for reading; the first time someone of the practice opens it, that is recorded
     (and audited): only an opened letter can be acknowledged."""
     from hub import correspondence
@@ -92,15 +94,15 @@ def open_letter(session_factory, actor: Actor, letter_id: int) -> dict:
     data = correspondence.letter_for(session_factory, actor, letter_id)
     if actor.has("pcp"):
         with session_factory.begin() as s:
-            letter = s.get(Letter, letter_id)
-            case = s.get(Case, letter.case_id)
+            letter = s.get_one(Letter, letter_id)
+            case = s.get_one(Case, letter.case_id)
             if letter.opened_at is None and case.practice_id == actor.practice_id:
                 letter.opened_at, letter.opened_by = utcnow(), actor.user_id
                 audit.record(s, actor, "letter.open", "letter", letter.id, {"case_id": case.id})
     return data
 
 
-def counts(session_factory, actor: Actor, today: date | None = None) -> tuple[int, int]:
+def counts(session_factory: SessionFactory, actor: Actor, today: date | None = None) -> tuple[int, int]:
     """(letters not yet acknowledged, my overdue actions) for the sidebar badge: two COUNT queries."""
     today = today or date.today()
     if not actor.is_clinical:
@@ -120,7 +122,7 @@ def counts(session_factory, actor: Actor, today: date | None = None) -> tuple[in
         return int(letters), int(overdue)
 
 
-def complete_action(session_factory, actor: Actor, action_id: int, note: str = "") -> None:
+def complete_action(session_factory: SessionFactory, actor: Actor, action_id: int, note: str = "") -> None:
     """The owner marks an action done, with an optional note."""
     note = clean_text(note, "note", field="note", label="note")
     with session_factory.begin() as s:
@@ -139,7 +141,7 @@ def complete_action(session_factory, actor: Actor, action_id: int, note: str = "
 
 
 
-def case_actions(session_factory, actor: Actor, case_id: int, today: date | None = None) -> list[dict]:
+def case_actions(session_factory: SessionFactory, actor: Actor, case_id: int, today: date | None = None) -> list[dict]:
     """Actions of a case with owner, due date and status."""
     today = today or date.today()
     with session_factory() as s:

@@ -12,130 +12,63 @@ every access is audited with actor None and ``"by": "patient"`` (never the token
 
 Completed answers become assessments with mode ``patient-completed``, scored by hub.clinical.instruments;
 a PHQ-9 item 9 answer above 0 raises the safety alert on the case at once, before the set is sent.
+
+Parts: hub.invitation_links (tokens, links, QR codes, states, item sets) and hub.patient_answers (the
+patient's side); this module holds the clinician's side and what the hub reads back, and re-exports both.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import (
     AgendaItem,
-    Assessment,
     Case,
     Decision,
     Invitation,
-    InvitationAttempt,
     Meeting,
     Practice,
     utcnow,
 )
-from hub import audit, flags
+from hub import audit
 from hub import patient_text as text
 from hub import settings as hub_settings
 from hub.access import Actor, can_edit_case, can_see_case, case_scope, require_clinical
-from hub.errors import HubError, NotFound, PermissionDenied, ValidationError
+from hub.errors import NotFound, PermissionDenied, ValidationError
 from hub.vocab import INVITATION_OCCASIONS
 
-RATE_WINDOW = timedelta(minutes=15)
-TOKEN_BYTES = 32
-FOLLOW_UP_LEAD_DAYS = 7  # a scheduled follow-up link can be issued this many days before its due date
-PATIENT = {"by": "patient"}
-DEFAULT_SET = {
-    "baseline": ["phq9", "gad7", "what_matters", "goals"],
-    "pre_meeting": ["phq9", "gad7", "what_matters", "goals", "questions"],
-    "follow_up": ["phq9", "gad7", "pgic", "what_matters", "goals"],
-}
-SCORED = ("nrs", "peg", "mskhq", "phq9", "gad7")
-STATES = {"scheduled": "Scheduled", "open": "Waiting for the patient", "expired": "Expired (not completed)",
-          "completed": "Completed", "revoked": "Revoked"}
-
-
-class InvitationUnavailable(HubError):
-    """The link is wrong, expired, used or revoked, or lookups are rate limited (deliberately not saying which)."""
-
-
-def hash_token(token: str) -> str:
-    """SHA-256 (hex) of a link token: the only form in which a token is stored."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def client_key(address: str | None) -> str:
-    """What the rate limit stores about a client: the SHA-256 of its address (never the address)."""
-    return hashlib.sha256(f"invitation-client:{address or 'unknown'}".encode("utf-8")).hexdigest()
-
-
-def link_for(token: str, base_url: str = "") -> str:
-    """The patient's link: the app's home address with ?invite=TOKEN (base_url '' gives the relative form).
-
-    The home address always runs app.py, which routes the link before the login gate (a fresh server process
-    resolves other paths against the pages folder first)."""
-    return f"{base_url.rstrip('/')}/?invite={token}"
-
-
-def qr_png(url: str) -> bytes:
-    """The link as a QR code (PNG bytes, pure Python via pypng) for a letter or a screen the patient scans."""
-    import io
-
-    import qrcode
-    from qrcode.image.pure import PyPNGImage
-
-    img = qrcode.make(url, image_factory=PyPNGImage, box_size=8, border=4)
-    buf = io.BytesIO()
-    img.save(buf)
-    return buf.getvalue()
-
-
-def state_of(inv: Invitation, now: datetime | None = None) -> str:
-    """scheduled, open, expired, completed or revoked (expiry is derived from the clock)."""
-    now = now or utcnow()
-    if inv.status == "open" and inv.expires_at is not None and inv.expires_at <= now:
-        return "expired"
-    return inv.status
-
-
-def default_items(occasion: str, primary_outcome: str | None = None) -> list[str]:
-    """The default set for an occasion: the case's primary pain outcome (NRS unless PEG/MSK-HQ is licensed)
-    first, then the occasion's questionnaires and free-text questions."""
-    primary = primary_outcome if primary_outcome in ("nrs", "peg", "mskhq") else "nrs"
-    if not text.availability(primary)[0]:
-        primary = "nrs"
-    return [primary, *DEFAULT_SET[occasion]]
-
-
-def item_choices(occasion: str) -> list[dict[str, Any]]:
-    """What a clinician can pick for an occasion, with whether it is available and why not."""
-    rows = []
-    for code, label in text.SET_LABELS.items():
-        ok, why = text.availability(code)
-        if code == "questions" and occasion != "pre_meeting":
-            ok, why = False, "Only before a hub meeting."
-        if code == "pgic" and occasion != "follow_up":
-            ok, why = False, "Only at follow-up (it asks about change since care started)."
-        rows.append({"code": code, "label": label, "available": ok, "reason": why})
-    return rows
-
-
-def validate_items(items: list[str], occasion: str) -> list[str]:
-    """The chosen set, checked: known, allowed for the occasion and by licence, not empty."""
-    if occasion not in INVITATION_OCCASIONS:
-        raise ValidationError({"occasion": "Choose when this is: baseline, before a hub meeting, or follow-up."})
-    allowed = {r["code"]: r for r in item_choices(occasion)}
-    chosen = [c for c in dict.fromkeys(items or []) if c]
-    if not chosen:
-        raise ValidationError({"items": "Choose at least one questionnaire or question for the patient."})
-    errors = [allowed[c]["label"] + ": " + allowed[c]["reason"] if c in allowed else f"Unknown item {c!r}."
-              for c in chosen if c not in allowed or not allowed[c]["available"]]
-    if errors:
-        raise ValidationError({"items": " ".join(errors)})
-    return chosen
+# The link basics and the patient's side, re-exported for the callers of hub.invitations.
+from hub.invitation_links import DEFAULT_SET as DEFAULT_SET
+from hub.invitation_links import FOLLOW_UP_LEAD_DAYS as FOLLOW_UP_LEAD_DAYS
+from hub.invitation_links import PATIENT as PATIENT
+from hub.invitation_links import RATE_WINDOW as RATE_WINDOW
+from hub.invitation_links import SCORED as SCORED
+from hub.invitation_links import STATES as STATES
+from hub.invitation_links import TOKEN_BYTES as TOKEN_BYTES
+from hub.invitation_links import InvitationUnavailable as InvitationUnavailable
+from hub.invitation_links import client_key as client_key
+from hub.invitation_links import default_items as default_items
+from hub.invitation_links import hash_token as hash_token
+from hub.invitation_links import item_choices as item_choices
+from hub.invitation_links import link_for as link_for
+from hub.invitation_links import qr_png as qr_png
+from hub.invitation_links import state_of as state_of
+from hub.invitation_links import validate_items as validate_items
+from hub.patient_answers import PatientView as PatientView
+from hub.patient_answers import missing_answers as missing_answers
+from hub.patient_answers import open_link as open_link
+from hub.patient_answers import rate_limited as rate_limited
+from hub.patient_answers import save_answer as save_answer
+from hub.patient_answers import save_position as save_position
+from hub.patient_answers import submit as submit
+from db.engine import SessionFactory
 
 
 # ------------------------------------------------------------------------------------ clinician side
@@ -181,14 +114,15 @@ def _expiry_days(s: Session, expiry_days: int | None) -> int:
     return expiry_days
 
 
-def _issue(inv: Invitation, days: int, now: datetime) -> str:
+def _issue(inv: Invitation, days: int, now: datetime) -> tuple[str, datetime]:
+    """Give the invitation a fresh token (only its hash is stored); returns the token and its expiry."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    inv.token_hash, inv.status, inv.issued_at = hash_token(token), "open", now
-    inv.expires_at = now + timedelta(days=days)
-    return token
+    expires_at = now + timedelta(days=days)
+    inv.token_hash, inv.status, inv.issued_at, inv.expires_at = hash_token(token), "open", now, expires_at
+    return token, expires_at
 
 
-def create(session_factory, actor: Actor, case_id: int, items: list[str], occasion: str = "baseline", *,
+def create(session_factory: SessionFactory, actor: Actor, case_id: int, items: list[str], occasion: str = "baseline", *,
            expiry_days: int | None = None, now: datetime | None = None) -> IssuedLink:
     """Invite the patient of a case to complete a set now; returns the link (its token is shown only now)."""
     chosen = validate_items(items, occasion)
@@ -200,12 +134,12 @@ def create(session_factory, actor: Actor, case_id: int, items: list[str], occasi
                          items=chosen, created_by=actor.user_id, created_at=now, draft={}, answers={},
                          assessment_ids=[], position=0,
                          meeting_id=_upcoming_meeting(s, case.id) if occasion == "pre_meeting" else None)
-        token = _issue(inv, days, now)
+        token, expires_at = _issue(inv, days, now)
         s.add(inv)
         s.flush()
         audit.record(s, actor, "invitation.create", "invitation", inv.id,
-                     {"case_id": case.id, "occasion": occasion, "items": chosen, "expires_at": inv.expires_at})
-        return IssuedLink(inv.id, token, inv.expires_at)
+                     {"case_id": case.id, "occasion": occasion, "items": chosen, "expires_at": expires_at})
+        return IssuedLink(inv.id, token, expires_at)
 
 
 def schedule_for_decision(s: Session, decision: Decision, actor: Actor | None = None) -> Invitation | None:
@@ -217,7 +151,7 @@ def schedule_for_decision(s: Session, decision: Decision, actor: Actor | None = 
                                                   Invitation.occasion == "follow_up"))
     if exists is not None:
         return None
-    case = s.get(Case, decision.case_id)
+    case = s.get_one(Case, decision.case_id)
     inv = Invitation(case_id=case.id, patient_id=case.patient_id, practice_id=case.practice_id, occasion="follow_up",
                      items=default_items("follow_up", decision.primary_outcome or case.primary_outcome),
                      status="scheduled", due_on=decision.follow_up_date, decision_id=decision.id,
@@ -238,25 +172,25 @@ def _own_invitation(s: Session, actor: Actor, invitation_id: int) -> Invitation:
     return inv
 
 
-def issue_scheduled(session_factory, actor: Actor, invitation_id: int, *, today: date | None = None,
+def issue_scheduled(session_factory: SessionFactory, actor: Actor, invitation_id: int, *, today: date | None = None,
                     now: datetime | None = None) -> IssuedLink:
     """Issue the link of a scheduled invitation once it is due (from FOLLOW_UP_LEAD_DAYS before its date)."""
     today, now = today or date.today(), now or utcnow()
     with session_factory.begin() as s:
         inv = _own_invitation(s, actor, invitation_id)
-        if inv.status != "scheduled":
+        if inv.status != "scheduled" or inv.due_on is None:  # a scheduled invitation always has its due date
             raise ValidationError({"invitation": "This invitation's link has already been issued or revoked."})
         if inv.due_on - timedelta(days=FOLLOW_UP_LEAD_DAYS) > today:
-            issue_from = inv.due_on - timedelta(days=FOLLOW_UP_LEAD_DAYS)
+            earliest = inv.due_on - timedelta(days=FOLLOW_UP_LEAD_DAYS)
             raise ValidationError({"invitation": f"This follow-up is due on {inv.due_on:%d %b %Y}; its link can be "
-                                                 f"issued from {issue_from:%d %b %Y}."})
-        token = _issue(inv, _expiry_days(s, None), now)
+                                                 f"issued from {earliest:%d %b %Y}."})
+        token, expires_at = _issue(inv, _expiry_days(s, None), now)
         audit.record(s, actor, "invitation.issue", "invitation", inv.id,
-                     {"case_id": inv.case_id, "expires_at": inv.expires_at})
-        return IssuedLink(inv.id, token, inv.expires_at)
+                     {"case_id": inv.case_id, "expires_at": expires_at})
+        return IssuedLink(inv.id, token, expires_at)
 
 
-def revoke(session_factory, actor: Actor, invitation_id: int, *, now: datetime | None = None) -> None:
+def revoke(session_factory: SessionFactory, actor: Actor, invitation_id: int, *, now: datetime | None = None) -> None:
     """Revoke a link (or a scheduled invitation): it stops working at once; completed answers stay."""
     now = now or utcnow()
     with session_factory.begin() as s:
@@ -269,7 +203,7 @@ def revoke(session_factory, actor: Actor, invitation_id: int, *, now: datetime |
                      {"case_id": inv.case_id, "state": [before, "revoked"]})
 
 
-def replace(session_factory, actor: Actor, invitation_id: int) -> IssuedLink:
+def replace(session_factory: SessionFactory, actor: Actor, invitation_id: int) -> IssuedLink:
     """A lost link: revoke it (if still open) and issue a new one for the same set, keeping the draft answers."""
     with session_factory() as s:
         inv = _own_invitation(s, actor, invitation_id)
@@ -281,18 +215,18 @@ def replace(session_factory, actor: Actor, invitation_id: int) -> IssuedLink:
         revoke(session_factory, actor, invitation_id)
     link = create(session_factory, actor, _case_id_of(session_factory, invitation_id), items, occasion)
     with session_factory.begin() as s:
-        new = s.get(Invitation, link.invitation_id)
+        new = s.get_one(Invitation, link.invitation_id)
         new.draft, new.position = draft, position
         audit.record(s, actor, "invitation.replace", "invitation", new.id, {"replaces": invitation_id})
     return link
 
 
-def _case_id_of(session_factory, invitation_id: int) -> int:
+def _case_id_of(session_factory: SessionFactory, invitation_id: int) -> int:
     with session_factory() as s:
-        return s.get(Invitation, invitation_id).case_id
+        return s.get_one(Invitation, invitation_id).case_id
 
 
-def may_invite(session_factory, actor: Actor, case_id: int) -> bool:
+def may_invite(session_factory: SessionFactory, actor: Actor, case_id: int) -> bool:
     """True when the actor may invite this case's patient (PCP of the practice, or chair before a meeting)."""
     with session_factory() as s:
         case = s.get(Case, case_id)
@@ -302,7 +236,8 @@ def may_invite(session_factory, actor: Actor, case_id: int) -> bool:
                                                            and _upcoming_meeting(s, case_id) is not None)
 
 
-def for_case(session_factory, actor: Actor, case_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
+def for_case(session_factory: SessionFactory, actor: Actor, case_id: int,
+             now: datetime | None = None) -> list[dict[str, Any]]:
     """The case's invitations, newest first, with their state (for the case page)."""
     require_clinical(actor)
     now = now or utcnow()
@@ -324,234 +259,10 @@ def for_case(session_factory, actor: Actor, case_id: int, now: datetime | None =
                 for i in rows]
 
 
-# ------------------------------------------------------------------------------------ patient side
-
-
-@dataclass(frozen=True)
-class PatientView:
-    """What the patient's page may show: first name, practice, the steps and the saved draft. Never scores."""
-
-    invitation_id: int
-    first_name: str
-    practice: str
-    steps: tuple[text.Step, ...]
-    draft: dict[str, Any]
-    position: int
-    safety_raised: bool
-
-
-def _failures(s: Session, now: datetime, client: str | None = None) -> int:
-    q = select(func.count()).select_from(InvitationAttempt).where(InvitationAttempt.at > now - RATE_WINDOW)
-    if client is not None:
-        q = q.where(InvitationAttempt.client == client)
-    return int(s.scalar(q) or 0)
-
-
-def rate_limited(s: Session, client: str, now: datetime) -> bool:
-    """True when this client, or all clients together, had too many failed lookups in the last 15 minutes."""
-    values = hub_settings.load(s)
-    return (_failures(s, now, client) >= int(values["invitations.max_failures_per_client"])
-            or _failures(s, now) >= int(values["invitations.max_failures_global"]))
-
-
-def _deny(session_factory, client: str, reason: str, invitation_id: int | None, now: datetime) -> None:
-    with session_factory.begin() as s:
-        s.add(InvitationAttempt(at=now, client=client))
-        # Old attempts no longer count: keep the table small.
-        s.execute(delete(InvitationAttempt).where(InvitationAttempt.at < now - 4 * RATE_WINDOW))
-        audit.record(s, None, "invitation.denied", "invitation", invitation_id, {**PATIENT, "reason": reason})
-
-
-def _lookup(s: Session, token: str | None, now: datetime) -> tuple[Invitation | None, str]:
-    if not token or not isinstance(token, str) or len(token) > 200:
-        return None, "wrong"
-    inv = s.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
-    if inv is None:
-        return None, "wrong"
-    state = state_of(inv, now)
-    if state != "open":
-        return inv, {"expired": "expired", "completed": "used", "revoked": "revoked"}.get(state, state)
-    return inv, "ok"
-
-
-def _view(s: Session, inv: Invitation) -> PatientView:
-    case = s.get(Case, inv.case_id)
-    return PatientView(inv.id, case.patient.given_name, s.get(Practice, inv.practice_id).name,
-                       tuple(text.steps_for(inv.items)), dict(inv.draft or {}), int(inv.position or 0),
-                       inv.safety_raised_at is not None)
-
-
-def open_link(session_factory, token: str | None, client_address: str | None, *, audit_access: bool = True,
-              now: datetime | None = None) -> PatientView | None:
-    """The patient opens the link: their view, or None for every kind of unusable link (and when rate limited).
-
-    Each failure counts towards the rate limit; each access is audited (``audit_access`` False for the
-    reruns of a page already opened in the same browser session)."""
-    now = now or utcnow()
-    client = client_key(client_address)
-    with session_factory() as s:
-        limited = rate_limited(s, client, now)
-    if limited:
-        _deny(session_factory, client, "rate_limited", None, now)
-        return None
-    with session_factory.begin() as s:
-        inv, outcome = _lookup(s, token, now)
-        if outcome == "ok":
-            if inv.first_opened_at is None:
-                inv.first_opened_at = now
-            if audit_access:
-                audit.record(s, None, "invitation.open", "invitation", inv.id,
-                             {**PATIENT, "case_id": inv.case_id, "position": inv.position})
-            return _view(s, inv)
-        invitation_id = inv.id if inv is not None else None
-    _deny(session_factory, client, outcome, invitation_id, now)
-    return None
-
-
-def _open_for_write(s: Session, token: str, now: datetime) -> Invitation:
-    inv, outcome = _lookup(s, token, now)
-    if outcome != "ok":
-        raise InvitationUnavailable("This link cannot be used.")
-    return inv
-
-
-def _check_answer(step: text.Step, value: Any) -> Any:
-    if step.kind == "text":
-        value = "" if value is None else str(value).strip()
-        if len(value) > text.TEXT_LIMIT:
-            raise ValidationError({step.key: text.TOO_LONG.format(limit=text.TEXT_LIMIT)})
-        return value
-    codes = {c for c, _ in step.options}
-    if isinstance(value, bool) or not isinstance(value, int) or value not in codes:
-        raise ValidationError({step.key: text.CHOOSE_ONE})
-    return value
-
-
-def save_answer(session_factory, token: str, key: str, value: Any, *, position: int | None = None,
-                now: datetime | None = None) -> bool:
-    """Save one answer to the server-side draft as soon as it is given; returns True when this answer
-    raised the safety alert (PHQ-9 item 9 above 0): the page then shows the crisis routes at once."""
-    now = now or utcnow()
-    with session_factory.begin() as s:
-        inv = _open_for_write(s, token, now)
-        steps = {st.key: st for st in text.steps_for(inv.items)}
-        if key not in steps:
-            raise ValidationError({key: "This question is not part of your set."})
-        value = _check_answer(steps[key], value)
-        draft = dict(inv.draft or {})
-        changed = draft.get(key) != value
-        draft[key] = value
-        inv.draft = draft
-        if position is not None:
-            inv.position = max(0, min(int(position), len(steps)))
-        if changed:
-            audit.record(s, None, "invitation.answer", "invitation", inv.id,
-                         {**PATIENT, "case_id": inv.case_id, "item": key})
-        raised = False
-        if key == "PHQ9_Q9" and isinstance(value, int) and value > 0 and inv.safety_raised_at is None:
-            _raise_safety(s, inv, draft, now)
-            raised = True
-        return raised
-
-
-def save_position(session_factory, token: str, position: int, now: datetime | None = None) -> None:
-    """Remember which step the patient is on, so reopening the link resumes there."""
-    now = now or utcnow()
-    with session_factory.begin() as s:
-        inv = _open_for_write(s, token, now)
-        inv.position = max(0, min(int(position), len(text.steps_for(inv.items))))
-
-
-def _phq9_responses(draft: dict[str, Any]) -> dict[str, int]:
-    from hub.clinical import instruments
-
-    return {k: draft[k] for k in instruments.get_instrument("PHQ9").all_keys if isinstance(draft.get(k), int)}
-
-
-def _raise_safety(s: Session, inv: Invitation, draft: dict[str, Any], now: datetime) -> None:
-    """Store the patient's PHQ-9 now (scored when complete) with its safety alert, so the case's safety flag
-    is raised before the set is sent; the alert names the patient-completed form and when."""
-    from hub.clinical import instruments
-
-    responses = _phq9_responses(draft)
-    result = instruments.score("PHQ9", responses, partial=True)
-    row = Assessment(patient_id=inv.patient_id, instrument="phq9", administered_on=now.date(),
-                     mode="patient-completed", status="completed" if result.total is not None else "not_returned",
-                     responses=responses, total=None if result.total is None else float(result.total),
-                     band=result.band, safety_alert=True, entered_by=None,
-                     instrument_version=str(result.instrument_version or "1")[:20],
-                     scoring_version=str(result.scoring_algorithm_version or "1")[:20], created_at=now)
-    s.add(row)
-    s.flush()
-    inv.safety_raised_at = now
-    inv.assessment_ids = [*(inv.assessment_ids or []), row.id]
-    audit.record(s, None, "safety.patient_reported", "assessment", row.id,
-                 {**PATIENT, "case_id": inv.case_id, "invitation_id": inv.id, "instrument": "phq9",
-                  "item": "PHQ9_Q9", "reported_at": now})
-    flags.recompute_patient(s, inv.patient_id)
-
-
-def missing_answers(steps: list[text.Step] | tuple[text.Step, ...], draft: dict[str, Any]) -> list[int]:
-    """Indexes of required steps still without an answer."""
-    return [i for i, st in enumerate(steps) if st.required and not isinstance(draft.get(st.key), int)]
-
-
-def submit(session_factory, token: str, *, now: datetime | None = None) -> None:
-    """The patient sends the set: each questionnaire becomes a scored 'patient-completed' assessment, the free
-    text and the PGIC are kept with the invitation, the link is used up, and flags are recomputed."""
-    from hub import records
-    from hub.clinical import instruments
-
-    now = now or utcnow()
-    with session_factory.begin() as s:
-        inv = _open_for_write(s, token, now)
-        steps = text.steps_for(inv.items)
-        draft = dict(inv.draft or {})
-        missing = missing_answers(steps, draft)
-        if missing:
-            raise ValidationError({steps[missing[0]].key: text.CHOOSE_ONE})
-        ids = list(inv.assessment_ids or [])
-        existing = {a.instrument: a for a in s.scalars(select(Assessment).where(Assessment.id.in_(ids)))} if ids else {}
-        for code in SCORED:
-            if code not in inv.items or not any(st.instrument == code for st in steps):
-                continue
-            spec = instruments.get_instrument(code)
-            responses = {k: draft[k] for k in spec.all_keys if isinstance(draft.get(k), int)}
-            result = instruments.score(code, responses)
-            row = existing.get(code)
-            if row is None:
-                row = Assessment(patient_id=inv.patient_id, instrument=code, mode="patient-completed",
-                                 entered_by=None, created_at=now)
-                s.add(row)
-            row.administered_on, row.status, row.responses = now.date(), "completed", responses
-            row.total, row.band = float(result.total), result.band
-            # An item-9 alert raised while answering stays, even if the answer was changed afterwards.
-            row.safety_alert = bool(result.safety_alert) or bool(row.safety_alert)
-            row.instrument_version = str(result.instrument_version or "1")[:20]
-            row.scoring_version = str(result.scoring_algorithm_version or "1")[:20]
-            s.flush()
-            if row.id not in ids:
-                ids.append(row.id)
-            if row.safety_alert and inv.safety_raised_at is None:
-                inv.safety_raised_at = now
-        inv.assessment_ids = ids
-        inv.answers = {k: draft.get(k, "") for k in ("what_matters", "goals", "questions") if k in inv.items}
-        if "pgic" in inv.items:
-            inv.answers["pgic"] = draft.get("PGIC")
-        inv.status, inv.completed_at = "completed", now
-        inv.position = len(steps)
-        audit.record(s, None, "invitation.complete", "invitation", inv.id,
-                     {**PATIENT, "case_id": inv.case_id, "assessment_ids": ids,
-                      "words": sorted(k for k, v in inv.answers.items() if v)})
-        if any(c in inv.items for c in records.PAIN_INSTRUMENTS):
-            records.refresh_latest_pain(s, inv.patient_id)
-        flags.recompute_patient(s, inv.patient_id)
-
-
 # ------------------------------------------------------------------------------------ into the hub
 
 
-def patient_words(session_factory, actor: Actor, case_id: int) -> list[dict[str, Any]]:
+def patient_words(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[dict[str, Any]]:
     """The patient's own words from completed invitations (what matters, goals, questions, change), newest first."""
     require_clinical(actor)
     with session_factory() as s:
@@ -605,7 +316,7 @@ def unreturned(s: Session, patient_ids: list[int], now: datetime | None = None) 
             .where(Invitation.patient_id.in_(patient_ids), Invitation.status == "open",
                    Invitation.expires_at <= now)):
         scored = [c for c in items or [] if c in SCORED]
-        if scored:
+        if scored and expires is not None:  # an open invitation always has its expiry
             out.setdefault(pid, []).append((expires.date(), scored[0]))
     return out
 
@@ -623,7 +334,7 @@ def discussions_with_patient_input(s: Session, decision_ids: list[int]) -> set[i
     return set(rows)
 
 
-def dashboard_metrics(session_factory, actor: Actor, *, practice_ids: list[int] | None = None,
+def dashboard_metrics(session_factory: SessionFactory, actor: Actor, *, practice_ids: list[int] | None = None,
                       start: date | None = None, end: date | None = None) -> dict[str, Any]:
     """Invitations issued in the period (scoped like the queue): sent, completed, median hours to complete,
     completion by practice, and hub discussions in the period that had patient-reported input."""

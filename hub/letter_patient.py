@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 
 from hub.clinical.opioids import OME_CAUTION
 from hub.letter_text import (
-    _b,
-    _blk,
-    _Block,
-    _bullets,
-    _flat,
-    _kind_label,
-    _levels,
-    _lines,
-    _long,
-    _or,
+    strong,
+    make_block,
+    TextBlock,
+    bullet_blocks,
+    flat,
+    kind_label,
+    gas_levels,
+    text_lines,
+    long_field,
+    or_default,
     format_date,
 )
 from hub.vocab import CONDITIONS, DISCIPLINES, PAIN_CLASSIFICATIONS, label
@@ -103,19 +103,19 @@ CRISIS_ADVICE = ("If you feel very unwell or unsafe, or you are thinking about h
                  "to A&E now. For urgent help that is not an emergency, call NHS 111.")
 
 
-def _patient_item(it: LetterItem) -> list[_Block]:
+def _patient_item(it: LetterItem) -> list[TextBlock]:
     when = f"by {format_date(it.due)}" if it.due else "no date set yet"
-    who = _or(_flat(it.owner), "not decided yet")
+    who = or_default(flat(it.owner), "not decided yet")
     if who.lower() in ("patient", "the patient", "patient or carer", "patient or their carer"):
         who = "You"
     elif who.lower() in ("patient and carer", "patient and their carer"):
         who = "You and your carer"
-    status = _flat(it.status)
+    status = flat(it.status)
     done = " This has already been done." if status == "completed" else ""
     return [
-        _blk("li", _b(KIND_PLAIN.get(_flat(it.kind), _kind_label(it.kind)) + ":"),
-             " " + _or(_flat(it.description))),
-        _blk("li2", f"Who: {who}. When: {when}.{done}"),
+        make_block("li", strong(KIND_PLAIN.get(flat(it.kind), kind_label(it.kind)) + ":"),
+             " " + or_default(flat(it.description))),
+        make_block("li2", f"Who: {who}. When: {when}.{done}"),
     ]
 
 
@@ -161,113 +161,114 @@ def suggest_patient_summary(kinds_and_drugs: list[tuple[str, str | None]], follo
     return "\n".join(lines)
 
 
-def _patient_blocks(d: LetterData) -> list[_Block]:
+def patient_blocks(d: LetterData) -> list[TextBlock]:
     from hub.letters import identity_lines, medication_rows, suggest_summary_for
 
-    name = _flat(d.patient_name)
-    b: list[_Block] = [_blk("h1", PATIENT_TITLE)]
-    b += [_blk("kv", _b(k + ":"), " " + v) for k, v in identity_lines(d)]
-    b.append(_blk("p", f"Dear {name}," if name else "Dear patient,"))
+    name = flat(d.patient_name)
+    b: list[TextBlock] = [make_block("h1", PATIENT_TITLE)]
+    b += [make_block("kv", strong(k + ":"), " " + v) for k, v in identity_lines(d)]
+    b.append(make_block("p", f"Dear {name}," if name else "Dear patient,"))
     when = f" on {format_date(d.meeting_date)}" if d.meeting_date else ""
-    b.append(_blk("p", f"Your GP asked a team who care for people with long-term pain to look at your care. "
+    b.append(make_block("p", f"Your GP asked a team who care for people with long-term pain to look at your care. "
                        f"The team met{when}. This letter says what they suggest and what happens next. "
                        f"Your GP gets a longer letter."))
     if d.attendees:
-        b.append(_blk("h2", "Who was at the meeting"))
-        b += [_blk("li", f"{_flat(n)} ({label(DISCIPLINES, _flat(disc)) or 'health professional'})")
+        b.append(make_block("h2", "Who was at the meeting"))
+        b += [make_block("li", f"{flat(n)} ({label(DISCIPLINES, flat(disc)) or 'health professional'})")
               for n, disc in d.attendees]
-        if _flat(d.chair_name):
-            b.append(_blk("p", f"The meeting was led by {_flat(d.chair_name)}."))
+        if flat(d.chair_name):
+            b.append(make_block("p", f"The meeting was led by {flat(d.chair_name)}."))
 
     # The patient version's own text, written by the chair; never the referral question, the
     # formulation or flag names (those are written for clinicians).
-    b.append(_blk("h2", "What this means for you"))
-    summary = _lines(d.patient_summary) or _lines(suggest_summary_for(d))
+    b.append(make_block("h2", "What this means for you"))
+    summary = text_lines(d.patient_summary) or text_lines(suggest_summary_for(d))
     for ln in summary:
-        b.append(_blk("li", ln[2:]) if ln.startswith("- ") else _blk("p", ln))
-    cond = label(CONDITIONS, _flat(d.condition))
+        b.append(make_block("li", ln[2:]) if ln.startswith("- ") else make_block("p", ln))
+    cond = label(CONDITIONS, flat(d.condition))
     if cond and cond.lower() != "other":
-        b.append(_blk("p", f"Your condition: {cond}."))
-    pc = _flat(d.pain_classification)
+        b.append(make_block("p", f"Your condition: {cond}."))
+    pc = flat(d.pain_classification)
     pc_code = pc if pc in PAIN_CLASSIFICATIONS else next(
         (k for k, v in PAIN_CLASSIFICATIONS.items() if v.lower() == pc.lower()), "")
     if pc:
         text = f"The team describes your pain as {label(PAIN_CLASSIFICATIONS, pc).lower()}."
-        b.append(_blk("p", text + (" " + _CLASSIFICATION_PLAIN[pc_code] if pc_code else "")))
+        b.append(make_block("p", text + (" " + _CLASSIFICATION_PLAIN[pc_code] if pc_code else "")))
 
-    b.append(_blk("h2", "What happens next"))
+    b.append(make_block("h2", "What happens next"))
     hcp = [r for r in d.recommendations if not r.for_patient]
     pat = [r for r in d.recommendations if r.for_patient]
-    b.append(_blk("h3", "What your care team will do"))
-    b += [x for it in hcp for x in _patient_item(it)] or [_blk("p", "Nothing new for now.")]
-    b.append(_blk("h3", "What you can do"))
-    b += [x for it in pat for x in _patient_item(it)] or [_blk("p", "Nothing new for now.")]
+    b.append(make_block("h3", "What your care team will do"))
+    b += [x for it in hcp for x in _patient_item(it)] or [make_block("p", "Nothing new for now.")]
+    b.append(make_block("h3", "What you can do"))
+    b += [x for it in pat for x in _patient_item(it)] or [make_block("p", "Nothing new for now.")]
     if d.goals:
-        b.append(_blk("h3", "Your goals"))
+        b.append(make_block("h3", "Your goals"))
         for g in d.goals:
-            b.append(_blk("li", _b("Goal:"), " " + _or(_flat(g.text))))
+            b.append(make_block("li", strong("Goal:"), " " + or_default(flat(g.text))))
             if g.due:
-                b.append(_blk("li2", f"We hope you can do this by {format_date(g.due)}."))
-            levels = _levels(g)
+                b.append(make_block("li2", f"We hope you can do this by {format_date(g.due)}."))
+            levels = gas_levels(g)
             for lvl in sorted(levels):
-                b.append(_blk("li2", f"{GAS_LEVEL_PLAIN.get(lvl, 'Level')}: {levels[lvl]}"))
-    b.append(_blk("h3", "Did we talk with you about this plan?"))
-    b.append(_blk("p", agreement_plain(d.discussed_with_patient, d.patient_view)))
+                b.append(make_block("li2", f"{GAS_LEVEL_PLAIN.get(lvl, 'Level')}: {levels[lvl]}"))
+    b.append(make_block("h3", "Did we talk with you about this plan?"))
+    b.append(make_block("p", agreement_plain(d.discussed_with_patient, d.patient_view)))
 
     concerns = (("What matters most to you", d.what_matters), ("Options we talked about", d.options_discussed),
                 ("The option you preferred", d.option_preferred), ("Options you did not want", d.options_declined))
-    if any(_flat(v) for _, v in concerns):
-        b.append(_blk("h2", "What matters to you"))
-        b += [x for lab, v in concerns if _flat(v) for x in _long(lab, v)]
+    if any(flat(v) for _, v in concerns):
+        b.append(make_block("h2", "What matters to you"))
+        b += [x for lab, v in concerns if flat(v) for x in long_field(lab, v)]
 
     if d.medication_changes:
-        b.append(_blk("h2", "Changes to your medicines"))
+        b.append(make_block("h2", "Changes to your medicines"))
         b += medication_rows(list(d.medication_changes), PATIENT_CHANGE_LABELS)
-    meds = [m for m in (_flat(x) for x in d.medication_lines) if m]
+    meds = [m for m in (flat(x) for x in d.medication_lines) if m]
     if meds or d.ome_text:
-        b.append(_blk("h2", "Your medicines"))
-        b += [_blk("li", m) for m in meds]
+        b.append(make_block("h2", "Your medicines"))
+        b += [make_block("li", m) for m in meds]
         if d.ome_text:
-            b.append(_blk("p", f"All your opioid painkillers together, counted as morphine taken by mouth: "
+            b.append(make_block("p", f"All your opioid painkillers together, counted as morphine taken by mouth: "
                                f"{d.ome_text} ({OME_CAUTION}). Doctors call this your oral morphine equivalent "
                                f"(OME). They use it to judge risk. It is not a guide for changing from one opioid "
                                f"to another."))
-    if any(_flat(x) for x in d.assessment_lines):
-        b.append(_blk("h2", "Your questionnaire scores"))
-        b.append(_blk("p", "These are the scores from the questionnaires you filled in. "
+    if any(flat(x) for x in d.assessment_lines):
+        b.append(make_block("h2", "Your questionnaire scores"))
+        b.append(make_block("p", "These are the scores from the questionnaires you filled in. "
                            "The words at the end of this letter explain what they mean."))
-        b += _bullets(list(d.assessment_lines))
+        b += bullet_blocks(list(d.assessment_lines))
 
-    b.append(_blk("h2", "Your allergies"))
-    if _flat(d.allergies):
-        b.append(_blk("p", f"Our records say: {_flat(d.allergies)}. Please tell your GP if this is wrong."))
+    b.append(make_block("h2", "Your allergies"))
+    if flat(d.allergies):
+        b.append(make_block("p", f"Our records say: {flat(d.allergies)}. Please tell your GP if this is wrong."))
     else:
-        b.append(_blk("p", "We do not have a record of your allergies. Please tell your GP about any allergies."))
+        b.append(make_block("p", "We do not have a record of your allergies. Please tell your GP about any allergies."))
 
-    b.append(_blk("h2", "Your next review"))
+    b.append(make_block("h2", "Your next review"))
     if d.follow_up_date:
-        b.append(_blk("p", f"Your next review is planned for {format_date(d.follow_up_date)}."))
+        b.append(make_block("p", f"Your next review is planned for {format_date(d.follow_up_date)}."))
     else:
-        b.append(_blk("p", "A date for your next review has not been set yet. Your GP practice will contact you."))
+        b.append(make_block("p", "A date for your next review has not been set yet. "
+                                 "Your GP practice will contact you."))
     # The GP letter's re-discussion criteria name the hub's flags; the patient gets plain words instead.
-    b.append(_blk("p", RELIST_PLAIN))
+    b.append(make_block("p", RELIST_PLAIN))
 
-    b.append(_blk("h2", "If things get worse"))
-    if _flat(d.safety_netting):
-        b += [_blk("p", ln) for ln in _lines(d.safety_netting)]
-    b.append(_blk("p", CRISIS_ADVICE))
+    b.append(make_block("h2", "If things get worse"))
+    if flat(d.safety_netting):
+        b += [make_block("p", ln) for ln in text_lines(d.safety_netting)]
+    b.append(make_block("p", CRISIS_ADVICE))
 
     closing = []
-    if _flat(d.completed_by):
-        role = f" ({_flat(d.completed_by_role)})" if _flat(d.completed_by_role) else ""
-        closing.append(_blk("p", f"Written by {_flat(d.completed_by)}{role} on {format_date(d.completed_on)}."))
-    practice = f": {_flat(d.practice_name)}" if _flat(d.practice_name) else ""
-    closing.append(_blk("p", f"If anything in this letter is wrong or unclear, please contact your GP "
+    if flat(d.completed_by):
+        role = f" ({flat(d.completed_by_role)})" if flat(d.completed_by_role) else ""
+        closing.append(make_block("p", f"Written by {flat(d.completed_by)}{role} on {format_date(d.completed_on)}."))
+    practice = f": {flat(d.practice_name)}" if flat(d.practice_name) else ""
+    closing.append(make_block("p", f"If anything in this letter is wrong or unclear, please contact your GP "
                              f"practice{practice}."))
 
     text = "\n".join(x.plain for x in b + closing)
     used = [(t, e) for rx, t, e in _GLOSSARY_RE if rx.search(text)]
     if used:
-        b.append(_blk("h2", "Words we used"))
-        b += [_blk("li", _b(t + ":"), " " + e) for t, e in used]
+        b.append(make_block("h2", "Words we used"))
+        b += [make_block("li", strong(t + ":"), " " + e) for t, e in used]
     return b + closing

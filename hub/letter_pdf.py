@@ -13,9 +13,9 @@ from hub.letter_text import (
     NONE_RECORDED,
     PLAN_SUBHEADINGS,
     Letter,
-    _draft_banner,
-    _flat,
-    _missing_text,
+    draft_banner,
+    flat,
+    missing_text,
     parse_table_line,
     table_line,
     unescape_markdown,
@@ -34,7 +34,7 @@ def _font_file(name: str) -> Path:
     raise FileNotFoundError(f"{name} not found in {FONT_DIR} (ship hub/fonts/{name})")
 
 
-def _new_pdf(title: str, right: str, footer_note: str):
+def new_pdf(title: str, right: str, footer_note: str):
     from fpdf import FPDF  # imported here so the Markdown API works without fpdf2
 
     class _PDF(FPDF):
@@ -96,7 +96,7 @@ def _pdf_table(pdf, rows: list[list[str]]) -> None:
     pdf.ln(1)
 
 
-def _pdf_render(pdf, lines: list[tuple[str, str]]) -> None:
+def pdf_render(pdf, lines: list[tuple[str, str]]) -> None:
     """Write (kind, plain text) lines: headings bold and kept with what follows, bullets indented, runs of
     'row' lines as one table (first row the header)."""
     rows: list[list[str]] = []
@@ -183,21 +183,21 @@ def letter_pdf(letter: Letter, title: str = LETTER_TITLE, patient_version: bool 
     """The GP letter (or, with patient_version, the patient's version) as an A4 PDF."""
     nhs = _letter_nhs_number(letter)
     draft = "" if letter.can_send else "DRAFT: not for sending"
-    pdf = _new_pdf(_flat(title) or LETTER_TITLE, f"NHS number: {nhs}" if nhs else "", draft)
+    pdf = new_pdf(flat(title) or LETTER_TITLE, f"NHS number: {nhs}" if nhs else "", draft)
     if patient_version:
-        _pdf_render(pdf, _markdown_lines(letter.patient_markdown))
+        pdf_render(pdf, _markdown_lines(letter.patient_markdown))
         return bytes(pdf.output())
-    lines: list[tuple[str, str]] = [("h1", _flat(title) or LETTER_TITLE)]
+    lines: list[tuple[str, str]] = [("h1", flat(title) or LETTER_TITLE)]
     if letter.missing_mandatory:
-        lines.append(("banner", _draft_banner(letter.missing_mandatory).plain))
+        lines.append(("banner", draft_banner(letter.missing_mandatory).plain))
     for s in letter.sections:
         lines.append(("h2", s.title))
         if not s.empty:
             lines += _body_lines(s.body)
         elif s.conformance == MANDATORY:
-            lines.append(("p", _missing_text(s.title)))
+            lines.append(("p", missing_text(s.title)))
         else:
             lines.append(("p", NONE_RECORDED))
-    _pdf_render(pdf, lines)
+    pdf_render(pdf, lines)
     return bytes(pdf.output())
 

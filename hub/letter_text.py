@@ -137,17 +137,17 @@ def clean_text(text: object) -> str:
     return _CONTROL_RE.sub("", s)
 
 
-def _lines(text: object) -> list[str]:
+def text_lines(text: object) -> list[str]:
     return [ln.strip() for ln in clean_text(text).split("\n") if ln.strip()]
 
 
-def _flat(text: object) -> str:
-    return " ".join(_lines(text))
+def flat(text: object) -> str:
+    return " ".join(text_lines(text))
 
 
 def escape_markdown(text: object) -> str:
     """Backslash-escape one line of user text so Markdown renders it literally (no markup, links or HTML)."""
-    s = _AUTOLINK_RE.sub(WORD_JOINER, _flat(text))
+    s = _AUTOLINK_RE.sub(WORD_JOINER, flat(text))
     out = []
     for ch in s:
         out.append("\\" + ch if ch in _MD_SPECIAL else ch)
@@ -173,12 +173,12 @@ def format_date(d: date | None) -> str:
     return "" if d is None else f"{d.day} {d:%B %Y}"
 
 
-def _fmt_number(x: float) -> str:
+def fmt_number(x: float) -> str:
     x = float(x)
     return str(int(x)) if x.is_integer() else f"{x:.1f}"
 
 
-def _or(value: str, default: str = NOT_RECORDED) -> str:
+def or_default(value: str, default: str = NOT_RECORDED) -> str:
     return value if value else default
 
 
@@ -186,13 +186,13 @@ def _or(value: str, default: str = NOT_RECORDED) -> str:
 # Block model: one document model rendered to plain text, Markdown and PDF
 # --------------------------------------------------------------------------------------------
 
-_Part = tuple[str, bool]  # (text, bold)
+Part = tuple[str, bool]  # (text, bold)
 
 
 @dataclass(frozen=True)
-class _Block:
+class TextBlock:
     kind: str  # 'h1' | 'h2' | 'h3' | 'p' | 'kv' | 'li' | 'li2' | 'banner' | 'row' (a table row, parts = cells)
-    parts: tuple[_Part, ...]
+    parts: tuple[Part, ...]
 
     @property
     def plain(self) -> str:
@@ -202,7 +202,7 @@ class _Block:
 
 
 def _cell(text: object) -> str:
-    return _flat(text).replace("|", "/")
+    return flat(text).replace("|", "/")
 
 
 def table_line(cells: list[str]) -> str:
@@ -215,33 +215,33 @@ def parse_table_line(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split(" | ")]
 
 
-def _row(*cells: str, header: bool = False) -> _Block:
+def table_row(*cells: str, header: bool = False) -> TextBlock:
     """A table row; the first row of a run of rows is the header."""
-    return _Block("row", tuple((_cell(c), header) for c in cells))
+    return TextBlock("row", tuple((_cell(c), header) for c in cells))
 
 
-def _blk(kind: str, *parts: str | _Part) -> _Block:
-    return _Block(kind, tuple((p, False) if isinstance(p, str) else p for p in parts))
+def make_block(kind: str, *parts: str | Part) -> TextBlock:
+    return TextBlock(kind, tuple((p, False) if isinstance(p, str) else p for p in parts))
 
 
-def _b(text: str) -> _Part:
+def strong(text: str) -> Part:
     return (text, True)
 
 
-def _kv(label_: str, value: object, default: str = NOT_RECORDED) -> _Block:
-    return _blk("kv", _b(label_ + ":"), " " + _or(_flat(value), default))
+def kv_block(label_: str, value: object, default: str = NOT_RECORDED) -> TextBlock:
+    return make_block("kv", strong(label_ + ":"), " " + or_default(flat(value), default))
 
 
-def _long(label_: str, value: object, default: str = NOT_RECORDED) -> list[_Block]:
+def long_field(label_: str, value: object, default: str = NOT_RECORDED) -> list[TextBlock]:
     """A labelled multi-line field: the first line after the label, the others as paragraphs."""
-    lines = _lines(value) or [default]
-    return [_blk("p", _b(label_ + ":"), " " + lines[0])] + [_blk("p", ln) for ln in lines[1:]]
+    lines = text_lines(value) or [default]
+    return [make_block("p", strong(label_ + ":"), " " + lines[0])] + [make_block("p", ln) for ln in lines[1:]]
 
 
 _LIST_KINDS = frozenset({"kv", "li", "li2"})
 
 
-def _md_inline(parts: tuple[_Part, ...]) -> str:
+def _md_inline(parts: tuple[Part, ...]) -> str:
     out = []
     for text, bold in parts:
         if bold:
@@ -256,7 +256,7 @@ def _md_inline(parts: tuple[_Part, ...]) -> str:
     return "".join(out).strip()
 
 
-def _md_block(b: _Block) -> str:
+def _md_block(b: TextBlock) -> str:
     if b.kind == "row":
         return "| " + " | ".join(escape_markdown(t) or " " for t, _ in b.parts) + " |"
     text = _md_inline(b.parts)
@@ -266,9 +266,9 @@ def _md_block(b: _Block) -> str:
     }[b.kind]
 
 
-def _markdown(blocks: list[_Block]) -> str:
+def to_markdown(blocks: list[TextBlock]) -> str:
     out: list[str] = []
-    prev: _Block | None = None
+    prev: TextBlock | None = None
     for b in blocks:
         if prev is not None:
             same_list = (prev.kind in _LIST_KINDS and b.kind in _LIST_KINDS) or (prev.kind == b.kind == "row")
@@ -280,32 +280,32 @@ def _markdown(blocks: list[_Block]) -> str:
     return "".join(out) + "\n"
 
 
-def _plain(blocks: list[_Block]) -> str:
+def to_plain(blocks: list[TextBlock]) -> str:
     prefix = {"li": "- ", "li2": "  - "}
     return "\n".join(prefix.get(b.kind, "") + b.plain for b in blocks)
 
 LETTER_TITLE = "Pain hub outcome letter"
 
 
-def _missing_text(title: str) -> str:
+def missing_text(title: str) -> str:
     return f"Missing (mandatory): {MANDATORY_RULES.get(title, 'this section is required')}."
 
 
-def _draft_banner(missing: tuple[str, ...]) -> _Block:
-    return _blk("banner", _b("Draft: cannot be sent."),
+def draft_banner(missing: tuple[str, ...]) -> TextBlock:
+    return make_block("banner", strong("Draft: cannot be sent."),
                 " Mandatory sections not completed: " + "; ".join(missing) + ".")
 
 
 
-def _bullets(lines: list[str]) -> list[_Block]:
-    return [_blk("li", _flat(x)) for x in lines if _flat(x)]
+def bullet_blocks(lines: list[str]) -> list[TextBlock]:
+    return [make_block("li", flat(x)) for x in lines if flat(x)]
 
 
-def _kind_label(kind: str) -> str:
-    return label(RECOMMENDATION_TYPES, _flat(kind)) or "Action"
+def kind_label(kind: str) -> str:
+    return label(RECOMMENDATION_TYPES, flat(kind)) or "Action"
 
 
-def _levels(g) -> dict[int, str]:
+def gas_levels(g) -> dict[int, str]:
     """GAS levels with text, keyed by int (string keys from JSON, e.g. "-2", are accepted)."""
     out: dict[int, str] = {}
     for k, v in (g.levels or {}).items():
@@ -313,6 +313,6 @@ def _levels(g) -> dict[int, str]:
             lvl = int(k)
         except (TypeError, ValueError):
             continue
-        if _flat(v):
-            out[lvl] = _flat(v)
+        if flat(v):
+            out[lvl] = flat(v)
     return out

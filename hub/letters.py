@@ -26,7 +26,7 @@ from hub.letter_patient import (  # noqa: F401  (re-exported)
     KIND_PLAIN,
     PATIENT_CHANGE_LABELS,
     PATIENT_TITLE,
-    _patient_blocks,
+    patient_blocks,
     agreement_plain,
     suggest_patient_summary,
 )
@@ -67,23 +67,23 @@ from hub.letter_text import (  # noqa: F401  (re-exported)
     SECTION_SPECS,
     Letter,
     Section,
-    _b,
-    _blk,
-    _Block,
-    _bullets,
-    _draft_banner,
-    _flat,
-    _fmt_number,
-    _kind_label,
-    _kv,
-    _levels,
-    _lines,
-    _long,
-    _markdown,
-    _missing_text,
-    _or,
-    _plain,
-    _row,
+    strong,
+    make_block,
+    TextBlock,
+    bullet_blocks,
+    draft_banner,
+    flat,
+    fmt_number,
+    kind_label,
+    kv_block,
+    gas_levels,
+    text_lines,
+    long_field,
+    to_markdown,
+    missing_text,
+    or_default,
+    to_plain,
+    table_row,
     clean_text,
     escape_markdown,
     format_date,
@@ -229,18 +229,18 @@ def identity_lines(d: LetterData) -> list[tuple[str, str]]:
     else:
         dob = NOT_RECORDED + (f" (year of birth {d.birth_year})" if d.birth_year else "")
     valid, _ = validate_nhs_number(d.nhs_number or "")
-    address = ", ".join(x for x in (_flat(d.address), _flat(d.postcode)) if x)
-    return [("Name", _flat(d.patient_name) or NOT_RECORDED), ("Date of birth", dob),
+    address = ", ".join(x for x in (flat(d.address), flat(d.postcode)) if x)
+    return [("Name", flat(d.patient_name) or NOT_RECORDED), ("Date of birth", dob),
             ("NHS number", format_nhs_number(d.nhs_number) if valid else NOT_RECORDED),
             ("Address", address or NOT_RECORDED), ("Registered GP practice", practice_text(d) or NOT_RECORDED)]
 
 
 def practice_text(d: LetterData) -> str:
     """'Northgate Medical Centre (ODS code Z99901)'."""
-    name = _flat(d.practice_name)
+    name = flat(d.practice_name)
     if not name:
         return ""
-    return f"{name} (ODS code {_flat(d.practice_ods_code)})" if _flat(d.practice_ods_code) else name
+    return f"{name} (ODS code {flat(d.practice_ods_code)})" if flat(d.practice_ods_code) else name
 
 
 # Standard names of the scores (the glossary of the patient version explains these exact names).
@@ -253,10 +253,10 @@ SCORE_NAMES: dict[str, str] = {
 
 def score_line(instrument: str, total: float, on: date | None, band: str | None = None) -> str:
     """'PHQ-9 12.0 (3 March 2026) moderate': the standard name and the score to one decimal."""
-    code = _flat(instrument).lower().replace("-", "").replace(" ", "")
-    name = SCORE_NAMES.get(code, _flat(instrument).upper())
+    code = flat(instrument).lower().replace("-", "").replace(" ", "")
+    name = SCORE_NAMES.get(code, flat(instrument).upper())
     when = f" ({format_date(on)})" if on else ""
-    band_text = f" {_flat(band).replace('_', ' ')}" if _flat(band) else ""
+    band_text = f" {flat(band).replace('_', ' ')}" if flat(band) else ""
     return f"{name} {float(total):.1f}{when}{band_text}"
 
 
@@ -268,100 +268,100 @@ def suggest_summary_for(d: LetterData) -> str:
     return suggest_patient_summary(pairs, d.follow_up_date)
 
 
-def _demographics(d: LetterData) -> list[_Block]:
+def _demographics(d: LetterData) -> list[TextBlock]:
     valid, _ = validate_nhs_number(d.nhs_number or "")
-    if not _flat(d.patient_name) or not valid:
+    if not flat(d.patient_name) or not valid:
         return []
     lines = identity_lines(d)
-    return [_kv(k, v) for k, v in lines[:4]] + [_kv("Sex", label(SEXES, _flat(d.sex)))]
+    return [kv_block(k, v) for k, v in lines[:4]] + [kv_block("Sex", label(SEXES, flat(d.sex)))]
 
 
-def _gp_practice(d: LetterData) -> list[_Block]:
-    if not _flat(d.practice_name):
+def _gp_practice(d: LetterData) -> list[TextBlock]:
+    if not flat(d.practice_name):
         return []
-    return [_kv("Practice", d.practice_name), _kv("ODS code", d.practice_ods_code)]
+    return [kv_block("Practice", d.practice_name), kv_block("ODS code", d.practice_ods_code)]
 
 
-def _attendance(d: LetterData) -> list[_Block]:
+def _attendance(d: LetterData) -> list[TextBlock]:
     if d.meeting_date is None:
         return []
     disciplines: list[str] = []
     for _, disc in d.attendees:
-        lab = label(DISCIPLINES, _flat(disc))
+        lab = label(DISCIPLINES, flat(disc))
         if lab and lab not in disciplines:
             disciplines.append(lab)
     blocks = [
-        _kv("Meeting", d.meeting_type),
-        _kv("Date", format_date(d.meeting_date)),
-        _kv("Chair (lead clinician)", d.chair_name),
-        _kv("Disciplines present", ", ".join(disciplines)),
-        _blk("p", _b("Attendees:")),
+        kv_block("Meeting", d.meeting_type),
+        kv_block("Date", format_date(d.meeting_date)),
+        kv_block("Chair (lead clinician)", d.chair_name),
+        kv_block("Disciplines present", ", ".join(disciplines)),
+        make_block("p", strong("Attendees:")),
     ]
     if d.attendees:
-        blocks += [_blk("li", f"{_flat(n)} ({label(DISCIPLINES, _flat(disc)) or NOT_RECORDED})")
+        blocks += [make_block("li", f"{flat(n)} ({label(DISCIPLINES, flat(disc)) or NOT_RECORDED})")
                    for n, disc in d.attendees]
     else:
-        blocks.append(_blk("li", NOT_RECORDED))
+        blocks.append(make_block("li", NOT_RECORDED))
     return blocks
 
 
-def _clinical_summary(d: LetterData) -> list[_Block]:
-    if not _flat(d.answer):
+def _clinical_summary(d: LetterData) -> list[TextBlock]:
+    if not flat(d.answer):
         return []
     return [
-        *_long("Referral question", d.clinical_question),
-        *_long("MDT answer", d.answer),
-        *_long("Pain classification", label(PAIN_CLASSIFICATIONS, _flat(d.pain_classification))),
-        *_long("Formulation", d.formulation),
-        *_long("Pathway step", d.pathway_step),
+        *long_field("Referral question", d.clinical_question),
+        *long_field("MDT answer", d.answer),
+        *long_field("Pain classification", label(PAIN_CLASSIFICATIONS, flat(d.pain_classification))),
+        *long_field("Formulation", d.formulation),
+        *long_field("Pathway step", d.pathway_step),
     ]
 
 
-def _allergies(d: LetterData) -> list[_Block]:
-    return [_blk("p", ln) for ln in _lines(d.allergies)]
+def _allergies(d: LetterData) -> list[TextBlock]:
+    return [make_block("p", ln) for ln in text_lines(d.allergies)]
 
 
-def _person_completing(d: LetterData) -> list[_Block]:
-    if not _flat(d.completed_by):
+def _person_completing(d: LetterData) -> list[TextBlock]:
+    if not flat(d.completed_by):
         return []
-    return [_kv("Name", d.completed_by), _kv("Role", d.completed_by_role),
-            _kv("Date completed", format_date(d.completed_on))]
+    return [kv_block("Name", d.completed_by), kv_block("Role", d.completed_by_role),
+            kv_block("Date completed", format_date(d.completed_on))]
 
 
-def _referrer(d: LetterData) -> list[_Block]:
-    if not _flat(d.referrer_name):
+def _referrer(d: LetterData) -> list[TextBlock]:
+    if not flat(d.referrer_name):
         return []
-    return [_kv("Referrer", d.referrer_name), _kv("Practice", d.practice_name)]
+    return [kv_block("Referrer", d.referrer_name), kv_block("Practice", d.practice_name)]
 
 
-def _diagnoses(d: LetterData) -> list[_Block]:
-    if not (_flat(d.condition) or _flat(d.pain_classification)):
+def _diagnoses(d: LetterData) -> list[TextBlock]:
+    if not (flat(d.condition) or flat(d.pain_classification)):
         return []
-    return [_kv("Condition", label(CONDITIONS, _flat(d.condition))),
-            _kv("Pain classification", label(PAIN_CLASSIFICATIONS, _flat(d.pain_classification)))]
+    return [kv_block("Condition", label(CONDITIONS, flat(d.condition))),
+            kv_block("Pain classification", label(PAIN_CLASSIFICATIONS, flat(d.pain_classification)))]
 
 
-def _item_blocks(it: LetterItem) -> list[_Block]:
+def _item_blocks(it: LetterItem) -> list[TextBlock]:
     blocks = [
-        _blk("li", _b(_kind_label(it.kind) + ":"), " " + _or(_flat(it.description))),
-        _blk("li2", f"Owner: {_or(_flat(it.owner))} · Due: {format_date(it.due) or 'no date set'} · "
-                    f"Status: {label(STATUS_LABELS, _flat(it.status)) or NOT_RECORDED}"),
+        make_block("li", strong(kind_label(it.kind) + ":"), " " + or_default(flat(it.description))),
+        make_block("li2", f"Owner: {or_default(flat(it.owner))} · Due: {format_date(it.due) or 'no date set'} · "
+                    f"Status: {label(STATUS_LABELS, flat(it.status)) or NOT_RECORDED}"),
     ]
-    if _flat(it.rationale):
-        blocks.append(_blk("li2", "Rationale: " + _flat(it.rationale)))
+    if flat(it.rationale):
+        blocks.append(make_block("li2", "Rationale: " + flat(it.rationale)))
     return blocks
 
 
-def _goal_blocks(goals: list[LetterGoal]) -> list[_Block]:
-    blocks: list[_Block] = []
+def _goal_blocks(goals: list[LetterGoal]) -> list[TextBlock]:
+    blocks: list[TextBlock] = []
     for i, g in enumerate(goals, 1):
-        blocks.append(_blk("li", _b(f"Goal {i}:"), " " + _or(_flat(g.text))))
-        blocks.append(_blk("li2", f"Review by: {format_date(g.due) or 'no date set'}"))
-        levels = _levels(g)
+        blocks.append(make_block("li", strong(f"Goal {i}:"), " " + or_default(flat(g.text))))
+        blocks.append(make_block("li2", f"Review by: {format_date(g.due) or 'no date set'}"))
+        levels = gas_levels(g)
         if not levels:
-            blocks.append(_blk("li2", "GAS levels: not recorded"))
+            blocks.append(make_block("li2", "GAS levels: not recorded"))
         for lvl in sorted(levels):
-            blocks.append(_blk("li2", f"GAS {lvl:+d}".replace("+0", "0")
+            blocks.append(make_block("li2", f"GAS {lvl:+d}".replace("+0", "0")
                                + f" ({GAS_LEVEL_LABELS.get(lvl, 'level')}): {levels[lvl]}"))
     return blocks
 
@@ -372,81 +372,81 @@ def agreement_lines(discussed: str | None, view: str | None) -> list[tuple[str, 
             ("Patient's view", label(PATIENT_VIEWS, view) or NOT_RECORDED)]
 
 
-def _plan(d: LetterData) -> list[_Block]:
+def _plan(d: LetterData) -> list[TextBlock]:
     hcp = [r for r in d.recommendations if not r.for_patient]
     pat = [r for r in d.recommendations if r.for_patient]
     if not (hcp or pat or d.goals or d.discussed_with_patient or d.patient_view or d.follow_up_date
-            or _flat(d.rediscussion_criteria)):
+            or flat(d.rediscussion_criteria)):
         return []
-    none = [_blk("p", NONE_RECORDED)]
-    blocks = [_blk("h3", HCP_ACTIONS)]
+    none = [make_block("p", NONE_RECORDED)]
+    blocks = [make_block("h3", HCP_ACTIONS)]
     blocks += [b for it in hcp for b in _item_blocks(it)] or none
-    blocks.append(_blk("h3", PATIENT_ACTIONS))
+    blocks.append(make_block("h3", PATIENT_ACTIONS))
     blocks += [b for it in pat for b in _item_blocks(it)] or none
-    blocks.append(_blk("h3", GOALS))
+    blocks.append(make_block("h3", GOALS))
     blocks += _goal_blocks(list(d.goals)) or none
-    blocks += [_blk("h3", AGREED)] + [_kv(k, v) for k, v in agreement_lines(d.discussed_with_patient,
+    blocks += [make_block("h3", AGREED)] + [kv_block(k, v) for k, v in agreement_lines(d.discussed_with_patient,
                                                                              d.patient_view)]
-    blocks += [_blk("h3", CARE_PLANNING),
-               _kv("Follow-up date", format_date(d.follow_up_date), "Not set"),
-               _kv("Re-discussion criteria", d.rediscussion_criteria, NONE_RECORDED)]
+    blocks += [make_block("h3", CARE_PLANNING),
+               kv_block("Follow-up date", format_date(d.follow_up_date), "Not set"),
+               kv_block("Re-discussion criteria", d.rediscussion_criteria, NONE_RECORDED)]
     return blocks
 
 
-def _information(d: LetterData) -> list[_Block]:
-    return [_blk("li", f"{_or(_flat(r.description))} (by {_or(_flat(r.owner))})")
-            for r in d.recommendations if _flat(r.kind) == "education"]
+def _information(d: LetterData) -> list[TextBlock]:
+    return [make_block("li", f"{or_default(flat(r.description))} (by {or_default(flat(r.owner))})")
+            for r in d.recommendations if flat(r.kind) == "education"]
 
 
-def _safety(d: LetterData) -> list[_Block]:
-    blocks = _bullets(list(d.safety_alerts))
-    if _flat(d.safety_netting):
-        blocks += _long("Safety-netting advice", d.safety_netting)
+def _safety(d: LetterData) -> list[TextBlock]:
+    blocks = bullet_blocks(list(d.safety_alerts))
+    if flat(d.safety_netting):
+        blocks += long_field("Safety-netting advice", d.safety_netting)
     return blocks
 
 
-def medication_rows(changes: list[MedicationChange], labels: dict[str, str] | None = None) -> list[_Block]:
+def medication_rows(changes: list[MedicationChange], labels: dict[str, str] | None = None) -> list[TextBlock]:
     """The medication-changes table: a header row and one row per change."""
     if not changes:
         return []
     labels = labels or CHANGE_LABELS
-    rows = [_row(*MEDICATION_TABLE_HEADER, header=True)]
+    rows = [table_row(*MEDICATION_TABLE_HEADER, header=True)]
     for c in changes:
         default = {"continue": "As now", "stop": "Not applicable"}.get(c.change, NOT_RECORDED)
-        rows.append(_row(_flat(c.drug).capitalize() or NOT_RECORDED, labels.get(c.change, c.change),
-                         _flat(c.dose_schedule) or default, format_date(c.review_date) or "Not set"))
+        rows.append(table_row(flat(c.drug).capitalize() or NOT_RECORDED, labels.get(c.change, c.change),
+                         flat(c.dose_schedule) or default, format_date(c.review_date) or "Not set"))
     return rows
 
 
-def _medications(d: LetterData) -> list[_Block]:
-    blocks = _bullets(list(d.medication_lines))
+def _medications(d: LetterData) -> list[TextBlock]:
+    blocks = bullet_blocks(list(d.medication_lines))
     if d.ome_text:
-        blocks.append(_kv("Total oral morphine equivalent (OME)", f"{d.ome_text} ({OME_CAUTION})"))
+        blocks.append(kv_block("Total oral morphine equivalent (OME)", f"{d.ome_text} ({OME_CAUTION})"))
     if d.medication_changes:
-        blocks.append(_blk("p", _b("Medication changes:")))
+        blocks.append(make_block("p", strong("Medication changes:")))
         blocks += medication_rows(list(d.medication_changes))
-        blocks += [_blk("p", f"{_flat(c.drug).capitalize()}: {_flat(c.rationale)}")
-                   for c in d.medication_changes if _flat(c.rationale)]
+        blocks += [make_block("p", f"{flat(c.drug).capitalize()}: {flat(c.rationale)}")
+                   for c in d.medication_changes if flat(c.rationale)]
     return blocks
 
 
-def _concerns(d: LetterData) -> list[_Block]:
+def _concerns(d: LetterData) -> list[TextBlock]:
     fields = (("What matters to the patient", d.what_matters), ("Beliefs and concerns", d.beliefs_concerns),
               ("Options discussed", d.options_discussed), ("Preferred option", d.option_preferred),
               ("Options declined", d.options_declined))
-    if not any(_flat(v) for _, v in fields):
+    if not any(flat(v) for _, v in fields):
         return []
-    return [b for lab, v in fields for b in _long(lab, v)]
+    return [b for lab, v in fields for b in long_field(lab, v)]
 
 
 _BUILDERS = {
     DEMOGRAPHICS: _demographics, GP_PRACTICE: _gp_practice, ATTENDANCE: _attendance,
     CLINICAL_SUMMARY: _clinical_summary, ALLERGIES: _allergies, PERSON_COMPLETING: _person_completing,
-    REFERRER: _referrer, DIAGNOSES: _diagnoses, PROBLEMS: lambda d: _bullets(list(d.flags_and_responses)),
+    REFERRER: _referrer, DIAGNOSES: _diagnoses, PROBLEMS: lambda d: bullet_blocks(list(d.flags_and_responses)),
     PLAN: _plan, INFORMATION: _information, SAFETY_ALERTS: _safety,
     INDIVIDUAL_REQUIREMENTS: lambda d: [], LEGAL: lambda d: [], RESEARCH: lambda d: [],
-    DISTRIBUTION: lambda d: _bullets(list(d.distribution)),
-    ASSESSMENT_SCALES: lambda d: _bullets(list(d.assessment_lines)),
+    DISTRIBUTION: lambda d: bullet_blocks(list(d.distribution)),
+    ASSESSMENT_SCALES: lambda d: bullet_blocks(list(d.assessment_lines)),
     MEDICATIONS: _medications, CONCERNS: _concerns,
 }
 
@@ -454,23 +454,23 @@ _BUILDERS = {
 def build_letter(data: LetterData) -> Letter:
     """Build the PRSB-structured GP letter, its sendability and the patient's plain-language version."""
     sections: list[Section] = []
-    doc: list[_Block] = [_blk("h1", LETTER_TITLE)]
-    section_blocks: list[list[_Block]] = []
+    doc: list[TextBlock] = [make_block("h1", LETTER_TITLE)]
+    section_blocks: list[list[TextBlock]] = []
     for title, code, conformance in SECTION_SPECS:
         blocks = _BUILDERS[title](data)
         section_blocks.append(blocks)
-        sections.append(Section(title, code, conformance, _plain(blocks) if blocks else ""))
+        sections.append(Section(title, code, conformance, to_plain(blocks) if blocks else ""))
     missing = tuple(s.title for s in sections if s.conformance == MANDATORY and s.empty)
     if missing:
-        doc.append(_draft_banner(missing))
+        doc.append(draft_banner(missing))
     for s, blocks in zip(sections, section_blocks):
-        doc.append(_blk("h2", s.title))
+        doc.append(make_block("h2", s.title))
         if blocks:
             doc += blocks
         elif s.conformance == MANDATORY:
-            doc.append(_blk("p", _b(_missing_text(s.title))))
+            doc.append(make_block("p", strong(missing_text(s.title))))
         else:
-            doc.append(_blk("p", NONE_RECORDED))
-    return Letter(tuple(sections), missing, _markdown(doc), _markdown(_patient_blocks(data)))
+            doc.append(make_block("p", NONE_RECORDED))
+    return Letter(tuple(sections), missing, to_markdown(doc), to_markdown(patient_blocks(data)))
 
 

@@ -27,6 +27,7 @@ from hub.access import Actor, require_role
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
 from hub.text import check_text, clean_text, parse_id
 from hub.vocab import AGENDA_STATUSES, CONDITIONS, DISCIPLINES, PRIMARY_OUTCOMES
+from db.engine import SessionFactory
 
 DEFAULT_QUORUM = ("pain_medicine", "physiotherapy", "psychology")
 DEFAULT_MINUTES_PER_CASE = 10
@@ -95,7 +96,8 @@ def _on_upcoming_agenda(s: Session) -> set[int]:
                          .where(Meeting.status.in_(UPCOMING), AgendaItem.status == "pending")))
 
 
-def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: datetime, video_link: str = "",
+def create_meeting(session_factory: SessionFactory, actor: Actor, *, title: str, starts_at: datetime,
+                   video_link: str = "",
                    minutes_per_case: int = DEFAULT_MINUTES_PER_CASE, duration_minutes: int = DEFAULT_MEETING_MINUTES,
                    quorum_disciplines: list[str] | None = None, propose: bool = True) -> int:
     """A chair creates a meeting; carried-forward cases come first, then the queue by priority fills it."""
@@ -135,7 +137,7 @@ def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: date
                 .where(AgendaItem.status == "carried_forward", Meeting.status == "finalised")
                 .order_by(Meeting.starts_at.desc(), AgendaItem.position)).all()  # most recent carry wins
             for case_id, from_meeting in carried:
-                case = s.get(Case, case_id)
+                case = s.get_one(Case, case_id)
                 if case_id in taken or case.status not in ("submitted", "triaged", "scheduled"):
                     continue
                 _add_item(s, actor, m, case, carried_from=from_meeting)
@@ -146,7 +148,7 @@ def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: date
                 if case.id not in taken:
                     _add_item(s, actor, m, case)
                     taken.add(case.id)
-            added = s.scalar(select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == m.id))
+            added = s.scalar(select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == m.id)) or 0
             if added < slots:
                 q = (select(Case).where(Case.status.in_(("submitted", "triaged")), Case.id.notin_(taken) if taken
                                         else Case.id.is_not(None))
@@ -156,7 +158,7 @@ def create_meeting(session_factory, actor: Actor, *, title: str, starts_at: date
         return m.id
 
 
-def add_case(session_factory, actor: Actor, meeting_id: int, case_id: int) -> int:
+def add_case(session_factory: SessionFactory, actor: Actor, meeting_id: int, case_id: int) -> int:
     """The chair adds a case to the agenda."""
     require_role(actor, "chair")
     with session_factory.begin() as s:
@@ -171,7 +173,7 @@ def add_case(session_factory, actor: Actor, meeting_id: int, case_id: int) -> in
         return _add_item(s, actor, m, case).id
 
 
-def remove_item(session_factory, actor: Actor, item_id: int) -> None:
+def remove_item(session_factory: SessionFactory, actor: Actor, item_id: int) -> None:
     """The chair removes a case from the agenda; it goes back to the queue as triaged."""
     require_role(actor, "chair")
     with session_factory.begin() as s:
@@ -186,7 +188,7 @@ def remove_item(session_factory, actor: Actor, item_id: int) -> None:
         s.delete(item)
 
 
-def move_item(session_factory, actor: Actor, item_id: int, offset: int) -> None:
+def move_item(session_factory: SessionFactory, actor: Actor, item_id: int, offset: int) -> None:
     """The chair moves an agenda item up (offset -1) or down (+1)."""
     require_role(actor, "chair")
     with session_factory.begin() as s:
@@ -204,7 +206,7 @@ def move_item(session_factory, actor: Actor, item_id: int, offset: int) -> None:
                      {"order": [it.case_id for it in items]})
 
 
-def set_item_minutes(session_factory, actor: Actor, item_id: int, minutes: int) -> None:
+def set_item_minutes(session_factory: SessionFactory, actor: Actor, item_id: int, minutes: int) -> None:
     """The chair changes the time slot of one case."""
     require_role(actor, "chair")
     if not 1 <= int(minutes) <= 120:
@@ -257,7 +259,8 @@ def _quorum_for(s: Session, m: Meeting) -> Quorum:
     return quorum(list(m.quorum_disciplines or []), present, psycho)
 
 
-def set_attendance(session_factory, actor: Actor, meeting_id: int, attendees: list[tuple[int, str]]) -> Quorum:
+def set_attendance(session_factory: SessionFactory, actor: Actor, meeting_id: int, attendees: list[tuple[int,
+                   str]]) -> Quorum:
     """The chair records who attended in which discipline; returns the quorum status."""
     require_role(actor, "chair")
     errors = {}
@@ -314,14 +317,14 @@ def _case_readiness(s: Session, case: Case) -> list[str]:
             for t in s.scalars(select(Treatment).where(Treatment.patient_id == case.patient_id,
                                                        Treatment.category == "medicine",
                                                        Treatment.status == "active"))]
-    baseline = s.scalar(select(func.count()).select_from(Assessment).where(
+    baseline = (s.scalar(select(func.count()).select_from(Assessment).where(
         Assessment.patient_id == case.patient_id, Assessment.status == "completed",
-        Assessment.instrument.in_(tuple(PRIMARY_OUTCOMES)))) > 0 or case.baseline_pain is not None
+        Assessment.instrument.in_(tuple(PRIMARY_OUTCOMES)))) or 0) > 0 or case.baseline_pain is not None
     return readiness(question=case.clinical_question, medicines=meds, baseline_prom=baseline,
                      risk_band=case.risk_band, preferences=f"{case.goals_text} {case.concerns_text}")
 
 
-def save_preparation(session_factory, actor: Actor, agenda_item_id: int, text: str) -> None:
+def save_preparation(session_factory: SessionFactory, actor: Actor, agenda_item_id: int, text: str) -> None:
     """A specialist records their discipline's preparation on a case before the meeting."""
     require_role(actor, "specialist")
     if not actor.discipline:
@@ -405,13 +408,13 @@ def _case_label(case: Case) -> str:
     return f"Case {case.id} · {p.given_name[:1]}{p.family_name[:1]} · {CONDITIONS.get(case.condition, case.condition)}"
 
 
-def meeting_view(session_factory, actor: Actor, meeting_id: int) -> MeetingView:
+def meeting_view(session_factory: SessionFactory, actor: Actor, meeting_id: int) -> MeetingView:
     """The meeting for a hub member: agenda with readiness and preparation, attendance, quorum."""
     _require_hub(actor)
     with session_factory() as s:
         m = _meeting(s, meeting_id)
         items = s.scalars(select(AgendaItem).where(AgendaItem.meeting_id == m.id).order_by(AgendaItem.position)).all()
-        prep = {}
+        prep: dict[int, dict[str, str]] = {}
         for di in s.scalars(select(DisciplineInput).where(DisciplineInput.agenda_item_id.in_([i.id for i in items]))):
             prep.setdefault(di.agenda_item_id, {})[DISCIPLINES[di.discipline]] = f"{di.text} — {di.author.name}"
         decisions = dict(s.execute(select(Decision.agenda_item_id, Decision.status)
@@ -428,7 +431,7 @@ def meeting_view(session_factory, actor: Actor, meeting_id: int) -> MeetingView:
                            m.quorum_override_reason, att, rows, m.version, m.duration_minutes)
 
 
-def list_meetings(session_factory, actor: Actor, include_past: bool = True) -> list[dict]:
+def list_meetings(session_factory: SessionFactory, actor: Actor, include_past: bool = True) -> list[dict]:
     """Meetings, upcoming first, with counts."""
     _require_hub(actor)
     with session_factory() as s:
@@ -440,7 +443,7 @@ def list_meetings(session_factory, actor: Actor, include_past: bool = True) -> l
                  "cases": counts.get(m.id, 0), "chair": m.chair.name} for m in s.scalars(q)]
 
 
-def preparation_list(session_factory, actor: Actor) -> list[dict]:
+def preparation_list(session_factory: SessionFactory, actor: Actor) -> list[dict]:
     """For a specialist: the cases on upcoming agendas, with what their discipline has prepared."""
     require_role(actor, "specialist")
     with session_factory() as s:
@@ -460,7 +463,7 @@ def preparation_list(session_factory, actor: Actor) -> list[dict]:
 
 @edit_conflict_on_race("Someone changed this meeting at the same moment as you. Nothing of yours was written: "
                        "reload and check the agenda.")
-def finalise_meeting(session_factory, actor: Actor, meeting_id: int, override_reason: str | None = None,
+def finalise_meeting(session_factory: SessionFactory, actor: Actor, meeting_id: int, override_reason: str | None = None,
                      expected_version: int | None = None) -> Quorum:
     """Close a meeting: quorum met or a recorded reason; undiscussed cases are carried forward."""
     require_role(actor, "chair")
@@ -488,14 +491,14 @@ def finalise_meeting(session_factory, actor: Actor, meeting_id: int, override_re
             on_next = set(s.scalars(select(AgendaItem.case_id).where(AgendaItem.meeting_id == nxt.id)))
             for case_id in carried:
                 if case_id not in on_next:
-                    _add_item(s, actor, nxt, s.get(Case, case_id), carried_from=m.id)
+                    _add_item(s, actor, nxt, s.get_one(Case, case_id), carried_from=m.id)
         audit.record(s, actor, "meeting.finalise", "meeting", m.id,
                      {"quorum_met": q.met, "missing": list(q.missing), "override_reason": reason or None,
                       "carried_forward": carried, "to_meeting": nxt.id if nxt else None})
         return q
 
 
-def start_meeting(session_factory, actor: Actor, meeting_id: int) -> None:
+def start_meeting(session_factory: SessionFactory, actor: Actor, meeting_id: int) -> None:
     """The chair opens the meeting room (status in progress)."""
     require_role(actor, "chair")
     with session_factory.begin() as s:
@@ -505,7 +508,7 @@ def start_meeting(session_factory, actor: Actor, meeting_id: int) -> None:
             audit.record(s, actor, "meeting.start", "meeting", m.id)
 
 
-def hub_members(session_factory) -> list[dict]:
+def hub_members(session_factory: SessionFactory) -> list[dict]:
     """Active specialists and chairs with their discipline (for attendance)."""
     from db.models import UserRole
 
@@ -529,7 +532,7 @@ class LiveItem:
     updated_at: datetime | None
 
 
-def set_live_item(session_factory, actor: Actor, item_id: int) -> bool:
+def set_live_item(session_factory: SessionFactory, actor: Actor, item_id: int) -> bool:
     """The chair opens an agenda item: attendees' meeting rooms follow to it. Returns True when it
     changed (an audit event is written only then, so re-opening the same case writes nothing)."""
     require_role(actor, "chair")
@@ -551,21 +554,21 @@ def set_live_item(session_factory, actor: Actor, item_id: int) -> bool:
         return True
 
 
-def live_item(session_factory, actor: Actor, meeting_id: int) -> LiveItem | None:
+def live_item(session_factory: SessionFactory, actor: Actor, meeting_id: int) -> LiveItem | None:
     """What the chair has open in a meeting (None before the chair opened a case), for hub members."""
     _require_hub(actor)
     with session_factory() as s:
         live = s.get(MeetingLive, meeting_id)
         if live is None:
             return None
-        item = s.get(AgendaItem, live.agenda_item_id)
+        item = s.get_one(AgendaItem, live.agenda_item_id)
         d = s.execute(select(Decision.version, Decision.status, Decision.updated_at)
                       .where(Decision.agenda_item_id == item.id)).first()
         return LiveItem(item.id, _case_label(item.case), d.version if d else 0, d.status if d else None,
                         d.updated_at if d else None)
 
 
-def agenda_item_context(session_factory, actor: Actor, item_id: int) -> tuple[MeetingView, AgendaRow]:
+def agenda_item_context(session_factory: SessionFactory, actor: Actor, item_id: int) -> tuple[MeetingView, AgendaRow]:
     """The meeting an agenda item belongs to, and the item's row."""
     _require_hub(actor)
     with session_factory() as s:

@@ -25,6 +25,7 @@ from hub.vocab import (
     TREATMENT_CATEGORIES,
     TREATMENT_STATUSES,
 )
+from db.engine import SessionFactory
 
 # Instruments whose total is a pain score (0-10, lower is better) shown in the queue.
 PAIN_INSTRUMENTS = ("nrs", "peg")
@@ -151,7 +152,7 @@ def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput,
     if t.category == "medicine" and drug:
         # A pick-list label, generic name or UK brand becomes the table's drug name; other text is kept as
         # typed and marked "not coded" (its OME is never guessed).
-        c = code_medicine(t.drug)
+        c = code_medicine(t.drug or "")
         drug, coded = c.drug, c.coded
     row = Treatment(
         patient_id=patient_id, category=t.category,
@@ -170,7 +171,7 @@ def insert_treatment(s, actor: Actor, patient_id: int, t: TreatmentInput,
     return row
 
 
-def _case_for_write(s, actor: Actor, case_id: int) -> Case:
+def case_for_write(s, actor: Actor, case_id: int) -> Case:
     case = s.get(Case, case_id) if parse_id(case_id) else None
     if case is None or not can_see_case(actor, case.practice_id, case.status):
         raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
@@ -179,10 +180,10 @@ def _case_for_write(s, actor: Actor, case_id: int) -> Case:
     return case
 
 
-def add_treatment(session_factory, actor: Actor, case_id: int, t: TreatmentInput) -> int:
+def add_treatment(session_factory: SessionFactory, actor: Actor, case_id: int, t: TreatmentInput) -> int:
     """A PCP adds a treatment to the case's patient."""
     with session_factory.begin() as s:
-        case = _case_for_write(s, actor, case_id)
+        case = case_for_write(s, actor, case_id)
         row = insert_treatment(s, actor, case.patient_id, t, case)
         audit.record(s, actor, "treatment.create", "treatment", row.id,
                      {"case_id": case_id, "name": row.name, "category": row.category, "drug": row.drug,
@@ -193,11 +194,11 @@ def add_treatment(session_factory, actor: Actor, case_id: int, t: TreatmentInput
         return row.id
 
 
-def stop_treatment(session_factory, actor: Actor, case_id: int, treatment_id: int, end_date: date,
+def stop_treatment(session_factory: SessionFactory, actor: Actor, case_id: int, treatment_id: int, end_date: date,
                    reason: str) -> None:
     """A PCP records that a current treatment stopped, with the reason."""
     with session_factory.begin() as s:
-        case = _case_for_write(s, actor, case_id)
+        case = case_for_write(s, actor, case_id)
         row = s.get(Treatment, treatment_id)
         if row is None or row.patient_id != case.patient_id:
             raise NotFound("No such treatment for this patient.")
@@ -299,7 +300,7 @@ def _response_errors(instrument: str, responses: dict[str, Any]) -> dict[str, st
     return errors
 
 
-def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str, administered_on: date,
+def add_assessment(session_factory: SessionFactory, actor: Actor, case_id: int, instrument: str, administered_on: date,
                    responses: dict[str, Any], mode: str = "self") -> int:
     """A PCP records a PROM or risk tool: responses are scored and stored with total and band."""
     if administered_on is None or administered_on > date.today():
@@ -315,7 +316,7 @@ def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str,
     if result.total is None:
         raise ValidationError({"responses": "Too few items were answered to score this instrument."})
     with session_factory.begin() as s:
-        case = _case_for_write(s, actor, case_id)
+        case = case_for_write(s, actor, case_id)
         row = Assessment(patient_id=case.patient_id, instrument=instrument, administered_on=administered_on,
                          mode=mode, status="completed", responses=dict(responses), total=float(result.total),
                          band=result.band, safety_alert=bool(result.safety_alert), entered_by=actor.user_id,
@@ -332,7 +333,8 @@ def add_assessment(session_factory, actor: Actor, case_id: int, instrument: str,
         return row.id
 
 
-def record_safety_action(session_factory, actor: Actor, case_id: int, assessment_id: int, action: str) -> None:
+def record_safety_action(session_factory: SessionFactory, actor: Actor, case_id: int, assessment_id: int,
+                         action: str) -> None:
     """A clinician records the action taken on a PHQ-9 item 9 safety alert; the alert then clears."""
     text = clean_text(action, "note", field="safety_action", label="action taken")
     if len(text) < 10:
@@ -354,7 +356,7 @@ def record_safety_action(session_factory, actor: Actor, case_id: int, assessment
         flags.recompute_patient(s, case.patient_id)
 
 
-def open_safety_alerts(session_factory, actor: Actor, case_id: int) -> list[dict]:
+def open_safety_alerts(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[dict]:
     """PHQ-9 item 9 alerts on the case's patient that have no action recorded yet."""
     with session_factory() as s:
         case = s.get(Case, case_id)
@@ -421,13 +423,13 @@ def validate_review(r: ReviewInput) -> dict[str, str]:
     return e
 
 
-def add_review(session_factory, actor: Actor, case_id: int, r: ReviewInput) -> int:
+def add_review(session_factory: SessionFactory, actor: Actor, case_id: int, r: ReviewInput) -> int:
     """A PCP records a review (attended or missed, changes made or the reason for none)."""
     errors = validate_review(r)
     if errors:
         raise ValidationError(errors)
     with session_factory.begin() as s:
-        case = _case_for_write(s, actor, case_id)
+        case = case_for_write(s, actor, case_id)
         row = Review(patient_id=case.patient_id, case_id=case.id, review_date=r.review_date,
                      attendance=r.attendance, mode=r.mode, management_changes=list(r.management_changes),
                      inaction_justifications=list(r.inaction_justifications), adherence_pct=r.adherence_pct,
@@ -465,7 +467,7 @@ class TimelineData:
     ome: list[tuple[date, float]] = field(default_factory=list)
 
 
-def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
+def timeline(session_factory: SessionFactory, actor: Actor, case_id: int) -> TimelineData:
     """The case's patient record as DataFrames for the timeline and tables."""
     if not actor.is_clinical:
         raise PermissionDenied("Patient data is visible only to clinical roles.")
@@ -474,7 +476,7 @@ def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
         if case is None or not can_see_case(actor, case.practice_id, case.status):
             raise NotFound(f"Case {case_id} does not exist or is not in your scope.")
         pid = case.patient_id
-        tr = [
+        tr: list[dict[str, Any]] = [  # rows of the treatments table (mixed value types)
             {"id": t.id, "category": t.category, "category_label": TREATMENT_CATEGORIES[t.category],
              "label": treatment_label(t.category, t.name, t.drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h),
              "drug": t.drug, "route": t.route, "daily_dose_mg": t.daily_dose_mg,
@@ -524,7 +526,7 @@ def timeline(session_factory, actor: Actor, case_id: int) -> TimelineData:
     )
 
 
-def case_goals(session_factory, actor: Actor, case_id: int) -> dict[str, Any]:
+def case_goals(session_factory: SessionFactory, actor: Actor, case_id: int) -> dict[str, Any]:
     """The case's goals (latest level, linked recommendation) and the GAS T-score at each rating date."""
     from db.models import Decision, Recommendation
     from hub.clinical.goals import gas_t_score

@@ -12,6 +12,7 @@ from db.models import Setting, utcnow
 from hub import audit, events
 from hub.access import Actor, require_role
 from hub.errors import ValidationError
+from db.engine import SessionFactory
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def validate(key: str, raw) -> float | int:
     return value
 
 
-def update(session_factory, actor: Actor, key: str, raw) -> float | int:
+def update(session_factory: SessionFactory, actor: Actor, key: str, raw) -> float | int:
     """Admin changes a setting; validated, stored and audited in one transaction."""
     require_role(actor, "admin")
     value = validate(key, raw)
@@ -146,7 +147,7 @@ def update(session_factory, actor: Actor, key: str, raw) -> float | int:
     return value
 
 
-def listing(session_factory) -> list[dict]:
+def listing(session_factory: SessionFactory) -> list[dict]:
     """Every setting with its value, default, range and source, for the admin and About pages."""
     with session_factory() as s:
         values = load(s)

@@ -14,6 +14,7 @@ from hub.auth import check_password, hash_password, password_problem
 from hub.errors import NotFound, PermissionDenied, ValidationError
 from hub.text import check_text, clean_text
 from hub.vocab import DISCIPLINES, ROLES
+from db.engine import SessionFactory
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{2,59}$")
 
@@ -67,7 +68,7 @@ def _validate(username: str | None, name: str, roles: list[str], discipline: str
     return errors
 
 
-def list_users(session_factory, actor: Actor) -> list[UserRow]:
+def list_users(session_factory: SessionFactory, actor: Actor) -> list[UserRow]:
     """All users, for the admin page."""
     require_role(actor, "admin")
     with session_factory() as s:
@@ -79,13 +80,14 @@ def list_users(session_factory, actor: Actor) -> list[UserRow]:
         ]
 
 
-def list_practices(session_factory) -> list[tuple[int, str]]:
+def list_practices(session_factory: SessionFactory) -> list[tuple[int, str]]:
     """(id, name) of every practice."""
     with session_factory() as s:
         return [(p.id, p.name) for p in s.scalars(select(Practice).order_by(Practice.name))]
 
 
-def create_user(session_factory, actor: Actor, *, username: str, name: str, password: str, roles: list[str],
+def create_user(session_factory: SessionFactory, actor: Actor, *, username: str, name: str, password: str,
+                roles: list[str],
                 email: str | None = None, discipline: str | None = None, practice_id: int | None = None) -> int:
     """Admin creates a user; returns the new id."""
     require_role(actor, "admin")
@@ -107,7 +109,7 @@ def create_user(session_factory, actor: Actor, *, username: str, name: str, pass
         return user.id
 
 
-def update_user(session_factory, actor: Actor, user_id: int, *, name: str, roles: list[str],
+def update_user(session_factory: SessionFactory, actor: Actor, user_id: int, *, name: str, roles: list[str],
                 discipline: str | None, practice_id: int | None, email: str | None = None) -> None:
     """Admin changes a user's name, roles, discipline or practice."""
     require_role(actor, "admin")
@@ -136,7 +138,7 @@ def update_user(session_factory, actor: Actor, user_id: int, *, name: str, roles
         audit.record(s, actor, "user.update", "user", user.id, audit.diff(before, after))
 
 
-def set_active(session_factory, actor: Actor, user_id: int, active: bool) -> None:
+def set_active(session_factory: SessionFactory, actor: Actor, user_id: int, active: bool) -> None:
     """Admin deactivates (or reactivates) a user; deactivation ends their sessions."""
     require_role(actor, "admin")
     if user_id == actor.user_id and not active:
@@ -150,7 +152,7 @@ def set_active(session_factory, actor: Actor, user_id: int, active: bool) -> Non
         audit.record(s, actor, "user.activate" if active else "user.deactivate", "user", user.id)
 
 
-def reset_password(session_factory, actor: Actor, user_id: int, new_password: str) -> None:
+def reset_password(session_factory: SessionFactory, actor: Actor, user_id: int, new_password: str) -> None:
     """Admin sets a new password; this also unlocks the account and ends existing sessions."""
     require_role(actor, "admin")
     problem = password_problem(new_password or "")
@@ -167,7 +169,7 @@ def reset_password(session_factory, actor: Actor, user_id: int, new_password: st
         audit.record(s, actor, "user.reset_password", "user", user.id, {"unlocked": True})
 
 
-def change_own_password(session_factory, actor: Actor, current: str, new_password: str) -> None:
+def change_own_password(session_factory: SessionFactory, actor: Actor, current: str, new_password: str) -> None:
     """A user changes their own password after confirming the current one."""
     problem = password_problem(new_password or "")
     with session_factory.begin() as s:
@@ -186,7 +188,7 @@ def change_own_password(session_factory, actor: Actor, current: str, new_passwor
 ODS_GP_PRACTICE_RE = re.compile(r"^[A-Z][0-9]{5}$")
 
 
-def set_practice_ods_code(session_factory, actor: Actor, practice_id: int, ods_code: str) -> str:
+def set_practice_ods_code(session_factory: SessionFactory, actor: Actor, practice_id: int, ods_code: str) -> str:
     """Admin records a practice's ODS code (a letter and five digits for a GP practice; letters print it).
     Returns the stored code."""
     require_role(actor, "admin")

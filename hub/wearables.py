@@ -28,16 +28,17 @@ from hub import audit, flags
 from hub.access import Actor
 from hub.apple_health import (  # noqa: F401 - re-exported: callers import these from hub.wearables
     APPLE_QUANTITIES, ASLEEP_PREFIX, EXERCISE_TYPE, PROGRESS_EVERY, RESTING_HR_TYPE, SLEEP_SESSION_GAP, SLEEP_TYPE,
-    STEP_TYPE, _count_once, parse_apple_health,
+    STEP_TYPE, count_once, parse_apple_health,
 )
 from hub.errors import EditConflict, ValidationError
-from hub.records import _case_for_write  # the record's scope check: a PCP of the case's practice
+from hub.records import case_for_write  # the record's scope check: a PCP of the case's practice
 from hub.vocab import WEARABLE_SOURCES
 from hub.wearable_data import (  # noqa: F401 - re-exported
     DEFAULT_LIMITS, EARLIEST_DAY, INTEGER_METRICS, METRICS, RANGES, Day, Deadline, ImportLimits, ImportReport,
     ParseResult, RowError,
 )
 from hub.wearables_csv import CSV_ACCEPTED_COLUMNS, CSV_COLUMNS, CSV_FORMAT, parse_csv  # noqa: F401 - re-exported
+from db.engine import SessionFactory
 
 # ----------------------------------------------------------------------------- import into the record
 
@@ -69,7 +70,7 @@ def _same(a: Any, b: Any) -> bool:
     return math.isclose(float(a), float(b), rel_tol=0, abs_tol=1e-6)
 
 
-def import_days(session_factory, actor: Actor, case_id: int, days: Sequence[Day], source: str, *,
+def import_days(session_factory: SessionFactory, actor: Actor, case_id: int, days: Sequence[Day], source: str, *,
                 fields: Iterable[str] = METRICS, skipped_errors: int = 0) -> ImportReport:
     """Upsert days into the case patient's wearable record for one source (a PCP of the case's practice)."""
     if source not in WEARABLE_SOURCES:
@@ -86,7 +87,7 @@ def import_days(session_factory, actor: Actor, case_id: int, days: Sequence[Day]
     wanted = sorted((d for d in days if any(d.values(fields)[f] is not None for f in fields)), key=lambda d: d.day)
     try:
         with session_factory.begin() as s:
-            case = _case_for_write(s, actor, case_id)
+            case = case_for_write(s, actor, case_id)
             pid = case.patient_id
             existing: dict[date, WearableDay] = {}
             if wanted:
@@ -122,13 +123,13 @@ def import_days(session_factory, actor: Actor, case_id: int, days: Sequence[Day]
     return ImportReport(added, unchanged, updated, skipped_errors)
 
 
-def check_can_import(session_factory, actor: Actor, case_id: int) -> None:
+def check_can_import(session_factory: SessionFactory, actor: Actor, case_id: int) -> None:
     """Raise NotFound / PermissionDenied unless the actor may import into this case's record."""
     with session_factory() as s:
-        _case_for_write(s, actor, case_id)
+        case_for_write(s, actor, case_id)
 
 
-def import_file(session_factory, actor: Actor, case_id: int, path_or_fileobj: Any, kind: str,
+def import_file(session_factory: SessionFactory, actor: Actor, case_id: int, path_or_fileobj: Any, kind: str,
                 progress: Callable[[int, int | None], None] | None = None, *,
                 limits: ImportLimits = DEFAULT_LIMITS) -> tuple[ImportReport, list[RowError]]:
     """Check access, parse a 'csv' or 'apple_health' file, import its good days; returns the report and errors.

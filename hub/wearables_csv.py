@@ -87,8 +87,7 @@ class _BoundedReader(io.RawIOBase):
         self.bytes_read += len(data)
         if self.bytes_read > self._limit:
             raise refuse(f"The file is larger than {self._limit / 2**20:.3g} MB, which is far more than daily rows "
-                         "need "
-                         f"(40 years of days is under 2 MB); check that this is the daily summary CSV.")
+                         f"need (40 years of days is under 2 MB); check that this is the daily summary CSV.")
         buffer[:len(data)] = data
         return len(data)
 
@@ -295,8 +294,8 @@ def _parse_rows(reader, limits: ImportLimits, deadline: Deadline) -> ParseResult
         cells = row + [""] * (len(header) - len(row))
         row_problems: list[str] = []
         d, problem = _parse_date(cells[columns["date"]], today)
-        if problem:
-            row_problems.append(problem)
+        if problem or d is None:
+            row_problems.append(problem or "date is missing")
         elif d in seen:
             row_problems.append(f"date {d.isoformat()} already appears on line {seen[d]}; each day may appear "
                                 f"only once")
@@ -312,6 +311,6 @@ def _parse_rows(reader, limits: ImportLimits, deadline: Deadline) -> ParseResult
         if row_problems:
             errors.append(RowError(line, "; ".join(row_problems) + "."))
             continue
-        if values:  # a dated row with only empty cells is a day without data: nothing to store
+        if values and d is not None:  # a dated row with only empty cells is a day without data: nothing to store
             days.append(Day(day=d, **values))
     return ParseResult(days, errors, fields)

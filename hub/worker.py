@@ -22,11 +22,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from db.models import WorkerLock, utcnow
 from hub import flags
+from db.engine import SessionFactory
 
 LOCK_NAME = "flags-refresh"
 LEASE = timedelta(minutes=5)
@@ -45,7 +46,7 @@ class DbLock:
         self.engine, self.name, self.lease = engine, name, lease
         self.owner = _owner_id()
         self.held = False
-        self._conn = None  # PostgreSQL: the session that holds the advisory lock
+        self._conn: Connection | None = None  # PostgreSQL: the session that holds the advisory lock
 
     @property
     def _postgres(self) -> bool:
@@ -94,7 +95,7 @@ class DbLock:
     def release(self) -> None:
         if not self.held:
             return
-        if self._postgres:
+        if self._postgres and self._conn is not None:
             try:
                 self._conn.execute(text("SELECT pg_advisory_unlock(hashtext(current_database() || '.' || "
                                         "current_schema() || '.' || :name))"), {"name": self.name})
@@ -133,7 +134,7 @@ def _renewer(lock: DbLock, stop: threading.Event) -> threading.Thread:
     return threading.Thread(target=run, name="worker-lock-lease", daemon=True)
 
 
-def run_once(session_factory, today: date | None = None, *, force_full: bool = False) -> RunResult:
+def run_once(session_factory: SessionFactory, today: date | None = None, *, force_full: bool = False) -> RunResult:
     """One check: take the lock (or return 'locked'), then run the refresh that is due (see
     hub.flags.refresh_if_stale), or every case when force_full."""
     engine = session_factory.kw["bind"]
@@ -161,7 +162,7 @@ def run_once(session_factory, today: date | None = None, *, force_full: bool = F
     return result
 
 
-def serve(session_factory, interval: float = 30.0, parent_pid: int | None = None,
+def serve(session_factory: SessionFactory, interval: float = 30.0, parent_pid: int | None = None,
           stop: threading.Event | None = None) -> None:
     """Check every `interval` seconds until stopped (or until the parent process is gone)."""
     stop = stop or threading.Event()

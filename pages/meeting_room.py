@@ -121,7 +121,7 @@ if conflict:
         ss.pop(f"{prefix}conflict")
         st.rerun()
 
-open_flags = [f for f in header.flags if f.get("severity") in ("red", "amber")]
+open_flags = header.open_flags
 errors = ss.get(f"{prefix}errors", {})
 if errors:
     decision_form.error_summary(errors)
@@ -152,7 +152,7 @@ with right:
         drugs = [] if current is None or len(current) == 0 else [
             r.get("drug") for r in current.to_dict("records") if r.get("status") == "Current"]
         decision_form.render(
-            prefix, open_flags, view.starts_at.date(), errors, flag_codes=[f["code"] for f in header.flags],
+            prefix, open_flags, view.starts_at.date(), errors, flag_codes=[f.code for f in header.flags],
             condition=_code(CONDITIONS, header.condition),
             pain_classification=_code(PAIN_CLASSIFICATIONS, header.pain_classification),
             opioids=decision_templates.opioids_of(drugs))

@@ -7,16 +7,17 @@ import streamlit as st
 from hub import records
 from hub.errors import HubError
 from ui.common import CASE_NOTICE, leave_notice, md_escape, show_error
+from db.engine import SessionFactory
 
 
 def flags_panel(header) -> None:
     """The case's flags, worst first, each with the reason in words; appropriate restraint shown as such."""
     order = {"red": 0, "amber": 1, "info": 2}
-    for flag in sorted(header.flags, key=lambda f: order.get(f.get("severity"), 3)):
-        text = f"**{md_escape(flag.get('label', flag.get('code')))}** — {md_escape(flag.get('reason', ''))}"
-        if flag.get("severity") == "red":
+    for flag in sorted(header.flags, key=lambda f: order.get(f.severity, 3)):
+        text = f"**{md_escape(flag.label)}** — {md_escape(flag.reason)}"
+        if flag.severity == "red":
             st.error(text, icon=":material/error:")
-        elif flag.get("severity") == "amber":
+        elif flag.severity == "amber":
             st.warning(text, icon=":material/flag:")
         else:
             st.info(text, icon=":material/check_circle:")
@@ -43,7 +44,7 @@ def response_panel(header) -> None:
         cols[1].markdown(f"**Opioids now (oral morphine equivalent):** {md_escape(header.ome_text)}")
 
 
-def safety_actions(sf, actor, case_id: int) -> None:
+def safety_actions(sf: SessionFactory, actor, case_id: int) -> None:
     """Open PHQ-9 item 9 alerts with a form to record the action taken (the alert stays until then)."""
     for alert in records.open_safety_alerts(sf, actor, case_id):
         with st.form(f"safety_{alert['id']}"):
@@ -64,7 +65,7 @@ def safety_actions(sf, actor, case_id: int) -> None:
                     st.rerun()
 
 
-def decisions_panel(sf, actor, case_id: int) -> None:
+def decisions_panel(sf: SessionFactory, actor, case_id: int) -> None:
     """Outcome letters (on screen and as PDF, clinician and patient versions) and the case's actions."""
     import pandas as pd
 
@@ -95,7 +96,7 @@ def decisions_panel(sf, actor, case_id: int) -> None:
         st.dataframe(pd.DataFrame(actions).drop(columns=["id"]), hide_index=True, width="stretch")
 
 
-def goals_panel(sf, actor, case_id: int) -> None:
+def goals_panel(sf: SessionFactory, actor, case_id: int) -> None:
     """SMART goals from hub decisions with their latest GAS level and the case's T-score over time."""
     import pandas as pd
     import plotly.graph_objects as go
@@ -116,7 +117,7 @@ def goals_panel(sf, actor, case_id: int) -> None:
         st.plotly_chart(fig, width="stretch")
 
 
-def fhir_download(sf, actor, case_id: int) -> None:
+def fhir_download(sf: SessionFactory, actor, case_id: int) -> None:
     """Download the case as a FHIR R4 Bundle, built when the button is clicked (and audited then)."""
     from hub import audit_events
 

@@ -7,6 +7,7 @@ to and from hub.decisions.DecisionForm."""
 from __future__ import annotations
 
 from dataclasses import asdict, fields
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import streamlit as st
@@ -15,6 +16,7 @@ from hub import decision_templates, decisions, vocab
 from hub.clinical.case_review import FLAG_LABELS
 from hub.clinical.signals import JUST_CODES
 from hub.decisions import DecisionForm, GoalInput, RecommendationInput
+from hub.flags import FlagView
 from hub.vocab import (
     FLAG_RESPONSES,
     MEDICINE_RECOMMENDATIONS,
@@ -217,7 +219,7 @@ def _rec_line(r: dict) -> str:
     return f"{RECOMMENDATION_TYPES.get(r.get('kind') or '', 'Type not chosen')}{drug} · {owner} · due {due}{patient}"
 
 
-def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[str, str], *,
+def render(prefix: str, open_flags: Sequence[FlagView], meeting_day: date, errors: dict[str, str], *,
            flag_codes: list[str] | None = None, condition: str | None = None,
            pain_classification: str | None = None, opioids: list[str] | None = None) -> None:
     """Draw the structured form (values live in session state under `prefix`)."""
@@ -244,10 +246,10 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
         anchor("err-flag_responses")
         _errors_beside(errors, "flag_responses")
         for f in open_flags:
-            code = f["code"]
+            code = f.code
             anchor(f"err-flag.{code}")
             st.radio(FLAG_LABELS.get(code, code), list(FLAG_RESPONSES), format_func=FLAG_RESPONSES.get, index=None,
-                     horizontal=True, key=f"{prefix}flag_{code}", help=f.get("reason"))
+                     horizontal=True, key=f"{prefix}flag_{code}", help=f.reason)
             if ss.get(f"{prefix}flag_{code}") == "restraint":
                 c1, c2 = st.columns(2)
                 c1.selectbox("Reason for restraint", list(JUST_CODES), index=None, key=f"{prefix}flagreason_{code}",
@@ -259,7 +261,7 @@ def render(prefix: str, open_flags: list[dict], meeting_day: date, errors: dict[
     st.subheader("Recommendations")
     anchor("err-recommendations")
     _errors_beside(errors, "recommendations")
-    suggestions = decision_templates.suggest(flag_codes or [f["code"] for f in open_flags], condition,
+    suggestions = decision_templates.suggest(flag_codes or [f.code for f in open_flags], condition,
                                              pain_classification, ss.get(f"{prefix}pathway_step"))
     suggested = [x for x in suggestions if x.why]
     for title, group in (("Suggested for this case", suggested),
@@ -393,12 +395,12 @@ def _refill_summary(prefix: str) -> None:
     st.session_state[f"{prefix}patient_summary"] = decisions.suggest_patient_summary(read(prefix, []))
 
 
-def read(prefix: str, open_flags: list[dict]) -> DecisionForm:
+def read(prefix: str, open_flags: Sequence[FlagView]) -> DecisionForm:
     """The form's current values as a DecisionForm."""
     ss = st.session_state
     flag_responses = {}
     for f in open_flags:
-        code = f["code"]
+        code = f.code
         if ss.get(f"{prefix}flag_{code}"):
             restraint = ss[f"{prefix}flag_{code}"] == "restraint"
             flag_responses[code] = {"response": ss[f"{prefix}flag_{code}"],
@@ -416,7 +418,7 @@ def read(prefix: str, open_flags: list[dict]) -> DecisionForm:
     return DecisionForm(**{k: v for k, v in values.items() if k in FORM_FIELDS})
 
 
-def send_summary(prefix: str, open_flags: list[dict], referrer: str) -> None:
+def send_summary(prefix: str, open_flags: Sequence[FlagView], referrer: str) -> None:
     """What finalising will send, read from the form as it is now."""
     lines = decisions.send_summary(read(prefix, open_flags), referrer)
     st.markdown("**Finalising sends:**\n\n" + "\n".join(f"- {md_escape(x)}" for x in lines))

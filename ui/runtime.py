@@ -25,6 +25,11 @@ def _worker(url: str):
     return start_child(url)
 
 
+def dispose_engine(url: str) -> None:
+    """Dispose the engine the app cached for this URL (benchmarks that rebuild the database in-process)."""
+    _prepared(url)[0].dispose()
+
+
 def session_factory():
     """The session factory for the configured database (migrated, demo-seeded when embedded), with the
     background worker started for it."""

@@ -1,21 +1,51 @@
 """The hub's view of one case: its flags (safety, opioid, inertia, disengagement) with reasons,
 the response of the primary outcome, and an explained queue priority. Pure: plain records in,
-frozen results out; the service layer (hub.flags) loads the records and stores the result."""
+frozen results out; the service layer (hub.flags) loads the records and stores the result.
+
+The records and results are in hub.clinical.case_records and the primary outcome's response in
+hub.clinical.primary_response; both are re-exported here, where callers import them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any, cast
 
-from hub import vocab
 from hub.clinical import opioids, outcomes, signals
+from hub.clinical.case_records import (
+    FLAG_GROUPS,
+    FLAG_LABELS,
+    AssessmentRec,
+    CaseEvaluation,
+    CaseRecord,
+    Flag,
+    Response,
+    ReviewRec,
+    TreatmentRec,
+)
+from hub.clinical.primary_response import (
+    DEFAULT_MIC,
+    PRIMARY_OUTCOMES,
+    baseline_of,
+    choose_primary_outcome,
+    format_score,
+    mic_for,
+    primary_response,
+    response_since,
+    series_of,
+    setting_value,
+)
 from hub.clinical.signals import fmt_day
 
-# Instruments that can be a case's primary outcome, in the order a default is chosen (one list, in hub.vocab).
-PRIMARY_OUTCOMES: tuple[str, ...] = tuple(vocab.PRIMARY_OUTCOMES)
-DEFAULT_MIC = {"peg": None, "nrs": None, "mskhq": outcomes.MSKHQ_MIC, "odi": outcomes.ODI_MIC_POINTS}
+__all__ = [
+    # re-exported from hub.clinical.case_records and hub.clinical.primary_response
+    "FLAG_GROUPS", "FLAG_LABELS", "AssessmentRec", "CaseEvaluation", "CaseRecord", "Flag", "Response", "ReviewRec",
+    "TreatmentRec", "DEFAULT_MIC", "PRIMARY_OUTCOMES", "choose_primary_outcome", "primary_response", "response_since",
+    # defined here
+    "BELIEFS_TSK11_MIN", "BELIEFS_PCS_MIN", "BELIEFS_WINDOW_MONTHS", "BELIEFS_LOW_ADHERENCE_PCT", "WAITING_STATUSES",
+    "PRIORITY_WEIGHTS", "DISENGAGEMENT_PRIORITY_ONCE", "EXERCISE_CATEGORIES", "onset_kind", "evaluate_case",
+    "explain_priority", "ome_over_time",
+]
 
 # explore_beliefs (H11): DESIGN DEFAULTS except PCS >= 30 [S] and TSK-17 > 37 [S] (thresholds module).
 BELIEFS_TSK11_MIN = 30
@@ -37,262 +67,9 @@ PRIORITY_WEIGHTS: dict[str, float] = {
     "priority.max_waiting_weeks": 26.0,
 }
 
-FLAG_LABELS = {
-    "safety_phq9": "Safety alert",
-    "opioid_red": "Opioid dose (red)",
-    "opioid_amber": "Opioid dose (amber)",
-    "opioid_unconvertible": "Opioid not converted",
-    "co_prescription": "Opioid co-prescription",
-    "inertia": "Therapeutic inertia",
-    "missed_appointments": "Missed appointments",
-    "prom_non_completion": "PROMs not returned",
-    "adherence_drop": "Adherence falling",
-    "prom_plateau": "PROM plateau",
-    "treatment_burden": "Treatment too much",
-    "appropriate_restraint": "Appropriate restraint",
-    "relisted": "Re-listed",
-    "wearable_drop": "Wearable use falling",
-    "distress": "Significant distress",
-    "phq9_item9_unanswered": "PHQ-9 item 9 not answered",
-    "opioid_escalation_without_benefit": "Opioid up, no benefit",
-    "explore_beliefs": "Explore beliefs",
-}
 # Missed appointments and unreturned PROMs stay separate flags (separate reasons) but are one signal of
 # disengagement: they add to the queue priority once (hazard H8).
 DISENGAGEMENT_PRIORITY_ONCE = ("missed_appointments", "prom_non_completion")
-FLAG_GROUPS = {
-    "safety": ("safety_phq9", "phq9_item9_unanswered", "distress"),
-    "opioid": ("opioid_red", "opioid_amber", "opioid_unconvertible", "co_prescription",
-               "opioid_escalation_without_benefit"),
-    "inertia": ("inertia",),
-    "disengagement": ("missed_appointments", "prom_non_completion", "adherence_drop", "prom_plateau",
-                      "treatment_burden", "wearable_drop"),
-}
-
-
-@dataclass(frozen=True)
-class AssessmentRec:
-    """One administered (or not returned) instrument."""
-
-    on: date
-    instrument: str
-    total: float | None
-    completed: bool = True
-    safety_alert: bool = False
-    safety_action: str | None = None
-    item9_missing: bool = False  # a PHQ-9 recorded without an answer to item 9
-    fear_item_positive: bool | None = None  # STarT Back fear item (None: not this instrument / not answered)
-    # Who completed it: 'patient-completed' (through an invitation link) names the source in the safety flag.
-    mode: str = ""
-    reported_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ReviewRec:
-    """One review contact."""
-
-    on: date
-    attendance: str  # attended / dna / cancelled
-    management_changes: tuple[str, ...] = ()
-    inaction_justifications: tuple[str, ...] = ()
-    adherence_pct: int | None = None
-    treatment_too_much: bool | None = None
-
-
-@dataclass(frozen=True)
-class TreatmentRec:
-    """One treatment course; medicines carry drug, route and dose."""
-
-    category: str
-    start: date
-    end: date | None = None
-    drug: str | None = None
-    route: str | None = None
-    daily_dose_mg: float | None = None
-    patch_mcg_per_h: float | None = None
-    name: str = ""
-    status: str = "active"
-    reason_stopped: str | None = None
-    adherence_pct: int | None = None
-
-    def active_on(self, day: date) -> bool:
-        """True if the course runs on that day."""
-        return self.start <= day and (self.end is None or self.end >= day)
-
-
-@dataclass(frozen=True)
-class CaseRecord:
-    """Everything the evaluation needs about one case, as plain values."""
-
-    today: date
-    condition: str
-    pain_classification: str
-    risk_band: str | None = None
-    submitted_on: date | None = None
-    baseline_pain: float | None = None
-    primary_outcome: str | None = None
-    assessments: tuple[AssessmentRec, ...] = ()
-    reviews: tuple[ReviewRec, ...] = ()
-    treatments: tuple[TreatmentRec, ...] = ()
-    status: str | None = None
-    relisted_reason: str | None = None
-    decided_on: date | None = None
-    wearable_days_recent: int | None = None  # days with wearable data in the last 28 days
-    wearable_days_before: int | None = None  # ... and in the 28 days before those
-    gas_met_on: tuple[tuple[date, bool], ...] = ()  # agreed goals (GAS) met or not, from each rating date
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A flag on a case with the reason a clinician reads in two seconds."""
-
-    code: str
-    severity: str  # 'red' | 'amber' | 'info'
-    reason: str
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def label(self) -> str:
-        """Short name for the queue column."""
-        return FLAG_LABELS.get(self.code, self.code)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form stored on the case."""
-        return {"code": self.code, "label": self.label, "severity": self.severity, "reason": self.reason,
-                "evidence": dict(self.evidence)}
-
-
-@dataclass(frozen=True)
-class Response:
-    """Change of the primary outcome since baseline."""
-
-    instrument: str
-    baseline: float | None
-    baseline_on: date | None
-    latest: float | None
-    latest_on: date | None
-    category: str | None
-    important: bool | None
-    text: str
-    mic_band: tuple[float, float] | None = None
-    target: float | None = None
-
-
-@dataclass(frozen=True)
-class CaseEvaluation:
-    """Result of evaluating a case: flags, response and the explained priority."""
-
-    flags: tuple[Flag, ...]
-    response: Response | None
-    ome_total: float
-    priority: float
-    priority_reasons: tuple[str, ...]
-    since_decision: Response | None = None
-
-    def flag_codes(self, severities: tuple[str, ...] = ("red", "amber", "info")) -> set[str]:
-        """Codes of the flags with these severities."""
-        return {f.code for f in self.flags if f.severity in severities}
-
-    @property
-    def safety_alert(self) -> bool:
-        """True while a PHQ-9 item 9 alert has no recorded action."""
-        return any(f.code == "safety_phq9" for f in self.flags)
-
-
-def _setting(settings: Mapping[str, Any], key: str, default: Any) -> Any:
-    value = settings.get(key, default)
-    return default if value is None else value
-
-
-def choose_primary_outcome(record: CaseRecord) -> str | None:
-    """The case's primary outcome: the one chosen at MDT, else the first of PEG, NRS, MSK-HQ, ODI with data."""
-    if record.primary_outcome:
-        return record.primary_outcome
-    have = {a.instrument for a in record.assessments if a.completed and a.total is not None}
-    for code in PRIMARY_OUTCOMES:
-        if code in have:
-            return code
-    return "nrs" if record.baseline_pain is not None else None
-
-
-def _series(record: CaseRecord, instrument: str) -> list[tuple[date, float]]:
-    pts = sorted((a.on, float(a.total)) for a in record.assessments
-                 if a.instrument == instrument and a.completed and a.total is not None and a.on <= record.today)
-    return pts
-
-
-def _baseline(record: CaseRecord, instrument: str, pts: list[tuple[date, float]]) -> tuple[date | None, float | None]:
-    """Baseline = the latest value on or before submission, else the first value; NRS falls back to the
-    pain score given at submission."""
-    if record.submitted_on is not None:
-        before = [p for p in pts if p[0] <= record.submitted_on]
-        if before:
-            return before[-1]
-    if pts:
-        return pts[0]
-    if instrument == "nrs" and record.baseline_pain is not None:
-        return record.submitted_on, float(record.baseline_pain)
-    return None, None
-
-
-def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = None) -> Response | None:
-    """Classify the primary outcome's change since baseline (docs/CLINICAL.md section 2)."""
-    settings = settings or {}
-    instrument = choose_primary_outcome(record)
-    if instrument is None:
-        return None
-    pts = _series(record, instrument)
-    base_on, base = _baseline(record, instrument, pts)
-    latest_on, latest = (pts[-1] if pts else (None, None))
-    band = target = None
-    if base is not None:
-        if instrument in ("peg", "nrs"):
-            pct = float(_setting(settings, "pain.moderate_pct", 30.0))
-            floor = float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR))
-            target = round(max(0.0, min(base * (1 - pct / 100), base - floor)), 2)  # v0.2: % and raw floor
-            band = (target, base)
-        elif instrument == "mskhq":
-            mic = float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC))
-            band, target = (base, base + mic), base + mic
-        elif instrument == "odi":
-            mic = float(_setting(settings, "odi.mic_points", outcomes.ODI_MIC_POINTS))
-            band, target = (base - mic, base), base - mic
-    if base is None or latest is None or latest_on == base_on:
-        return Response(instrument, base, base_on, latest, latest_on, None, None,
-                        "No follow-up value since baseline yet", band, target)
-    c = outcomes.classify_change(instrument, base, latest,
-                                 raw_floor=float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR)))
-    text = (f"{instrument.upper()} {_score(base)} ({fmt_day(base_on, record.today) if base_on else 'baseline'}) → "
-            f"{_score(latest)} ({fmt_day(cast(date, latest_on), record.today)}): {c.category.replace('_', ' ')}")
-    return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text, band, target)
-
-
-def _score(value: float) -> str:
-    """A score as a clinician reads it: PEG means to one decimal (3.3, not 3.33333), whole scores bare."""
-    return f"{round(value, 1):g}"
-
-
-def response_since(record: CaseRecord, since: date, settings: Mapping[str, Any] | None = None) -> Response | None:
-    """Change of the primary outcome since a date (the hub decision): value at or before it vs the latest."""
-    settings = settings or {}
-    instrument = choose_primary_outcome(record)
-    if instrument is None:
-        return None
-    pts = _series(record, instrument)
-    before = [p for p in pts if p[0] <= since]
-    after = [p for p in pts if p[0] > since]
-    if not before:
-        return Response(instrument, None, None, None, None, None, None, "No value at the hub decision to compare with")
-    base_on, base = before[-1]
-    if not after:
-        return Response(instrument, base, base_on, None, None, None, None,
-                        f"No {instrument.upper()} since the hub decision yet")
-    latest_on, latest = after[-1]
-    c = outcomes.classify_change(instrument, base, latest,
-                                 raw_floor=float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR)))
-    text = (f"Since the hub decision: {instrument.upper()} {_score(base)} ({fmt_day(base_on, record.today)}) → "
-            f"{_score(latest)} ({fmt_day(latest_on, record.today)}): {c.category.replace('_', ' ')}")
-    return Response(instrument, base, base_on, latest, latest_on, c.category, c.important, text)
 
 
 def _gas_met(record: CaseRecord, on: date) -> bool | None:
@@ -306,28 +83,28 @@ def _target_met(record: CaseRecord, instrument: str | None, on: date, settings: 
     gas_met = _gas_met(record, on)
     if instrument is None:
         return gas_met
-    pts = [p for p in _series(record, instrument) if p[0] <= on]
-    base_on, base = _baseline(record, instrument, _series(record, instrument))
+    pts = [p for p in series_of(record, instrument) if p[0] <= on]
+    base_on, base = baseline_of(record, instrument, series_of(record, instrument))
     if not pts or base is None or pts[-1][0] == base_on:
         return gas_met
     return outcomes.is_responder(instrument, base, pts[-1][1], gas_met=gas_met,
-                                 pain_pct=float(_setting(settings, "pain.moderate_pct", 30.0)),
-                                 mskhq_mic=float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC)),
-                                 raw_floor=float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR)))
+                                 pain_pct=float(setting_value(settings, "pain.moderate_pct", 30.0)),
+                                 mskhq_mic=float(setting_value(settings, "mskhq.mic", outcomes.MSKHQ_MIC)),
+                                 raw_floor=float(setting_value(settings, "pain.raw_floor", outcomes.RAW_FLOOR)))
 
 
 def _opioid_flags(record: CaseRecord, settings: Mapping[str, Any]) -> tuple[list[Flag], float]:
     active = [t for t in record.treatments if t.category == "medicine" and t.drug and t.active_on(record.today)]
     # A dose of 0 mg/day counts as 0; only a dose that is not recorded (None) leaves the item out.
     rx = [opioids.rx_of(t.drug, t.route, t.daily_dose_mg, t.patch_mcg_per_h) for t in active
-          if opioids.is_opioid(t.drug)]
+          if t.drug is not None and opioids.is_opioid(t.drug)]
     flags: list[Flag] = []
     total = 0.0
     if rx:
         result = opioids.daily_ome(rx)
         total = float(result.total)
-        amber = float(_setting(settings, "opioid.amber_ome", 90.0))
-        red = float(_setting(settings, "opioid.red_ome", 120.0))
+        amber = float(setting_value(settings, "opioid.amber_ome", 90.0))
+        red = float(setting_value(settings, "opioid.red_ome", 120.0))
         level = opioids.opioid_flag(total, amber=amber, red=red)
         parts = ", ".join(f"{i.label} = {i.ome:g}" for i in result.items)
         if level != "none":
@@ -361,12 +138,12 @@ def _distress_flags(record: CaseRecord, settings: Mapping[str, Any]) -> list[Fla
     today = record.today
     flags: list[Flag] = []
     reasons = []
-    phq_min = float(_setting(settings, "escalation.e3_phq9_min", 15))
-    gad_min = float(_setting(settings, "escalation.e3_gad7_min", 15))
+    phq_min = float(setting_value(settings, "escalation.e3_phq9_min", 15))
+    gad_min = float(setting_value(settings, "escalation.e3_gad7_min", 15))
     phq, gad = _latest(record, "phq9"), _latest(record, "gad7")
-    if phq is not None and phq.total >= phq_min:
+    if phq is not None and phq.total is not None and phq.total >= phq_min:
         reasons.append(f"PHQ-9 {phq.total:g} on {fmt_day(phq.on, today)} (≥ {phq_min:g})")
-    if gad is not None and gad.total >= gad_min:
+    if gad is not None and gad.total is not None and gad.total >= gad_min:
         reasons.append(f"GAD-7 {gad.total:g} on {fmt_day(gad.on, today)} (≥ {gad_min:g})")
     if reasons:
         flags.append(Flag("distress", "amber", f"Significant distress: {'; '.join(reasons)}. Consider a parallel "
@@ -397,16 +174,17 @@ def _opioid_escalation_flag(record: CaseRecord, settings: Mapping[str, Any]) -> 
         return None
     prev = attended[-2] if len(attended) >= 2 else attended[-1]
     before, now = _ome_on(record, prev), _ome_on(record, today)
-    if now - before <= float(_setting(settings, "opioid.escalation_min_rise", 0.0)):
+    if now - before <= float(setting_value(settings, "opioid.escalation_min_rise", 0.0)):
         return None
     instrument = choose_primary_outcome(record)
     if instrument is None:
         return None
     since = response_since(record, prev, settings)
-    if since is not None and since.category is not None:
+    if (since is not None and since.category is not None and since.baseline is not None and since.latest is not None
+            and since.baseline_on is not None and since.latest_on is not None):  # a category implies both values
         improved = since.category in ("moderate", "substantial", "improved")
-        outcome = (f"{since.instrument.upper()} {_score(since.baseline)} ({fmt_day(since.baseline_on, today)}) → "
-                   f"{_score(since.latest)} ({fmt_day(since.latest_on, today)}): "
+        outcome = (f"{since.instrument.upper()} {format_score(since.baseline)} ({fmt_day(since.baseline_on, today)}) → "
+                   f"{format_score(since.latest)} ({fmt_day(since.latest_on, today)}): "
                    f"{since.category.replace('_', ' ')}")
     else:
         overall = primary_response(record, settings)
@@ -440,7 +218,7 @@ def onset_kind(t: TreatmentRec) -> str:
 
 
 def _onset_windows(settings: Mapping[str, Any]) -> dict[str, float]:
-    return {k: float(_setting(settings, f"inertia.onset_window_weeks.{k}", v))
+    return {k: float(setting_value(settings, f"inertia.onset_window_weeks.{k}", v))
             for k, v in signals.ONSET_WINDOW_WEEKS.items()}
 
 
@@ -464,14 +242,16 @@ def _explore_beliefs_flag(record: CaseRecord, settings: Mapping[str, Any]) -> Fl
     declined, stopped early or missed in the last months. Info only: it suggests, it adds no priority."""
     today = record.today
     scores = []
-    tsk11_min = float(_setting(settings, "beliefs.tsk11_min", BELIEFS_TSK11_MIN))
-    tsk17_above = float(_setting(settings, "tsk17.high_above", 37))
-    pcs_min = float(_setting(settings, "beliefs.pcs_min", BELIEFS_PCS_MIN))
-    for code, label, test, cut in (("tsk11", "TSK-11", lambda v: v >= tsk11_min, f"≥ {tsk11_min:g}"),
-                                   ("tsk17", "TSK-17", lambda v: v > tsk17_above, f"> {tsk17_above:g}"),
-                                   ("pcs", "PCS", lambda v: v >= pcs_min, f"≥ {pcs_min:g}")):
+    tsk11_min = float(setting_value(settings, "beliefs.tsk11_min", BELIEFS_TSK11_MIN))
+    tsk17_above = float(setting_value(settings, "tsk17.high_above", 37))
+    pcs_min = float(setting_value(settings, "beliefs.pcs_min", BELIEFS_PCS_MIN))
+    checks: tuple[tuple[str, str, Callable[[float], bool], str], ...] = (
+        ("tsk11", "TSK-11", lambda v: v >= tsk11_min, f"≥ {tsk11_min:g}"),
+        ("tsk17", "TSK-17", lambda v: v > tsk17_above, f"> {tsk17_above:g}"),
+        ("pcs", "PCS", lambda v: v >= pcs_min, f"≥ {pcs_min:g}"))
+    for code, label, test, cut in checks:
         a = _latest(record, code)
-        if a is not None and test(a.total):
+        if a is not None and a.total is not None and test(a.total):
             scores.append(f"{label} {a.total:g} on {fmt_day(a.on, today)} ({cut})")
     sbst = [a for a in record.assessments if a.instrument == "sbst" and a.fear_item_positive is not None
             and a.on <= today]
@@ -480,9 +260,9 @@ def _explore_beliefs_flag(record: CaseRecord, settings: Mapping[str, Any]) -> Fl
         scores.append(f"STarT Back fear item positive on {fmt_day(last_sbst.on, today)}")
     if not scores:
         return None
-    months = int(_setting(settings, "beliefs.window_months", BELIEFS_WINDOW_MONTHS))
-    low = float(_setting(settings, "beliefs.low_adherence_pct", BELIEFS_LOW_ADHERENCE_PCT))
-    since = signals._months_before(today, months)
+    months = int(setting_value(settings, "beliefs.window_months", BELIEFS_WINDOW_MONTHS))
+    low = float(setting_value(settings, "beliefs.low_adherence_pct", BELIEFS_LOW_ADHERENCE_PCT))
+    since = signals.months_before(today, months)
     events = []
     for t in record.treatments:
         if t.category not in EXERCISE_CATEGORIES or t.start > today:
@@ -544,11 +324,11 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
                    for r in attended]
     if sig_reviews:
         ti = signals.therapeutic_inertia_flag(
-            sig_reviews, today, min_consecutive=int(_setting(settings, "inertia.min_consecutive", 2)),
-            max_weeks=float(_setting(settings, "inertia.max_weeks", 12)))
+            sig_reviews, today, min_consecutive=int(setting_value(settings, "inertia.min_consecutive", 2)),
+            max_weeks=float(setting_value(settings, "inertia.max_weeks", 12)))
         if ti.flag:
             reason = ti.reason
-            values = [v for d_, v in _series(record, instrument)] if instrument else []
+            values = [v for d_, v in series_of(record, instrument)] if instrument else []
             if instrument and len(values) >= 2:
                 reason += f" ({instrument.upper()} {values[0]:.1f} → {values[-1]:.1f})"
             flags.append(Flag("inertia", "amber", reason, {"ti_score": ti.ti_score, "rule": ti.rule}))
@@ -557,8 +337,8 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
             flags.append(Flag("appropriate_restraint", "info",
                               f"No change on {fmt_day(attended[-1].on, today)} by decision: {codes}",
                               {"ti_score": ti.ti_score}))
-        elif sig_reviews[-1].target_met is False and waiting[attended[-1].on]:
-            t, weeks = waiting[attended[-1].on]
+        elif sig_reviews[-1].target_met is False and (wait := waiting[attended[-1].on]):
+            t, weeks = wait
             flags.append(Flag("appropriate_restraint", "info",
                               f"Waiting for {_treatment_name(t)} (started {fmt_day(t.start, today)}) to work: the "
                               f"review on {fmt_day(attended[-1].on, today)} is within its {weeks:g}-week onset "
@@ -567,10 +347,10 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
     # Treatment fatigue / disengagement.
     contacts = [(r.on, r.attendance == "attended") for r in record.reviews if r.attendance in ("attended", "dna")]
     dna = signals.missed_appointments_signal(
-        contacts, today, min_dna=int(_setting(settings, "disengagement.dna_min_count", 2)),
-        window_months=int(_setting(settings, "disengagement.dna_window_months", 6)),
-        last_n=int(_setting(settings, "disengagement.dna_last_n", 4)),
-        min_fraction=float(_setting(settings, "disengagement.dna_min_fraction", 0.5)))
+        contacts, today, min_dna=int(setting_value(settings, "disengagement.dna_min_count", 2)),
+        window_months=int(setting_value(settings, "disengagement.dna_window_months", 6)),
+        last_n=int(setting_value(settings, "disengagement.dna_last_n", 4)),
+        min_fraction=float(setting_value(settings, "disengagement.dna_min_fraction", 0.5)))
     if dna.flag:
         flags.append(Flag("missed_appointments", "amber", dna.reason))
     # One PROM contact per date: returned if any questionnaire of that day came back.
@@ -579,29 +359,29 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
         by_day[a.on] = by_day.get(a.on, False) or a.completed
     proms = sorted(by_day.items())
     nonret = signals.prom_non_completion_signal(
-        proms, today, min_consecutive=int(_setting(settings, "disengagement.prom_nonreturn_min_consecutive", 2)))
+        proms, today, min_consecutive=int(setting_value(settings, "disengagement.prom_nonreturn_min_consecutive", 2)))
     if nonret.flag:
         flags.append(Flag("prom_non_completion", "amber", nonret.reason))
     adherence = [r for r in sorted(record.reviews, key=lambda r: r.on) if r.adherence_pct is not None]
     if len(adherence) >= 2:
         drop = signals.adherence_drop_signal(cast(float, adherence[-2].adherence_pct),
                                              cast(float, adherence[-1].adherence_pct),
-                                             min_drop=float(_setting(settings, "disengagement.adherence_min_drop", 0.5)))
+                                             min_drop=float(setting_value(settings, "disengagement.adherence_min_drop", 0.5)))
         if drop.flag:
             flags.append(Flag("adherence_drop", "amber", f"{drop.reason} ({fmt_day(adherence[-2].on, today)} → "
                               f"{fmt_day(adherence[-1].on, today)})"))
     if instrument is not None:
-        pts = _series(record, instrument)
-        base_on, base = _baseline(record, instrument, pts)
-        mic = _mic(instrument, base, settings)
+        pts = series_of(record, instrument)
+        base_on, base = baseline_of(record, instrument, pts)
+        mic = mic_for(instrument, base, settings)
         since_baseline = [p for p in pts if base_on is None or p[0] >= base_on]
         if mic and len(since_baseline) >= 2:
             # Plateau of the primary outcome since the baseline the hub measures response from.
             plateau = signals.prom_plateau_signal(
-                since_baseline, mic, min_points=int(_setting(settings, "disengagement.plateau_min_points", 3)),
-                min_weeks=float(_setting(settings, "disengagement.plateau_min_weeks", 12)),
-                slope_weeks=float(_setting(settings, "disengagement.plateau_slope_weeks", 12)),
-                improving_floor=(float(_setting(settings, "pain.raw_floor", outcomes.RAW_FLOOR))
+                since_baseline, mic, min_points=int(setting_value(settings, "disengagement.plateau_min_points", 3)),
+                min_weeks=float(setting_value(settings, "disengagement.plateau_min_weeks", 12)),
+                slope_weeks=float(setting_value(settings, "disengagement.plateau_slope_weeks", 12)),
+                improving_floor=(float(setting_value(settings, "pain.raw_floor", outcomes.RAW_FLOOR))
                                  if instrument in ("peg", "nrs") else None),
                 higher_is_better=instrument == "mskhq")
             if plateau.flag:
@@ -609,7 +389,7 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
     recent, before = record.wearable_days_recent, record.wearable_days_before
     if recent is not None and before and before >= 7:
         drop = signals.adherence_drop_signal(before, recent,
-                                             min_drop=float(_setting(settings, "disengagement.adherence_min_drop", 0.5)))
+                                             min_drop=float(setting_value(settings, "disengagement.adherence_min_drop", 0.5)))
         if drop.flag:
             flags.append(Flag("wearable_drop", "amber", f"Wearable worn on {recent} of the last 28 days, down from "
                               f"{before} of the 28 days before"))
@@ -630,25 +410,13 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
     return CaseEvaluation(tuple(flags), response, ome_total, priority, tuple(reasons), since)
 
 
-def _mic(instrument: str, baseline: float | None, settings: Mapping[str, Any]) -> float | None:
-    if instrument in ("peg", "nrs"):
-        if not baseline:
-            return None
-        return baseline * float(_setting(settings, "pain.moderate_pct", 30.0)) / 100
-    if instrument == "mskhq":
-        return float(_setting(settings, "mskhq.mic", outcomes.MSKHQ_MIC))
-    if instrument == "odi":
-        return float(_setting(settings, "odi.mic_points", outcomes.ODI_MIC_POINTS))
-    return None
-
-
 def explain_priority(flags: Sequence[Flag], record: CaseRecord,
                      settings: Mapping[str, Any] | None = None) -> tuple[float, list[str]]:
     """Transparent queue priority: weighted safety alerts, flags, risk band and waiting time, with the why."""
     settings = settings or {}
     if record.status is not None and record.status not in WAITING_STATUSES:
         return 0.0, [f"Not waiting for the hub ({record.status})"]
-    w = {k: float(_setting(settings, k, v)) for k, v in PRIORITY_WEIGHTS.items()}
+    w = {k: float(setting_value(settings, k, v)) for k, v in PRIORITY_WEIGHTS.items()}
     score, reasons = 0.0, []
     if any(f.code == "safety_phq9" for f in flags):
         score += w["priority.safety_alert"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub import vocab
-from hub.clinical.instruments import INSTRUMENTS, instrument_id
+from hub.clinical.instrument_registry import INSTRUMENTS, instrument_id
 
 # Percentages are compared after rounding to 9 decimals so that, e.g., 10 -> 7 is exactly 30 %.
 _EPS_DIGITS = 9

@@ -230,7 +230,8 @@ class SignalResult:
     value: float | None = None
 
 
-def _months_before(d: date, months: int) -> date:
+def months_before(d: date, months: int) -> date:
+    """The same day `months` calendar months earlier (clamped to the end of a shorter month)."""
     y, m = divmod(d.year * 12 + (d.month - 1) - months, 12)
     m += 1
     for day in (d.day, 30, 29, 28):
@@ -264,7 +265,7 @@ def missed_appointments_signal(
     for d, a in rows:
         if not isinstance(a, bool):
             raise ValueError(f"attendance on {d} must be True (attended) or False (DNA), got {a!r}")
-    start = _months_before(today, window_months)
+    start = months_before(today, window_months)
     dnas = [d for d, a in rows if not a and d > start]
     if len(dnas) >= min_dna:
         return SignalResult(True, f"{len(dnas)} missed appointments in the last {window_months} months "

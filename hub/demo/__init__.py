@@ -19,9 +19,10 @@ from hub.demo.cohort import (
 )
 from hub.demo.invitations import seed_demo_invitations
 from hub.demo.meetings import seed_demo_meetings
+from db.engine import SessionFactory
 
 
-def seed_all(session_factory, *, seed: int = 2026, password: str = DEMO_PASSWORD, today=None) -> dict:
+def seed_all(session_factory: SessionFactory, *, seed: int = 2026, password: str = DEMO_PASSWORD, today=None) -> dict:
     """Seed the whole demo into an empty database in ONE transaction: the cohort, flags and priority for it,
     the past and upcoming hub meetings written through the services, and a `demo.complete` audit marker.
     A kill at any moment leaves the database as it was (empty), so the next start seeds it again. The

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from db.models import AgendaItem, Case, Invitation, Meeting, Practice, utcnow
 from hub import invitations
 from hub.auth import actor_for
+from db.engine import SessionFactory
 
 WORDS = [
     ("Being able to look after my grandchildren two days a week.",
@@ -26,10 +27,13 @@ WORDS = [
 ]
 
 
-def _answer(sf, token: str, when, words: tuple[str, str, str] | None, rng: random.Random,
-            upto: int | None = None, item9: int = 0) -> None:
+def _answer(sf: SessionFactory, token: str, when, words: tuple[str, str, str] | None,
+            rng: random.Random, upto: int | None = None, item9: int = 0) -> None:
     view = invitations.open_link(sf, token, "demo", now=when)
+    if view is None:
+        raise RuntimeError("a demo invitation link did not open")
     for i, step in enumerate(view.steps[:upto] if upto is not None else view.steps):
+        value: str | int
         if step.kind == "text":
             value = {"what_matters": words[0], "goals": words[1], "questions": words[2]}[step.key] if words else ""
         elif step.key == "PHQ9_Q9":
@@ -41,7 +45,7 @@ def _answer(sf, token: str, when, words: tuple[str, str, str] | None, rng: rando
         invitations.save_answer(sf, token, step.key, value, position=i + 1, now=when)
 
 
-def seed_demo_invitations(sf, seed: int = 13) -> dict[str, int]:
+def seed_demo_invitations(sf: SessionFactory, seed: int = 13) -> dict[str, int]:
     """Invitations in every state for cases of each demo practice; returns how many of each were made."""
     rng = random.Random(seed)
     now = utcnow()

@@ -31,8 +31,7 @@ def _returned_case_due_for_review(db_url: str) -> int:
     starts = datetime.combine(date.today() - timedelta(days=70), datetime.min.time()).replace(hour=13)
     mid = meetings.create_meeting(sf, chair, title="Past MDT", starts_at=starts, propose=False)
     item = meetings.add_case(sf, chair, mid, case_id)
-    header_flags = [f["code"] for f in cases.case_header(sf, chair, case_id).flags
-                    if f.get("severity") in ("red", "amber")]
+    header_flags = [f.code for f in cases.case_header(sf, chair, case_id).open_flags]
     form = decisions.DecisionForm(
         formulation="Persistent pain with fear avoidance", pathway_step="S4_ACTIVE_NON_PHARM",
         answer="Graded exercise and a medicines review", allergies="No known drug allergies", primary_outcome="nrs",

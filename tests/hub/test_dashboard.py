@@ -95,7 +95,7 @@ def decide(world, case_id: int, day: date, primary: str | None, recs: list[Recom
     sf, chair = world.sf, world.chair
     mid = meetings.create_meeting(sf, chair, title="MDT", starts_at=at(day, 13), propose=False)
     item = meetings.add_case(sf, chair, mid, case_id)
-    open_flags = [f["code"] for f in cases.case_header(sf, chair, case_id).flags if f["severity"] in ("red", "amber")]
+    open_flags = [f.code for f in cases.case_header(sf, chair, case_id).open_flags]
     form = DecisionForm(formulation="Knee OA", pathway_step="S4_ACTIVE_NON_PHARM", answer="Exercise first",
                         allergies="No known drug allergies", primary_outcome=primary,
                         flag_responses={c: {"response": "change"} for c in open_flags},

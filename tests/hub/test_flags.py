@@ -63,7 +63,7 @@ def test_safety_alert_stays_until_action_recorded(demo_sf):
     alert = records.open_safety_alerts(demo_sf, chair, case_id)[0]
     records.record_safety_action(demo_sf, chair, case_id, alert["id"], "Phoned patient today; safety plan agreed")
     header = cases.case_header(demo_sf, chair, case_id)
-    assert not any(f["code"] == "safety_phq9" for f in header.flags)
+    assert not any(f.code == "safety_phq9" for f in header.flags)
     with demo_sf() as s:
         assert s.get(Case, case_id).safety_alert is False
         assert s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "safety.action")) == 1
@@ -84,7 +84,7 @@ def test_new_assessment_recomputes_flags_in_the_same_transaction(demo_sf):
     records.add_assessment(demo_sf, pcp, case.id, "phq9", date.today(),
                            {f"PHQ9_Q{i}": v for i, v in enumerate([1, 1, 1, 1, 1, 1, 1, 1, 2], 1)})
     header = cases.case_header(demo_sf, pcp, case.id)
-    assert header.flags[0]["code"] == "safety_phq9"
+    assert header.flags[0].code == "safety_phq9"
     assert header.priority >= 100
 
 
@@ -106,3 +106,15 @@ def test_derived_state_does_not_bump_the_edit_version(demo_sf):
     flags.recompute_all(demo_sf)
     with demo_sf() as s:
         assert s.get(Case, case_id).version == version
+
+
+def test_flag_read_back_from_its_stored_form_is_the_same_typed_flag():
+    from hub.clinical.case_review import Flag
+    from hub.flags import flag_views
+
+    red = Flag("opioid_red", "red", "OME 150 mg/day", {"ome": 150.0})
+    info = Flag("appropriate_restraint", "info", "No change by decision")
+    back = flag_views([red.as_dict(), info.as_dict()])
+    assert back == (red, info)
+    assert back[0].label == "Opioid dose (red)" and back[0].is_open and not back[1].is_open
+    assert flag_views(None) == () and Flag.from_stored({"code": "x"}).severity == "info"

@@ -47,9 +47,9 @@ def test_worse_pain_at_follow_up_review_relists_with_reason(world):
                                                                management_changes=["referral"]))
     header = cases.case_header(world.sf, world.chair, cid)
     assert header.status == "submitted"
-    relisted = next(f for f in header.flags if f["code"] == "relisted")
-    assert "no important improvement" in relisted["reason"]
-    assert "NRS 6.0 at the hub decision → 7.0" in relisted["reason"]
+    relisted = next(f for f in header.flags if f.code == "relisted")
+    assert "no important improvement" in relisted.reason
+    assert "NRS 6.0 at the hub decision → 7.0" in relisted.reason
     row = cases.queue(world.sf, world.chair).rows
     assert "Re-listed" in row[row.case_id == cid]["flags"].iloc[0]
     with world.sf() as s:
@@ -77,7 +77,7 @@ def test_overdue_action_relists_when_the_day_comes(world):
         flags.recompute_cases(s, [cid], today=TODAY + timedelta(days=15))
     header = cases.case_header(world.sf, world.chair, cid)
     assert header.status == "submitted"
-    assert "Action overdue by 14 days: Knee class" in header.flags[0]["reason"]
+    assert "Action overdue by 14 days: Knee class" in header.flags[0].reason
 
 
 def test_new_disengagement_flag_relists(world):
@@ -87,4 +87,4 @@ def test_new_disengagement_flag_relists(world):
                                                                    attendance="dna"))
     header = cases.case_header(world.sf, world.chair, cid)
     assert header.status == "submitted"
-    assert "New flag since the hub decision: Missed appointments" in header.flags[0]["reason"]
+    assert "New flag since the hub decision: Missed appointments" in header.flags[0].reason

@@ -95,7 +95,7 @@ def test_one_pass_deduplication_gives_the_former_totals(sources, rnd):
     day = {src: (array("q", [s for s, _, _ in recs]), array("q", [s + d for s, d, _ in recs]),
                  array("d", [float(v) for _, _, v in recs])) for src, recs in enumerate(sources)}
     order = {src: rnd.choice([-sum(v[2]), 0.0]) for src, v in day.items()}  # ties broken by source id
-    assert wearables._count_once(day, order) == pytest.approx(_reference_count_once(day, order), abs=1e-6)
+    assert wearables.count_once(day, order) == pytest.approx(_reference_count_once(day, order), abs=1e-6)
 
 
 def test_twenty_thousand_plus_twenty_thousand_same_day_records_take_seconds_not_minutes():

@@ -291,8 +291,7 @@ def _decided_case(world, follow_up: date) -> tuple[int, int]:
     meetings.set_attendance(world.sf, world.chair, mid, [(world.chair.user_id, "pain_medicine"),
                                                          (world.specialist.user_id, "physiotherapy")])
     item = meetings.meeting_view(world.sf, world.chair, mid).agenda[0].item_id
-    flags_open = [f["code"] for f in cases.case_header(world.sf, world.chair, cid).flags
-                  if f.get("severity") in ("red", "amber")]
+    flags_open = [f.code for f in cases.case_header(world.sf, world.chair, cid).open_flags]
     form = DecisionForm(formulation="Knee OA", pathway_step="S4_ACTIVE_NON_PHARM", answer="Exercise",
                         allergies="None known", what_matters="Walking", discussed_with_patient="yes",
                         agreed_plan="Exercise", safety_netting="Seek help if worse", primary_outcome="nrs",

@@ -405,7 +405,7 @@ def test_escape_markdown_leaves_no_markup(s):
     esc = escape_markdown(s)
     assert "\n" not in esc and "\r" not in esc
     assert unescaped_specials(esc) == []
-    assert unescape_markdown(esc) == L._flat(s)
+    assert unescape_markdown(esc) == L.flat(s)
 
 
 def test_letter_markdown_is_not_injectable():

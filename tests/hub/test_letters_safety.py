@@ -440,8 +440,7 @@ def test_medication_changes_and_safety_fields_reach_the_stored_letter_and_fhir(w
         form.recommendations.append(RecommendationInput("increase_dose", "Increase duloxetine", drug="duloxetine",
                                                         owner_role="pcp", due_date=day + timedelta(days=14),
                                                         dose_schedule="60 mg once a day"))
-    form.flag_responses = {f["code"]: {"response": "change", "note": "seen"} for f in header.flags
-                           if f.get("severity") in ("red", "amber")}
+    form.flag_responses = {f.code: {"response": "change", "note": "seen"} for f in header.open_flags}
     v = decisions.save(world.sf, world.chair, item, form, 0)
     loaded = decisions.load(world.sf, world.chair, item).form
     assert (loaded.discussed_with_patient, loaded.patient_view, loaded.patient_summary) == (

@@ -9,7 +9,7 @@ from sqlalchemy import event, insert, select, update
 
 from bench.seed_bulk import seed_bulk_cases
 from db.models import Case, CaseFlag
-from hub import cases, flags, workflow
+from hub import case_queue, cases
 from hub.auth import actor_for
 
 
@@ -24,7 +24,6 @@ def bulk(world):
         s.execute(insert(CaseFlag), [{"case_id": i, "code": code, "severity": "amber", "reason": "Test reason."}
                                      for i in ids for code, every in (("inertia", 5), ("opioid_red", 10))
                                      if i % every == 0])
-        flags.sync_flag_keys(s.connection(), ids)  # rows written here, not by hub.flags: copy the sort keys
     return world
 
 
@@ -57,7 +56,7 @@ def test_count_is_exact_below_the_threshold_and_an_estimate_above(bulk, monkeypa
     chair = actor_for(bulk.sf, "chair")
     exact = cases.queue(bulk.sf, chair)
     assert exact.total_exact and exact.total_text == f"{exact.total:,} case(s)"
-    monkeypatch.setattr(cases, "COUNT_EXACT_UP_TO", 10)
+    monkeypatch.setattr(case_queue, "COUNT_EXACT_UP_TO", 10)  # read where the queue is counted
     big = cases.queue(bulk.sf, chair)
     assert not big.total_exact and big.total >= 11
     if bulk.sf.kw["bind"].dialect.name == "postgresql":
@@ -90,76 +89,3 @@ def test_default_queue_reads_the_open_partial_index_in_order_on_sqlite(bulk):
             plan = " | ".join(r[-1] for r in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
             assert "ix_hub_case_open_" in plan, plan
             assert "TEMP B-TREE" not in plan, plan  # no sort of every matching case
-
-
-OPEN = ["submitted", "triaged", "scheduled"]
-
-
-def _flag_keys_match_cases(sf) -> None:
-    with sf() as s:
-        rows = s.execute(select(CaseFlag.is_open, CaseFlag.priority, CaseFlag.submitted_at, CaseFlag.latest_pain,
-                                Case.status, Case.priority, Case.submitted_at, Case.latest_pain)
-                         .join(Case, Case.id == CaseFlag.case_id)).all()
-    assert rows
-    for r in rows:
-        assert (bool(r[0]), r[1], r[2], r[3]) == (r[4] in OPEN, r[5], r[6], r[7])
-
-
-@pytest.mark.parametrize("sort", list(cases.QUEUE_SORTS))
-def test_flag_filter_equals_the_unfiltered_queue_filtered_in_python(bulk, sort):
-    """The flag filter reads case_flag's copy of the sort keys: its pages must be exactly the unfiltered
-    queue's rows that carry the flag, in the same order, also after status, pain and priority changes made
-    through the ORM (workflow.move) and through hub.flags."""
-    chair = actor_for(bulk.sf, "chair")
-    with bulk.sf.begin() as s:  # changes after the flags were written: they must reach case_flag
-        flagged = sorted(s.scalars(select(CaseFlag.case_id).where(CaseFlag.code == "inertia")))
-        moved = [c for c in (s.get(Case, i) for i in flagged) if c.status in ("submitted", "triaged")][:3]
-        for c in moved:
-            workflow.move(c, "scheduled" if c.status == "triaged" else "closed")
-        for c in (s.get(Case, i) for i in flagged[-4:]):
-            c.latest_pain, c.priority = 9.5, 77.0  # a tie on pain and on priority, broken by the next keys
-    _flag_keys_match_cases(bulk.sf)
-    with bulk.sf.begin() as s:
-        flags.recompute_cases(s, flagged[:5])  # rewrites the rows (new priority) with the keys
-    _flag_keys_match_cases(bulk.sf)
-    with bulk.sf() as s:
-        has = {code: set(s.scalars(select(CaseFlag.case_id).where(CaseFlag.code == code)))
-               for code in ("inertia", "opioid_red")}
-    pcp = actor_for(bulk.sf, "pcp.a")
-    nonempty = 0
-    for actor, kw in [(chair, {"statuses": OPEN}), (chair, {"statuses": OPEN, "conditions": ["knee_oa"]}),
-                      (chair, {}), (pcp, {"statuses": OPEN}), (pcp, {})]:
-        everything = list(cases.queue(bulk.sf, actor, sort=sort, page_size=200, **kw).rows.case_id)
-        for codes in (["inertia"], ["opioid_red"], ["inertia", "opioid_red"]):
-            want = [i for i in everything if any(i in has[c] for c in codes)]
-            nonempty += bool(want)
-            page = cases.queue(bulk.sf, actor, sort=sort, page_size=200, flag_codes=codes, **kw)
-            assert list(page.rows.case_id) == want and page.total == len(want)
-            assert _walk(bulk.sf, actor, sort=sort, flag_codes=codes, **kw) == want
-            offset_page2 = cases.queue(bulk.sf, actor, sort=sort, page_size=7, page=2, flag_codes=codes, **kw)
-            assert list(offset_page2.rows.case_id) == want[7:14]
-    assert nonempty >= 10  # most combinations have flagged cases to return (the comparisons are not vacuous)
-
-
-def test_flag_filter_on_the_open_queue_is_an_index_range_scan_on_sqlite(bulk):
-    engine = bulk.sf.kw["bind"]
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite query plan")
-    statements = []
-
-    def grab(conn, cursor, statement, parameters, context, executemany):
-        if "FROM case_flag" in statement and "ORDER BY" in statement and "LIMIT" in statement:
-            statements.append((statement, parameters))
-
-    chair = actor_for(bulk.sf, "chair")
-    event.listen(engine, "before_cursor_execute", grab)
-    try:
-        for sort in cases.QUEUE_SORTS:
-            cases.queue(bulk.sf, chair, statuses=OPEN, flag_codes=["inertia"], sort=sort)
-    finally:
-        event.remove(engine, "before_cursor_execute", grab)
-    assert len(statements) == len(cases.QUEUE_SORTS)
-    with engine.connect() as conn:
-        for statement, parameters in statements:
-            plan = " | ".join(r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
-            assert "ix_case_flag_open_" in plan and "TEMP B-TREE" not in plan, plan

@@ -164,8 +164,8 @@ def test_h2_distress_is_stored_as_a_flag_with_its_reason(world):
     records.add_assessment(world.sf, world.pcp_a, cid, "phq9", date.today(), phq)
     records.add_assessment(world.sf, world.pcp_a, cid, "gad7", date.today(), gad)
     header = cases.case_header(world.sf, world.pcp_a, cid)
-    distress = next(f for f in header.flags if f["code"] == "distress")
-    assert distress["severity"] == "amber" and "PHQ-9 24" in distress["reason"] and "GAD-7 19" in distress["reason"]
+    distress = next(f for f in header.flags if f.code == "distress")
+    assert distress.severity == "amber" and "PHQ-9 24" in distress.reason and "GAD-7 19" in distress.reason
     with world.sf() as s:
         row = s.scalar(select(CaseFlag).where(CaseFlag.case_id == cid, CaseFlag.code == "distress"))
         assert row is not None and "mental-health pathway" in row.reason

@@ -452,7 +452,7 @@ def test_count_once_is_never_more_than_the_sum_nor_less_than_the_largest_source(
             values = [float(rng.randint(0, 500)) for _ in starts]
             day[src] = (array("q", starts), array("q", ends), array("d", values))
         order = {src: -sum(v[2]) for src, v in day.items()}
-        total = wearables._count_once(day, order)
+        total = wearables.count_once(day, order)
         per_source = [sum(v[2]) for v in day.values()]
         assert max(per_source) - 1e-9 <= total <= sum(per_source) + 1e-9
 

@@ -36,8 +36,7 @@ def seed_decisions(hub) -> tuple[int, int]:
     chair = actor_for(hub.sf, "chair")
     mid = meetings.create_meeting(hub.sf, chair, title="MDT", starts_at=STARTS)
     for row in meetings.meeting_view(hub.sf, chair, mid).agenda:
-        open_flags = [f["code"] for f in cases.case_header(hub.sf, chair, row.case_id).flags
-                      if f["severity"] in ("red", "amber")]
+        open_flags = [f.code for f in cases.case_header(hub.sf, chair, row.case_id).open_flags]
         form = DecisionForm(formulation="Knee OA", pathway_step="S4_ACTIVE_NON_PHARM", answer="Exercise first",
                             allergies="No known drug allergies", primary_outcome="nrs",
                             flag_responses={c: {"response": "change"} for c in open_flags},

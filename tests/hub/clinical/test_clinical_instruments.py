@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hub.clinical import instrument_registry
 from hub.clinical import instruments as I
 
 
@@ -448,7 +449,7 @@ def test_registry_declares_direction_per_spec_table():
 
 def test_only_phq9_and_gad7_text_bundled():
     assert {i for i, s in I.INSTRUMENTS.items() if s.text_bundled} == {"PHQ9", "GAD7"}
-    assert set(I._ITEM_TEXT) - {"version", "language"} == {"PHQ9", "GAD7"}
+    assert set(instrument_registry.ITEM_TEXT) - {"version", "language"} == {"PHQ9", "GAD7"}
     text = I.item_text("PHQ-9")
     assert set(text["items"]) == set(I.INSTRUMENTS["PHQ9"].item_keys)
     assert "Pfizer" in text["attribution"]
