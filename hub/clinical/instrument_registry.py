@@ -29,7 +29,7 @@ class ItemSpec:
 
 @dataclass(frozen=True)
 class InstrumentSpec:
-    """Metadata of one instrument (CLINICAL.md 0.4-0.6 and section 1)."""
+    """Metadata of one instrument (docs/CLINICAL.md 0.4-0.6 and section 1)."""
 
     id: str
     name: str

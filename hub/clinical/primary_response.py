@@ -56,7 +56,7 @@ def baseline_of(record: CaseRecord, instrument: str, pts: list[tuple[date, float
 
 
 def primary_response(record: CaseRecord, settings: Mapping[str, Any] | None = None) -> Response | None:
-    """Classify the primary outcome's change since baseline (CLINICAL.md section 2)."""
+    """Classify the primary outcome's change since baseline (docs/CLINICAL.md section 2)."""
     settings = settings or {}
     instrument = choose_primary_outcome(record)
     if instrument is None:
