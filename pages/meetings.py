@@ -29,7 +29,7 @@ if actor.has("specialist"):
     # One collapsed section per meeting: the count says what is left to prepare without opening it.
     for meeting_label, rows in by_meeting.items():
         done = sum(1 for r in rows if r["prepared"])
-        with st.expander(f"{meeting_label} · {len(rows)} case(s) · {done} prepared by you"):
+        with st.expander(f"{md_escape(meeting_label)} · {len(rows)} case(s) · {done} prepared by you"):
             for row in rows:
                 with st.container(border=True):
                     ready = "ready" if not row["missing"] else "not ready: missing " + ", ".join(row["missing"])

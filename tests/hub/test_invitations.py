@@ -282,7 +282,8 @@ def test_expired_links_count_as_proms_not_returned(world):
 
 def _decided_case(world, follow_up: date) -> tuple[int, int]:
     cid = submit(world)
-    starts = datetime.combine(date.today() + timedelta(days=1), datetime.min.time()).replace(hour=13)
+    # later today: the patient answers before the meeting, and finalising needs the meeting day
+    starts = datetime.combine(date.today(), datetime.max.time()).replace(microsecond=0)
     mid = meetings.create_meeting(world.sf, world.chair, title="MDT", starts_at=starts)
     link = invitations.create(world.sf, world.chair, cid, ["what_matters", "questions"], "pre_meeting")
     invitations.save_answer(world.sf, link.token, "what_matters", "Walking my dog")

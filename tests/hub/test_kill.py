@@ -8,7 +8,6 @@ import random
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, inspect, select
@@ -105,9 +104,9 @@ def test_finalise_killed_part_way_writes_all_or_nothing(world):
     for round_ in range(4):
         submit(world, round_)
         mid = meetings.create_meeting(world.sf, world.chair, title=f"MDT {round_}",
-                                      starts_at=STARTS + timedelta(days=round_))
+                                      starts_at=STARTS)  # finalising needs the meeting day
         item = meetings.meeting_view(world.sf, world.chair, mid).agenda[0].item_id
-        v = decisions.save(world.sf, world.chair, item, full_form((STARTS + timedelta(days=round_)).date()), 0)
+        v = decisions.save(world.sf, world.chair, item, full_form(STARTS.date()), 0)
         proc = subprocess.Popen([sys.executable, "-c", FINALISE, str(item), str(v)], cwd=ROOT,
                                 env={**os.environ, "DATABASE_URL": database_url, "HUB_DEMO": "0",
                                      "PYTHONPATH": str(ROOT)},

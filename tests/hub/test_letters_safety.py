@@ -396,7 +396,7 @@ def test_medication_changes_table_in_both_versions(tmp_path):
     assert squash("Take less, slowly") in patient_pdf
 
 
-STARTS = datetime.combine(date.today() + timedelta(days=1), datetime.min.time()).replace(hour=13)
+STARTS = datetime.combine(date.today(), datetime.min.time()).replace(hour=8)  # finalising needs the meeting day
 
 
 def test_medication_changes_and_safety_fields_reach_the_stored_letter_and_fhir(world):

@@ -74,8 +74,7 @@ def test_h5_submission_form_takes_date_of_birth_and_address(hub):
     at.selectbox(key="sub_condition").set_value("knee_oa")
     at.selectbox(key="sub_pain_class").set_value("secondary")
     at.text_area(key="sub_question").input("What next?")
-    for code in RED_FLAGS:
-        at.radio(key=f"sub_rf_{code}").set_value("No")
+    at.checkbox(key="sub_rf_none").check()  # the red-flag screen: none of these
     at.button(key="sub_submit").click().run()
     assert not at.exception
     assert any("postcode" in e.value.lower() for e in at.error)

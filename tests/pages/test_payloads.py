@@ -33,7 +33,7 @@ PAYLOADS = [
 ]
 LONG = "Text " + " ".join(PAYLOADS)  # every payload in one field (long and note kinds)
 SHORT = "N ![t](http://evil.invalid/n.png) <img src=http://evil.invalid/m>"  # within the name/title limits
-STARTS = datetime.combine(date.today() + timedelta(days=2), datetime.min.time()).replace(hour=13)
+STARTS = datetime.combine(date.today(), datetime.min.time()).replace(hour=8)  # attendance needs the meeting day
 
 
 def test_md_escape_leaves_no_live_markup_in_any_payload():
