@@ -139,7 +139,9 @@ def render() -> None:
     if step.kind == "choice":
         codes = [c for c, _ in step.options]
         labels = dict(step.options)
-        st.radio(md_escape(step.question), codes, index=codes.index(saved) if saved in codes else None,
+        # The question is the project's own wording (or the published item text), never user text: shown as
+        # written, so that its accessible name carries no escape characters.
+        st.radio(step.question, codes, index=codes.index(saved) if saved in codes else None,
                  format_func=lambda c: labels[c], key=widget_key, on_change=_save,
                  args=(token, step.key, widget_key, pos), horizontal=step.instrument == "nrs")
         if step.help:
@@ -147,7 +149,7 @@ def render() -> None:
     else:
         if step.help:
             st.markdown(md_escape(step.help))
-        st.text_area(md_escape(step.question), value=saved or "", max_chars=txt.TEXT_LIMIT, key=widget_key,
+        st.text_area(step.question, value=saved or "", max_chars=txt.TEXT_LIMIT, key=widget_key,
                      on_change=_save, args=(token, step.key, widget_key, pos))
         st.markdown(md_escape(txt.OPTIONAL))
     if ss.get(PREFIX + "error"):

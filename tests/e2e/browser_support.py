@@ -133,5 +133,7 @@ def choose(page, label: str, option: str) -> None:
     """Pick an option of a Streamlit selectbox by its label."""
     box = page.get_by_label(label, exact=True)
     box.click()
+    # The list is virtualised (only the options in view exist): type to filter it down to the option.
+    page.keyboard.type(option)
     page.get_by_role("option", name=option, exact=True).first.click()
     wait_idle(page)
