@@ -321,6 +321,6 @@ def test_meetings_page_warns_when_overbooked_and_collapses_preparation_per_meeti
     assert any("Overbooked: 2 cases need 20 minutes in a 10-minute meeting" in w.value for w in at.warning)
     physio = login("physio")
     physio.switch_page("pages/meetings.py").run()
-    prep = [e for e in physio.expander if e.label.startswith("Short MDT (")]
-    assert len(prep) == 1 and prep[0].label.endswith("2 case(s) · 0 prepared by you")
+    prep = [e for e in physio.expander if unescaped(e.label).startswith("Short MDT (")]  # the title is escaped
+    assert len(prep) == 1 and unescaped(prep[0].label).endswith("2 case(s) · 0 prepared by you")
     assert not prep[0].proto.expanded
