@@ -36,8 +36,7 @@ def prepare(url: str | None = None, *, announce=None) -> tuple[Engine, object]:
         from hub import demo
 
         if demo.is_empty(sf):
-            print("MSK Pain Hub: seeding the synthetic demo (first start only; about a minute on a small machine)…",
-                  flush=True)
+            print("MSK Pain Hub: seeding the synthetic demo (first start only; a few seconds)…", flush=True)
         seeded = seed_demo_if_empty(sf, server=not rendered.startswith("sqlite"), announce=announce)
     print(f"MSK Pain Hub: database {engine.url.render_as_string(hide_password=True)}"
           + (" (demo seeded now)" if seeded else ""), flush=True)
