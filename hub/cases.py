@@ -39,12 +39,16 @@ from hub.case_queue import queue as queue
 from db.engine import SessionFactory
 
 
-URGENT_PATHWAY_MESSAGE = (
+# Where a red flag sends the patient (shown beside the red-flag screen as soon as one is ticked) ...
+URGENT_PATHWAY_ROUTE = (
     "A red flag is present, so this case cannot go to the pain hub. Refer the patient on the relevant urgent "
     "pathway today (e.g. suspected cauda equina: same-day emergency assessment; suspected cancer: urgent "
-    "suspected-cancer pathway; suspected infection or inflammatory disease: same-day specialist advice). "
-    "Nothing was sent to the hub. Save the case as a draft if you want to keep it, and submit it once the red "
-    "flag has been excluded."
+    "suspected-cancer pathway; suspected infection or inflammatory disease: same-day specialist advice)."
+)
+# ... and the refusal of a submission with a red flag.
+URGENT_PATHWAY_MESSAGE = (
+    URGENT_PATHWAY_ROUTE + " Nothing was sent to the hub. Save the case as a draft if you want to keep it, and "
+    "submit it once the red flag has been excluded."
 )
 
 QUESTION_MAX = KINDS["long"].max_length

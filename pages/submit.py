@@ -153,7 +153,7 @@ with flag_col:
 ticked = [RED_FLAGS[c] for c in RED_FLAGS if ss.get(f"sub_rf_{c}")]
 with answer_col:  # the answer comes at once, beside the screen, not as a form error at the bottom
     if ticked:
-        st.error("**Urgent pathway, not the hub.** " + cases.URGENT_PATHWAY_MESSAGE.split(" You can keep")[0]
+        st.error("**Urgent pathway, not the hub.** " + cases.URGENT_PATHWAY_ROUTE
                  + "\n\n**Nothing has been sent to the hub.** You can save this case as a draft for your practice "
                    "and submit it once the red flag has been excluded.", icon=":material/emergency:")
     elif ss.get("sub_rf_none"):

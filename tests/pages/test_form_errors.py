@@ -92,6 +92,8 @@ def test_red_flag_answers_at_once_beside_the_screen_and_says_nothing_was_sent(hu
     at.checkbox(key="sub_rf_malignancy").check().run()  # no button pressed
     answer = next(e.value for e in at.error if "Urgent pathway" in e.value)
     assert "Nothing has been sent to the hub" in answer and "keep the draft" not in answer
+    assert "Nothing was sent" not in answer  # said once, not twice (the route alone comes from hub.cases)
+    assert "cauda equina" in answer
     with hub.sf() as s:
         assert s.scalar(select(Case.id)) is None
 
