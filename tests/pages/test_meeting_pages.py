@@ -97,7 +97,7 @@ def test_finalise_from_meeting_room_then_pcp_acknowledges_in_inbox(hub):
     next(b for b in gp.button if b.label == "Mark done").click().run()
     assert any("Action completed" in s.value for s in gp.success)
     box = inbox.inbox(hub.sf, actor_for(hub.sf, "pcp.a"))
-    assert box["letters"][0]["status"] == "acknowledged" and len(box["done"]) == 1
+    assert box.letters[0].status == "acknowledged" and len(box.done) == 1
     # the case page shows the acknowledged letter (with its date) and the PDF and FHIR downloads
     gp.switch_page("pages/case.py")
     gp.query_params["case_id"] = str(case_id)
