@@ -128,7 +128,7 @@ def inbox(session_factory: SessionFactory, actor: Actor, today: date | None = No
             recent = (base.where(Letter.status == "acknowledged").order_by(Letter.acknowledged_at.desc())
                       .limit(INBOX_RECENT_DONE))
             for letter_q in (pending, recent):
-                for letter, case in s.execute(letter_q).tuples():
+                for letter, case in s.execute(letter_q):
                     letters_out.append(InboxLetter(
                         letter_id=letter.id, case_id=case.id,
                         patient_name=f"{case.patient.given_name} {case.patient.family_name}",
@@ -140,7 +140,7 @@ def inbox(session_factory: SessionFactory, actor: Actor, today: date | None = No
                   .limit(INBOX_RECENT_DONE))
         rows: list[InboxAction] = []
         for q in (open_q, done_q):
-            for a, case in s.execute(q).tuples():
+            for a, case in s.execute(q):
                 if not can_see_case(actor, case.practice_id, case.status) and a.owner_user_id != actor.user_id:
                     continue
                 rows.append(InboxAction(
