@@ -42,6 +42,7 @@ class InboxLetter:
 
     @property
     def acknowledged(self) -> bool:
+        """True when the practice has acknowledged the letter."""
         return self.status == "acknowledged"
 
 
