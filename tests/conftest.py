@@ -197,6 +197,15 @@ def database_url(backend, tmp_path):
 
 
 @pytest.fixture
+def app_demo_sf(clone_db):
+    """The app's demo database (tests_support.seed_app_demo: what the embedded start-up seeds) on this test's
+    backend: seeded once per session and backend, copied per test (a fresh seed costs 10-25 s)."""
+    from tests_support import seed_app_demo
+
+    return clone_db("app-demo", seed_app_demo)[0]
+
+
+@pytest.fixture
 def sqlite_url(tmp_path):
     """A fresh SQLite file URL (for tests that are about SQLite or the app)."""
     return f"sqlite:///{tmp_path / 'hub.db'}"
@@ -238,8 +247,9 @@ def world(request, clone_db) -> World:
 
 
 def pytest_collection_modifyitems(config, items):
-    """With pytest-xdist (`--dist loadgroup`, pytest.ini): the tests of one file run on one worker, and all
-    browser tests on one worker (they share a Streamlit server per session)."""
+    """With pytest-xdist (`--dist loadgroup`, pytest.ini): the tests of one file run on one worker (its module
+    fixtures and servers are built once). Browser test files are spread over the workers like the others:
+    kept on one worker they were the run's critical path (about 250 s of the run in one queue); a worker that
+    runs any of them starts its own shared Streamlit server (tests/e2e/conftest.py, a few seconds)."""
     for item in items:
-        group = "e2e" if "e2e" in item.path.parts else str(item.path.relative_to(config.rootpath))
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(config.rootpath))))
