@@ -14,7 +14,28 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head
-from tests_support import World, make_world
+from hub import auth
+from tests_support import TEST_BCRYPT_ROUNDS, World, make_world
+
+APP_BCRYPT_ROUNDS = auth.BCRYPT_ROUNDS  # the app's cost, before the tests lower it
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes():
+    """Passwords hashed in the tests' own processes use bcrypt cost 4 (about 1 ms a check here) instead of the
+    app's 12 (about 240 ms): the suite logs in hundreds of times. The app's cost is tested with
+    `app_bcrypt_cost`; servers the tests start in other processes keep the app's cost."""
+    auth.BCRYPT_ROUNDS = TEST_BCRYPT_ROUNDS
+    yield
+    auth.BCRYPT_ROUNDS = APP_BCRYPT_ROUNDS
+
+
+@pytest.fixture
+def app_bcrypt_cost():
+    """The app's own bcrypt cost, in force for this test (see _cheap_password_hashes)."""
+    auth.BCRYPT_ROUNDS = APP_BCRYPT_ROUNDS
+    yield APP_BCRYPT_ROUNDS
+    auth.BCRYPT_ROUNDS = TEST_BCRYPT_ROUNDS
 
 
 def _require(var: str) -> bool:
