@@ -9,7 +9,8 @@ from hub import audit, safety, settings, users
 from hub.vocab import DISCIPLINES, ROLES
 from ui import runtime
 from hub.errors import HubError, ValidationError
-from ui.common import act, errors_at_top, field_error, leave_notice, show_error, show_notice
+from ui.common import act, act_marked, errors_at_top, field_error, leave_notice, marked_errors, show_error, \
+    show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor("admin")
@@ -31,19 +32,30 @@ with tab_users:
     uid = st.selectbox("Edit user", list(by_id), format_func=lambda i: f"{by_id[i].username} ({by_id[i].name})",
                        key="adm_user")
     u = by_id[uid]
+    # A refusal is marked beside its field and summarised above the form; the widgets (keyed per user) keep
+    # what the admin typed.
+    eu_errors = marked_errors("eu_errors", "err-eu-", owner=uid)
     with st.form(f"edit_user_{uid}"):
-        name = st.text_input("Name", value=u.name)
-        email = st.text_input("Email", value=u.email or "")
-        roles = st.multiselect("Roles", list(ROLES), default=list(u.roles), format_func=ROLES.get)
+        name = st.text_input("Name", value=u.name, key=f"eu_name_{uid}")
+        field_error(eu_errors, "name", "err-eu-")
+        email = st.text_input("Email", value=u.email or "", key=f"eu_email_{uid}")
+        field_error(eu_errors, "email", "err-eu-")
+        roles = st.multiselect("Roles", list(ROLES), default=list(u.roles), format_func=ROLES.get,
+                               key=f"eu_roles_{uid}")
+        field_error(eu_errors, "roles", "err-eu-")
         discipline = st.selectbox("Discipline (specialists)", [None, *DISCIPLINES],
                                   index=([None, *DISCIPLINES].index(u.discipline)),
-                                  format_func=lambda d: "—" if d is None else DISCIPLINES[d])
+                                  format_func=lambda d: "—" if d is None else DISCIPLINES[d],
+                                  key=f"eu_discipline_{uid}")
+        field_error(eu_errors, "discipline", "err-eu-")
         practice = st.selectbox("Practice (PCPs)", [None, *practices],
                                 index=[None, *practices].index(u.practice_id),
-                                format_func=lambda p: "—" if p is None else practices[p])
+                                format_func=lambda p: "—" if p is None else practices[p], key=f"eu_practice_{uid}")
+        field_error(eu_errors, "practice_id", "err-eu-")
         if st.form_submit_button("Save changes"):
-            act(lambda: users.update_user(sf, actor, uid, name=name, roles=roles, discipline=discipline,
-                                          practice_id=practice, email=email), f"Saved {u.username}.")
+            act_marked(lambda: users.update_user(sf, actor, uid, name=name, roles=roles, discipline=discipline,
+                                                 practice_id=practice, email=email), f"Saved {u.username}.",
+                       "eu_errors", owner=uid)
     c1, c2 = st.columns(2)
     with c1.form(f"reset_{uid}", clear_on_submit=True):
         pw = st.text_input("New password (at least 10 characters)", type="password")
@@ -95,12 +107,15 @@ with tab_settings:
     st.dataframe(pd.DataFrame(listing).drop(columns=["key"]), hide_index=True, width="stretch")
     keys = {row["key"]: row for row in listing}
     key = st.selectbox("Change a setting", list(keys), format_func=lambda k: keys[k]["setting"], key="adm_setting")
+    st_errors = marked_errors("setting_errors", "err-setting-", owner=key)
     with st.form(f"setting_{key}"):
         row = keys[key]
         raw = st.text_input(f"Value ({row['minimum']:g} to {row['maximum']:g}; default {row['default']})",
-                            value=str(row["value"]))
+                            value=str(row["value"]), key=f"setting_value_{key}")
+        field_error(st_errors, key, "err-setting-")
         if st.form_submit_button("Save setting"):
-            act(lambda: settings.update(sf, actor, key, raw), f"Setting '{row['setting']}' saved.")
+            act_marked(lambda: settings.update(sf, actor, key, raw), f"Setting '{row['setting']}' saved.",
+                       "setting_errors", owner=key)
 
 with tab_audit:
     if st.button("Verify the audit trail's hash chain", key="adm_verify_audit"):
