@@ -63,8 +63,8 @@ navigation_known = actor is not None
 # Streamlit's own page list is never drawn (position "hidden", and client.showSidebarNavigation = false in
 # .streamlit/config.toml): a server process's first session runs in Streamlit's pages/-folder mode, which sent
 # the raw list of every file in pages/ (admin included) before this script could hide it. The menu is drawn
-# by this script, after the login gate, with the user's pages only (see docs/TECHNICAL-NOTES.md, "Navigation
-# before the authenticator").
+# by this script, after the login gate, with the user's pages only.
+# See docs/TECHNICAL-NOTES.md, "Navigation before the authenticator".
 if actor is None:
     # Not known yet (new session, or a deep link on reload): register every page, hidden, so the
     # URL's page survives the login check.
