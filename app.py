@@ -55,6 +55,21 @@ def _page(path: str, title: str, icon: str) -> st.Page:
     return st.Page(path, title=title, icon=icon, url_path=path.split("/")[-1].removesuffix(".py"))
 
 
+def _home() -> None:
+    """The app's root address shows the user's first page, in the same run. (Streamlit serves its default page at
+    the root only: when that was the queue, a reload of /queue, or of /admin for an administrator, showed "Page
+    not found". Now every page keeps its own address and the root is a page of its own.)"""
+    import runpy
+
+    user = st.session_state.get("actor")
+    first = next((p for p, _, _, roles in PAGES if user is not None and roles & user.roles), None)
+    if first is not None:
+        runpy.run_path(str(Path(__file__).resolve().parent / first), run_name="__main__")
+
+
+HOME = st.Page(_home, title="MSK Pain Hub", url_path="home", default=True)
+
+
 # A valid re-login cookie (sent with the websocket handshake) logs the session in before the navigation is
 # built, so a cold load draws the user's page on its first run (ui.auth.restore_from_cookie).
 auth.restore_from_cookie(runtime.session_factory())
@@ -68,9 +83,10 @@ navigation_known = actor is not None
 if actor is None:
     # Not known yet (new session, or a deep link on reload): register every page, hidden, so the
     # URL's page survives the login check.
-    pg = st.navigation([_page(p, t, i) for p, t, i, _ in PAGES], position="hidden")
+    pg = st.navigation([HOME, *(_page(p, t, i) for p, t, i, _ in PAGES)], position="hidden")
 else:
-    pg = st.navigation([_page(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles], position="hidden")
+    pg = st.navigation([HOME, *(_page(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles)],
+                       position="hidden")
 
 
 def _menu(actor) -> list[tuple[str, str, str]]:
@@ -92,7 +108,7 @@ def _run() -> None:
         # Just logged in with the form: this run still has the hidden all-pages navigation (rerunning at once
         # would unmount the authenticator's cookie component before it writes the re-login cookie).
         allowed_paths = {p.split("/")[-1].removesuffix(".py") for p, _, _ in allowed}
-        if pg.url_path not in allowed_paths and not (pg.url_path == "" and "queue" in allowed_paths):
+        if pg.url_path not in allowed_paths and pg.url_path != "":  # "" is the root: the user's first page
             st.info("Choose a page in the menu.")
             st.stop()
     if actor.is_clinical and navigation_known:

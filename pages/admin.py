@@ -19,6 +19,20 @@ show_notice()
 
 
 practices = dict(users.list_practices(sf))
+# Column widths that fit a 1280 px screen with the menu open; long names and sources wrap in taller rows instead
+# of being cut off (tests/e2e/test_legibility.py).
+USER_COLUMNS = {"Username": st.column_config.TextColumn(width=90), "Name": st.column_config.TextColumn(width=130),
+                "Roles": st.column_config.TextColumn(width=125), "Discipline": st.column_config.TextColumn(width=110),
+                "Practice": st.column_config.TextColumn(width=110), "Active": st.column_config.CheckboxColumn(width=58),
+                "Locked": st.column_config.CheckboxColumn(width=62),
+                "Failed logins": st.column_config.NumberColumn(width=96)}
+SETTING_COLUMNS = {"group": st.column_config.TextColumn("Group", width=95),
+                   "setting": st.column_config.TextColumn("Setting", width=250),
+                   "value": st.column_config.NumberColumn("Value", width=60, format="%g"),
+                   "default": st.column_config.NumberColumn("Default", width=62, format="%g"),
+                   "minimum": st.column_config.NumberColumn("Min", width=50, format="%g"),
+                   "maximum": st.column_config.NumberColumn("Max", width=50, format="%g"),
+                   "source": st.column_config.TextColumn("Source", width=240)}
 tab_users, tab_new, tab_settings, tab_audit = st.tabs(["Users", "New user", "Settings", "Audit trail"])
 
 with tab_users:
@@ -27,7 +41,7 @@ with tab_users:
         "Username": u.username, "Name": u.name, "Roles": ", ".join(u.roles),
         "Discipline": DISCIPLINES.get(u.discipline or "", ""), "Practice": u.practice or "",
         "Active": u.active, "Locked": u.locked, "Failed logins": u.failed_login_attempts} for u in rows]),
-        hide_index=True, width="stretch")
+        hide_index=True, width="stretch", row_height=65, column_config=USER_COLUMNS)
     by_id = {u.id: u for u in rows}
     uid = st.selectbox("Edit user", list(by_id), format_func=lambda i: f"{by_id[i].username} ({by_id[i].name})",
                        key="adm_user")
@@ -104,7 +118,8 @@ with tab_new:
 
 with tab_settings:
     listing = settings.listing(sf)
-    st.dataframe(pd.DataFrame(listing).drop(columns=["key"]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(listing).drop(columns=["key"]), hide_index=True, width="stretch", row_height=90,
+                 height=560, column_config=SETTING_COLUMNS)
     keys = {row["key"]: row for row in listing}
     key = st.selectbox("Change a setting", list(keys), format_func=lambda k: keys[k]["setting"], key="adm_setting")
     st_errors = marked_errors("setting_errors", "err-setting-", owner=key)
