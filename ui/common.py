@@ -178,8 +178,14 @@ def remember(*keys: str) -> None:
 
 # Streamlit draws st.caption in a faded grey that fails WCAG AA contrast (4.5:1) on white: axe-core
 # reports it as a serious violation. One rule for every page darkens it (about 8:1) and keeps it smaller.
+# A checkbox's or radio option's text is drawn on one line and cut off with "…" (the long red-flag questions
+# lost their second half at 1280 px): it wraps instead (tests/e2e/test_legibility.py).
 _LEGIBLE_CSS = "<style>[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] p " \
-               "{ color: #44464f !important; opacity: 1 !important; }</style>"
+               "{ color: #44464f !important; opacity: 1 !important; } " \
+               ":is([data-testid='stCheckbox'], [data-testid='stRadio']) .stMarkdownEllipsis, " \
+               ":is([data-testid='stCheckbox'], [data-testid='stRadio']) .stMarkdownEllipsis p " \
+               "{ white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }" \
+               "</style>"
 
 
 def legible_captions() -> None:

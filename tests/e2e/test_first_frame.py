@@ -55,8 +55,19 @@ def test_after_login_the_menu_lists_the_users_pages_only(browser, server):
     assert "Users and settings" not in links
     page.get_by_role("link", name="Outcome dashboard").click()
     page.get_by_role("heading", name="Outcome dashboard").first.wait_for()
+    # every page keeps its own address: a reload of the user's first page is not "Page not found"
+    page.goto(f"{server}/queue")
+    page.get_by_role("heading", name="Case queue").first.wait_for()
+    wait_idle(page)
+    assert page.get_by_text("Page not found").count() == 0
     context.close()
     context, page = login(browser, server, "admin")
     links = [t.strip().split("\n")[-1] for t in page.get_by_test_id("stSidebar").get_by_role("link").all_inner_texts()]
+    page.goto(f"{server}/admin")
+    page.get_by_role("heading", name="Users and settings").first.wait_for()
+    wait_idle(page)
+    assert page.get_by_text("Page not found").count() == 0
+    page.goto(server)  # the root address opens the user's first page
+    page.get_by_role("heading", name="Users and settings").first.wait_for()
     context.close()
     assert links[:2] == ["Users and settings", "About"], links

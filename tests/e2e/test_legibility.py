@@ -11,7 +11,7 @@ from legibility import cut_text
 pytestmark = pytest.mark.e2e
 
 PAGES = {
-    "gp.north": [("queue", "Case queue"), ("dashboard", "Outcome dashboard")],
+    "gp.north": [("queue", "Case queue"), ("dashboard", "Outcome dashboard"), ("submit", "Submit a case to the hub")],
     "chair": [("queue", "Case queue"), ("dashboard", "Outcome dashboard")],
     "admin": [("admin", "Users and settings")],
 }
