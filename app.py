@@ -55,18 +55,47 @@ def _page(path: str, title: str, icon: str) -> st.Page:
     return st.Page(path, title=title, icon=icon, url_path=path.split("/")[-1].removesuffix(".py"))
 
 
+def _home() -> None:
+    """The app's root address shows the user's first page, in the same run. (Streamlit serves its default page at
+    the root only: when that was the queue, a reload of /queue, or of /admin for an administrator, showed "Page
+    not found". Now every page keeps its own address and the root is a page of its own.)"""
+    import runpy
+
+    user = st.session_state.get("actor")
+    first = next((p for p, _, _, roles in PAGES if user is not None and roles & user.roles), None)
+    if first is not None:
+        runpy.run_path(str(Path(__file__).resolve().parent / first), run_name="__main__")
+
+
+HOME = st.Page(_home, title="MSK Pain Hub", url_path="home", default=True)
+
+
 # A valid re-login cookie (sent with the websocket handshake) logs the session in before the navigation is
 # built, so a cold load draws the user's page on its first run (ui.auth.restore_from_cookie).
 auth.restore_from_cookie(runtime.session_factory())
 actor = st.session_state.get("actor") if st.session_state.get("authentication_status") else None
 navigation_known = actor is not None
+# Streamlit's own page list is never drawn (position "hidden", and client.showSidebarNavigation = false in
+# .streamlit/config.toml): a server process's first session runs in Streamlit's pages/-folder mode, which sent
+# the raw list of every file in pages/ (admin included) before this script could hide it. The menu is drawn
+# by this script, after the login gate, with the user's pages only.
+# See docs/TECHNICAL-NOTES.md, "Navigation before the authenticator".
 if actor is None:
     # Not known yet (new session, or a deep link on reload): register every page, hidden, so the
-    # URL's page survives the login check (see docs/TECHNICAL-NOTES.md, "Navigation before the authenticator").
-    pg = st.navigation([_page(p, t, i) for p, t, i, _ in PAGES], position="hidden")
+    # URL's page survives the login check.
+    pg = st.navigation([HOME, *(_page(p, t, i) for p, t, i, _ in PAGES)], position="hidden")
 else:
-    allowed = [_page(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles]
-    pg = st.navigation(allowed)
+    pg = st.navigation([HOME, *(_page(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles)],
+                       position="hidden")
+
+
+def _menu(actor) -> list[tuple[str, str, str]]:
+    """The user's pages as links at the top of the sidebar (drawn only once the gate has let the user in)."""
+    allowed = [(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles]
+    with menu_slot if menu_slot is not None else st.sidebar:
+        for path, title, icon in allowed:
+            st.page_link(path, label=title, icon=icon)
+    return allowed
 
 
 def _run() -> None:
@@ -74,16 +103,12 @@ def _run() -> None:
     actor = auth.gate(sf)
     if actor is None:
         st.stop()
+    allowed = _menu(actor)
     if not navigation_known:
-        # Just logged in with the form: this run still has the hidden all-pages navigation. Offer the user's
-        # pages as links now; the real navigation appears on the next run. (Rerunning at once would unmount
-        # the authenticator's cookie component before it writes the re-login cookie.)
-        allowed = [(p, t, i) for p, t, i, roles in PAGES if roles & actor.roles]
-        with st.sidebar:
-            for path, title, icon in allowed:
-                st.page_link(path, label=title, icon=icon)
+        # Just logged in with the form: this run still has the hidden all-pages navigation (rerunning at once
+        # would unmount the authenticator's cookie component before it writes the re-login cookie).
         allowed_paths = {p.split("/")[-1].removesuffix(".py") for p, _, _ in allowed}
-        if pg.url_path not in allowed_paths and not (pg.url_path == "" and "queue" in allowed_paths):
+        if pg.url_path not in allowed_paths and pg.url_path != "":  # "" is the root: the user's first page
             st.info("Choose a page in the menu.")
             st.stop()
     if actor.is_clinical and navigation_known:
@@ -94,5 +119,8 @@ def _run() -> None:
     pg.run()
 
 
+# The menu's place: first in the sidebar, above the login gate's "Logged in as" (for a known user only: before
+# login there is no sidebar at all; on the run of a form login the menu comes below "Logged in as").
+menu_slot = st.sidebar.container() if navigation_known else None
 # Every page run goes through one guard: an unexpected error shows a short reference, never a traceback.
 errors.guarded(_run, where=f"page {pg.url_path or 'queue'}")

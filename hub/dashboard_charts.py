@@ -69,7 +69,7 @@ def actions_chart(by_discipline: pd.DataFrame) -> go.Figure:
 
 def outcome_change_chart(by_condition: pd.DataFrame) -> go.Figure:
     """Mean change of the primary pain score before vs after the hub decision, per condition (lower is better)."""
-    title = "Pain score change before vs after the hub decision (negative = better)"
+    title = "Pain score change (lower = better)"  # short: the title of a half-width chart must fit at 1280 px
     if by_condition.empty:
         return _empty(title)
     fig = go.Figure()

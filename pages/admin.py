@@ -9,7 +9,8 @@ from hub import audit, safety, settings, users
 from hub.vocab import DISCIPLINES, ROLES
 from ui import runtime
 from hub.errors import HubError, ValidationError
-from ui.common import act, errors_at_top, field_error, leave_notice, show_error, show_notice
+from ui.common import act, act_marked, errors_at_top, field_error, leave_notice, marked_errors, show_error, \
+    show_notice
 
 sf = runtime.session_factory()
 actor = runtime.actor("admin")
@@ -18,6 +19,20 @@ show_notice()
 
 
 practices = dict(users.list_practices(sf))
+# Column widths that fit a 1280 px screen with the menu open; long names and sources wrap in taller rows instead
+# of being cut off (tests/e2e/test_legibility.py).
+USER_COLUMNS = {"Username": st.column_config.TextColumn(width=90), "Name": st.column_config.TextColumn(width=130),
+                "Roles": st.column_config.TextColumn(width=125), "Discipline": st.column_config.TextColumn(width=110),
+                "Practice": st.column_config.TextColumn(width=110), "Active": st.column_config.CheckboxColumn(width=58),
+                "Locked": st.column_config.CheckboxColumn(width=62),
+                "Failed logins": st.column_config.NumberColumn(width=96)}
+SETTING_COLUMNS = {"group": st.column_config.TextColumn("Group", width=95),
+                   "setting": st.column_config.TextColumn("Setting", width=250),
+                   "value": st.column_config.NumberColumn("Value", width=60, format="%g"),
+                   "default": st.column_config.NumberColumn("Default", width=62, format="%g"),
+                   "minimum": st.column_config.NumberColumn("Min", width=50, format="%g"),
+                   "maximum": st.column_config.NumberColumn("Max", width=50, format="%g"),
+                   "source": st.column_config.TextColumn("Source", width=240)}
 tab_users, tab_new, tab_settings, tab_audit = st.tabs(["Users", "New user", "Settings", "Audit trail"])
 
 with tab_users:
@@ -26,24 +41,35 @@ with tab_users:
         "Username": u.username, "Name": u.name, "Roles": ", ".join(u.roles),
         "Discipline": DISCIPLINES.get(u.discipline or "", ""), "Practice": u.practice or "",
         "Active": u.active, "Locked": u.locked, "Failed logins": u.failed_login_attempts} for u in rows]),
-        hide_index=True, width="stretch")
+        hide_index=True, width="stretch", row_height=65, column_config=USER_COLUMNS)
     by_id = {u.id: u for u in rows}
     uid = st.selectbox("Edit user", list(by_id), format_func=lambda i: f"{by_id[i].username} ({by_id[i].name})",
                        key="adm_user")
     u = by_id[uid]
+    # A refusal is marked beside its field and summarised above the form; the widgets (keyed per user) keep
+    # what the admin typed.
+    eu_errors = marked_errors("eu_errors", "err-eu-", owner=uid)
     with st.form(f"edit_user_{uid}"):
-        name = st.text_input("Name", value=u.name)
-        email = st.text_input("Email", value=u.email or "")
-        roles = st.multiselect("Roles", list(ROLES), default=list(u.roles), format_func=ROLES.get)
+        name = st.text_input("Name", value=u.name, key=f"eu_name_{uid}")
+        field_error(eu_errors, "name", "err-eu-")
+        email = st.text_input("Email", value=u.email or "", key=f"eu_email_{uid}")
+        field_error(eu_errors, "email", "err-eu-")
+        roles = st.multiselect("Roles", list(ROLES), default=list(u.roles), format_func=ROLES.get,
+                               key=f"eu_roles_{uid}")
+        field_error(eu_errors, "roles", "err-eu-")
         discipline = st.selectbox("Discipline (specialists)", [None, *DISCIPLINES],
                                   index=([None, *DISCIPLINES].index(u.discipline)),
-                                  format_func=lambda d: "—" if d is None else DISCIPLINES[d])
+                                  format_func=lambda d: "—" if d is None else DISCIPLINES[d],
+                                  key=f"eu_discipline_{uid}")
+        field_error(eu_errors, "discipline", "err-eu-")
         practice = st.selectbox("Practice (PCPs)", [None, *practices],
                                 index=[None, *practices].index(u.practice_id),
-                                format_func=lambda p: "—" if p is None else practices[p])
+                                format_func=lambda p: "—" if p is None else practices[p], key=f"eu_practice_{uid}")
+        field_error(eu_errors, "practice_id", "err-eu-")
         if st.form_submit_button("Save changes"):
-            act(lambda: users.update_user(sf, actor, uid, name=name, roles=roles, discipline=discipline,
-                                          practice_id=practice, email=email), f"Saved {u.username}.")
+            act_marked(lambda: users.update_user(sf, actor, uid, name=name, roles=roles, discipline=discipline,
+                                                 practice_id=practice, email=email), f"Saved {u.username}.",
+                       "eu_errors", owner=uid)
     c1, c2 = st.columns(2)
     with c1.form(f"reset_{uid}", clear_on_submit=True):
         pw = st.text_input("New password (at least 10 characters)", type="password")
@@ -92,15 +118,19 @@ with tab_new:
 
 with tab_settings:
     listing = settings.listing(sf)
-    st.dataframe(pd.DataFrame(listing).drop(columns=["key"]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(listing).drop(columns=["key"]), hide_index=True, width="stretch", row_height=90,
+                 height=560, column_config=SETTING_COLUMNS)
     keys = {row["key"]: row for row in listing}
     key = st.selectbox("Change a setting", list(keys), format_func=lambda k: keys[k]["setting"], key="adm_setting")
+    st_errors = marked_errors("setting_errors", "err-setting-", owner=key)
     with st.form(f"setting_{key}"):
         row = keys[key]
         raw = st.text_input(f"Value ({row['minimum']:g} to {row['maximum']:g}; default {row['default']})",
-                            value=str(row["value"]))
+                            value=str(row["value"]), key=f"setting_value_{key}")
+        field_error(st_errors, key, "err-setting-")
         if st.form_submit_button("Save setting"):
-            act(lambda: settings.update(sf, actor, key, raw), f"Setting '{row['setting']}' saved.")
+            act_marked(lambda: settings.update(sf, actor, key, raw), f"Setting '{row['setting']}' saved.",
+                       "setting_errors", owner=key)
 
 with tab_audit:
     if st.button("Verify the audit trail's hash chain", key="adm_verify_audit"):

@@ -54,7 +54,8 @@ def _num(x: float | None, fmt: str = "{:g}") -> str:
     return "—" if x is None else fmt.format(x)
 
 
-m = st.columns(5)
+# Three and two per row: five to a row cut their labels off at 1280 px (tests/e2e/test_legibility.py).
+m = [*st.columns(3), *st.columns(3)[:2]]
 m[0].metric("Median days to discussion", _num(board.discussion_median_days),
             help="Calendar days from submission to the first final hub decision, for decisions in the period.")
 m[0].caption(f"IQR {_num(board.discussion_q1_days)}–{_num(board.discussion_q3_days)} · n={board.discussion_n}"

@@ -55,30 +55,33 @@ if alerts and not (notice.kind == "responder" and notice.alerts and not actor.is
             st.warning(f"{safety.NO_RESPONDER}.", icon=":material/warning:")
         elif notice.responder:
             st.markdown(f"Your practice's safety responder is {md_escape(notice.responder)}.")
-        for a in alerts:
-            st.page_link("pages/case.py",
-                         label=f"Case {a['case_id']} · {md_escape(a['patient'])} · {md_escape(a['practice'])} · "
-                               f"{md_escape(a['reason'])}",
-                         query_params={"case_id": a["case_id"]}, icon=":material/warning:")
+        for a in alerts:  # a link stays on one line: the reason beside it wraps, so it is never cut off
+            link, reason = st.columns([2, 3], vertical_alignment="center")
+            link.page_link("pages/case.py",
+                           label=f"Case {a['case_id']} · {md_escape(a['patient'])} · {md_escape(a['practice'])}",
+                           query_params={"case_id": a["case_id"]}, icon=":material/warning:")
+            reason.markdown(md_escape(a["reason"]))
 
 default_statuses = ["submitted", "triaged", "scheduled"] if actor.is_hub_member else []
-# A PCP sees one practice only: no practice filter or column for them.
-filter_cols = st.columns([3, 3, 3, 3, 3] if actor.is_hub_member else [3, 3, 3, 3])
+# A PCP sees one practice only: no practice filter or column for them. Two rows, so that chosen statuses and
+# the order's name show whole at 1280 px (tests/e2e/test_legibility.py).
+top_cols = st.columns([3, 2])
+filter_cols = st.columns(3 if actor.is_hub_member else 2)
 # The filters are kept for the session: opening a case and coming back finds the queue as it was left.
-statuses = filter_cols[0].multiselect("Status", list(CASE_STATUSES), format_func=CASE_STATUSES.get,
-                                      key=sticky("q_status", default_statuses))
-conditions = filter_cols[1].multiselect("Condition", list(CONDITIONS), format_func=CONDITIONS.get,
+statuses = top_cols[0].multiselect("Status", list(CASE_STATUSES), format_func=CASE_STATUSES.get,
+                                   key=sticky("q_status", default_statuses))
+conditions = filter_cols[0].multiselect("Condition", list(CONDITIONS), format_func=CONDITIONS.get,
                                         key=sticky("q_condition", []))
 practice_ids: list[int] = []
 if actor.is_hub_member:
     practices = dict(list_practices(sf))
-    practice_ids = filter_cols[-3].multiselect("Practice", list(practices), format_func=practices.get,
-                                               key=sticky("q_practice", []))
+    practice_ids = filter_cols[1].multiselect("Practice", list(practices), format_func=practices.get,
+                                              key=sticky("q_practice", []))
 flag_options = [k for k in FLAG_LABELS if k != "appropriate_restraint"]
-flag_codes = filter_cols[-2].multiselect("Flag", flag_options, format_func=FLAG_LABELS.get,
+flag_codes = filter_cols[-1].multiselect("Flag", flag_options, format_func=FLAG_LABELS.get,
                                          key=sticky("q_flags", []))
-sort = filter_cols[-1].selectbox("Order", list(cases.QUEUE_SORTS), format_func=cases.QUEUE_SORTS.get,
-                                 key=sticky("q_sort", next(iter(cases.QUEUE_SORTS))))
+sort = top_cols[1].selectbox("Order", list(cases.QUEUE_SORTS), format_func=cases.QUEUE_SORTS.get,
+                             key=sticky("q_sort", next(iter(cases.QUEUE_SORTS))))
 remember("q_status", "q_condition", "q_practice", "q_flags", "q_sort")
 
 filters = (tuple(statuses), tuple(conditions), tuple(practice_ids), tuple(flag_codes), sort)
@@ -109,26 +112,32 @@ if result.total == 0:
     st.info("No cases match these filters.")
     st.stop()
 
-# What a clinician scans first: who, what condition and status, the priority with its flags and reason.
-rows = result.rows.assign(new=result.rows["case_id"].isin(news.new_case_ids))
-shown = ["new", "case_id", "priority", "patient", "age", "condition", "status", "flags", "why", "days_waiting", "latest_pain"]
+# What a clinician scans first: who, what condition and status, the priority with its reasons. Every column
+# fits a 1280 px screen with the menu open and no text is cut off (tests/e2e/test_legibility.py): the reasons
+# name the flags (no separate flags column) without their points and wrap over the four lines a row holds; the
+# patient's age and "new" (submitted since the user last looked) sit with their initials.
+is_new = result.rows["case_id"].isin(news.new_case_ids)
+rows = result.rows.assign(
+    patient=result.rows["patient"].astype(str) + ", "
+    + result.rows["age"].astype("Int64").astype(str).replace("<NA>", "?") + is_new.map({True: " · new", False: ""}),
+    why=result.rows["why"].astype(str).str.replace(r" [+-]\d+(?=;|$)", "", regex=True).str.replace("; ", ", "))
+shown = ["case_id", "priority", "patient", "condition", "status", "why", "latest_pain"]
 if actor.is_hub_member:
     shown.append("practice")
 column_config = {
-    "new": st.column_config.CheckboxColumn("New", width="small", help="Submitted since you last looked"),
-    "case_id": st.column_config.NumberColumn("Case", width="small", format="%d"),
-    "priority": st.column_config.NumberColumn("Priority", width="small"),
-    "flags": st.column_config.TextColumn("Flags", width="medium"),
-    "why": st.column_config.TextColumn("Why this priority", width="large"),
-    "patient": st.column_config.TextColumn("Patient", width="small"),
-    "age": st.column_config.NumberColumn("Age", width="small"),
-    "condition": st.column_config.TextColumn("Condition", width="medium"),
-    "status": st.column_config.TextColumn("Status", width="small"),
-    "days_waiting": st.column_config.NumberColumn("Days waiting", width="small"),
-    "latest_pain": st.column_config.NumberColumn("Latest pain (0-10)", width="small"),
-    "practice": st.column_config.TextColumn("Practice"),
+    "case_id": st.column_config.NumberColumn("Case", width=55, format="%d"),
+    "priority": st.column_config.NumberColumn("Priority", width=68, help="Safety, flags, risk band and waiting time "
+                                                                         "add up to the priority"),
+    "patient": st.column_config.TextColumn("Patient", width=68, help="Initials and age; 'new': submitted since you "
+                                                                     "last looked"),
+    "condition": st.column_config.TextColumn("Condition", width=105),
+    "status": st.column_config.TextColumn("Status", width=80),
+    "why": st.column_config.TextColumn("Why this priority", width=255, help="The flags and other reasons, the "
+                                                                            "weightiest first"),
+    "latest_pain": st.column_config.NumberColumn("Pain", width=55, help="Latest pain score (0-10)", format="%g"),
+    "practice": st.column_config.TextColumn("Practice", width=100),
 }
-event = st.dataframe(rows[shown], hide_index=True, width="stretch", on_select="rerun",
+event = st.dataframe(rows[shown], hide_index=True, width="stretch", on_select="rerun", row_height=80,
                      selection_mode="single-row", key="q_table", column_order=shown, column_config=column_config)
 selected = event.selection.rows if event is not None else []
 if selected:
@@ -153,8 +162,8 @@ p2.button("Next ▶", disabled=not result.has_next, on_click=_next)
 with st.expander("Open a case by link", expanded=False):
     cols = st.columns(3)
     for i, r in enumerate(result.rows.itertuples()):
-        cols[i % 3].page_link("pages/case.py", label=f"Case {r.case_id} · {md_escape(r.patient)} · {md_escape(r.condition)}",
-                              query_params={"case_id": int(r.case_id)})
+        cols[i % 3].page_link("pages/case.py", label=f"Case {r.case_id} · {md_escape(r.patient)}",
+                              query_params={"case_id": int(r.case_id)}, help=str(r.condition))
 options = {int(r.case_id): f"Case {r.case_id} · {r.patient} · {r.condition} · {r.status}"
            for r in result.rows.itertuples()}
 with st.form("open_case_form"):

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import streamlit as st
 
 from hub import cases
 from hub.cases import CaseInput, NewPatient
 from hub.errors import EditConflict, HubError, ValidationError
-from hub.records import TreatmentInput
-from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, ROUTES, SEXES, \
-    STOP_REASONS, TREATMENT_CATEGORIES
-from ui import runtime
-from ui.common import anchor, errors_at_top, field_error, md_escape, open_case, show_error
+from hub.vocab import CONDITIONS, PAIN_CLASSIFICATIONS, RED_FLAGS, RISK_BANDS, RISK_TOOLS, SEXES
+from ui import record_forms, runtime
+from ui.common import errors_at_top, field_error, md_escape, open_case, show_error
 
 sf = runtime.session_factory()
 actor = runtime.actor("pcp")
@@ -34,10 +31,6 @@ st.title("Submit a case to the hub")
 if actor.practice_id is None:
     st.error("Your account is not linked to a practice. Ask an administrator to set your practice.")
     st.stop()
-
-TREATMENT_COLUMNS = {"category": None, "drug_or_name": "", "route": None, "daily_dose_mg": None,
-                     "patch_mcg_per_h": None, "start_date": None, "end_date": None, "reason_stopped": None}
-
 
 def _load_draft() -> None:
     """Fill the form from the chosen draft (selectbox callback)."""
@@ -67,8 +60,18 @@ if ss.get("sub_case_id"):
 if "form" in errors or "status" in errors:
     st.error(md_escape(errors.get("form") or errors["status"]))
 field_errors = {k: v for k, v in errors.items() if k not in ("form", "status")}
+
+
+def _treatment_anchor(key: str) -> str:
+    """Where the summary's link for a treatment's refusal goes: the listed treatment, or the add form."""
+    if key == "treatments.pending":
+        return "err-pending-treatments.pending"
+    number = key.removeprefix("treatments[").split("]")[0]
+    return f"err-treatments-{number}" if number.isdigit() else "err-treatments"
+
+
 if field_errors:
-    errors_at_top(field_errors, {k: "err-treatments" if k.startswith("treatments[") else f"err-{k}"
+    errors_at_top(field_errors, {k: _treatment_anchor(k) if k.startswith("treatments") else f"err-{k}"
                                  for k in field_errors})
 
 st.subheader("Patient")
@@ -172,56 +175,13 @@ for k in ("baseline_pain", "risk_tool", "risk_band"):
     field_error(errors, k)
 
 st.subheader("Treatments so far")
-st.caption("Current and previous treatments. For medicines give the generic name, route and total daily dose "
-           "(patches: micrograms per hour).")
-empty = pd.DataFrame({k: pd.Series(dtype="object") for k in TREATMENT_COLUMNS})
-ss["sub_treatments_df"] = st.data_editor(
-    empty, num_rows="dynamic", key="sub_treatments", hide_index=True, width="stretch",
-    column_config={
-        "category": st.column_config.SelectboxColumn("Category (required)", options=list(TREATMENT_CATEGORIES),
-                                                     format_func=TREATMENT_CATEGORIES.get, required=True),
-        "drug_or_name": st.column_config.TextColumn(
-            "Medicine or treatment", help="Medicines: a generic name or UK brand (e.g. oxycodone, OxyContin, Butrans, "
-                                          "co-codamol with the codeine mg/day); other names are stored 'not coded'."),
-        "route": st.column_config.SelectboxColumn("Route", options=list(ROUTES), format_func=ROUTES.get),
-        "daily_dose_mg": st.column_config.NumberColumn("Total daily dose (mg)", min_value=0),
-        "patch_mcg_per_h": st.column_config.NumberColumn("Patch (microgram/h)", min_value=0),
-        "start_date": st.column_config.DateColumn("Started"),
-        "end_date": st.column_config.DateColumn("Stopped"),
-        "reason_stopped": st.column_config.SelectboxColumn("Reason stopped", options=list(STOP_REASONS),
-                                                           format_func=STOP_REASONS.get),
-    })
-if any(k.startswith("treatments[") for k in errors):
-    anchor("err-treatments")
-for k, v in errors.items():
-    if k.startswith("treatments["):
-        st.error(md_escape(v), icon="⚠️")
+st.caption("Current and previous treatments, one at a time. For medicines give the generic name or UK brand, route "
+           "and total daily dose (patches: micrograms per hour).")
+record_forms.referral_treatments(errors)
 
 st.subheader("The patient's goals and concerns, in their own words")
 st.text_area("Goals", key="sub_goals", max_chars=cases.TEXT_MAX)
 st.text_area("Concerns and beliefs", key="sub_concerns", max_chars=cases.TEXT_MAX)
-
-
-def _value(x):
-    return None if x is None or (isinstance(x, float) and pd.isna(x)) or x is pd.NaT else x
-
-
-def _treatments() -> list[TreatmentInput]:
-    rows = []
-    df = ss.get("sub_treatments_df")
-    for r in (df.to_dict("records") if df is not None else []):
-        if not any(_value(v) not in (None, "") for v in r.values()):
-            continue
-        category, text = _value(r.get("category")) or "", (_value(r.get("drug_or_name")) or "").strip()
-        start, end = _value(r.get("start_date")), _value(r.get("end_date"))
-        rows.append(TreatmentInput(
-            category=category, name=text, drug=text if category == "medicine" else None,
-            route=_value(r.get("route")), daily_dose_mg=_value(r.get("daily_dose_mg")),
-            patch_mcg_per_h=_value(r.get("patch_mcg_per_h")),
-            start_date=pd.Timestamp(start).date() if start is not None else None,
-            end_date=pd.Timestamp(end).date() if end is not None else None,
-            reason_stopped=_value(r.get("reason_stopped"))))
-    return rows
 
 
 def _form_input() -> CaseInput:
@@ -241,10 +201,14 @@ def _form_input() -> CaseInput:
         duration_months=None if duration is None else int(duration), clinical_question=ss.get("sub_question") or "",
         red_flags=flags, baseline_pain=ss.get("sub_baseline"), risk_tool=ss.get("sub_risk_tool"),
         risk_band=ss.get("sub_risk_band"), goals_text=ss.get("sub_goals") or "",
-        concerns_text=ss.get("sub_concerns") or "", treatments=_treatments())
+        concerns_text=ss.get("sub_concerns") or "", treatments=list(ss.get(record_forms.REF_LIST) or []))
 
 
 def _save(submit: bool) -> None:
+    if record_forms.pending_referral_treatment():  # never drop what the GP chose without a word
+        ss["sub_errors"] = {"treatments.pending": "A treatment in the form is not on the list yet: press 'Add to "
+                                                  "the list' (or clear its category and name), then save again."}
+        return
     try:
         saved = cases.save_case(sf, actor, _form_input(), case_id=ss.get("sub_case_id"),
                                 expected_version=ss.get("sub_version"), submit=submit)

@@ -76,12 +76,41 @@ def anchor(name: str) -> None:
     st.html(f'<span id="{name}"></span>')
 
 
-def field_error(errors: dict[str, str], key: str) -> None:
-    """Show the error for one field right beside it, if any, with the anchor `err-<key>` the summary at the
-    top links to."""
+def field_error(errors: dict[str, str], key: str, prefix: str = "err-") -> None:
+    """Show the error for one field right beside it, if any, with the anchor `<prefix><key>` (by default
+    `err-<key>`) the summary at the top links to. A page with two forms that share field names gives each its
+    own prefix, so every anchor id is unique."""
     if key in errors:
-        anchor(f"err-{key}")
+        anchor(f"{prefix}{key}")
         st.error(md_escape(errors[key]), icon="⚠️")
+
+
+def marked_errors(state_key: str, prefix: str = "err-", owner: object = None) -> dict[str, str]:
+    """The refusal kept by `act_marked` under `state_key` (for the same `owner`, e.g. the user being edited),
+    summarised at the top with a link to each field; the caller marks each field with `field_error`."""
+    kept = st.session_state.get(state_key)
+    if not kept or kept[0] != owner:
+        return {}
+    errors = kept[1]
+    errors_at_top(errors, {k: f"{prefix}{k}" for k in errors})
+    return errors
+
+
+def act_marked(fn, message: str, state_key: str, owner: object = None) -> None:
+    """`act` for a form whose fields are marked: a ValidationError is kept under `state_key` and the page
+    reruns to show each refusal beside its field and summarised at the top (`marked_errors`); the form's
+    widgets keep the user's input. Other hub errors are shown as `act` shows them."""
+    try:
+        fn()
+    except ValidationError as exc:
+        st.session_state[state_key] = (owner, dict(exc.errors))
+        st.rerun()
+    except (EditConflict, PermissionDenied, NotFound) as exc:
+        show_error(exc)
+        return
+    st.session_state.pop(state_key, None)
+    leave_notice(message)
+    st.rerun()
 
 
 def open_case(case_id: int) -> None:
@@ -153,8 +182,14 @@ def remember(*keys: str) -> None:
 
 # Streamlit draws st.caption in a faded grey that fails WCAG AA contrast (4.5:1) on white: axe-core
 # reports it as a serious violation. One rule for every page darkens it (about 8:1) and keeps it smaller.
+# A checkbox's or radio option's text is drawn on one line and cut off with "…" (the long red-flag questions
+# lost their second half at 1280 px): it wraps instead (tests/e2e/test_legibility.py).
 _LEGIBLE_CSS = "<style>[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] p " \
-               "{ color: #44464f !important; opacity: 1 !important; }</style>"
+               "{ color: #44464f !important; opacity: 1 !important; } " \
+               ":is([data-testid='stCheckbox'], [data-testid='stRadio']) .stMarkdownEllipsis, " \
+               ":is([data-testid='stCheckbox'], [data-testid='stRadio']) .stMarkdownEllipsis p " \
+               "{ white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }" \
+               "</style>"
 
 
 def legible_captions() -> None:

@@ -149,9 +149,10 @@ def dashboard_section(sf, actor, practice_ids: list[int], start, end) -> None:
     m[1].markdown(f"{v['completion_rate']:.0%} completed" if v["completion_rate"] is not None else "—")
     m[2].metric("Median time to complete", "—" if v["median_hours_to_complete"] is None
                 else f"{v['median_hours_to_complete']:g} h", help="From the link being issued to the set being sent.")
-    m[3].metric("Hub discussions with the patient's input", f"{v['discussions_with_patient_input']} of "
-                f"{v['discussions']}", help="Final hub decisions in the period whose case had a questionnaire set "
-                "completed by the patient before the meeting.")
+    m[3].metric("Hub discussions", f"{v['discussions_with_patient_input']} of {v['discussions']}",
+                help="Final hub decisions in the period whose case had a questionnaire set completed by the patient "
+                     "before the meeting.")
+    m[3].markdown("had the patient's own answers")  # a short label: a long one is cut off at 1280 px
     if v["by_practice"]:
         with st.expander(f"Completion by practice ({len(v['by_practice'])})"):
             st.dataframe(v["by_practice"], hide_index=True, width="stretch")

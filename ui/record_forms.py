@@ -225,3 +225,148 @@ def wearables_form(sf, actor, case_id: int) -> None:
         st.rerun()
     for e in st.session_state.get("wd_errors", []):
         st.warning(md_escape(e))
+
+
+# ----------------------------------------------------------------------------- treatments listed on a submission
+
+# The submission's treatments so far: a short form with labelled choices adds one at a time to a list (an
+# editable grid could store a different value from the one typed and showed codes). Keys start with "sub_", so
+# the submission page clears them with the rest of its form after a save.
+REF = "sub_tr_"
+REF_LIST = "sub_treatments"
+REF_ERRORS = "sub_tr_errors"
+REF_FIELDS = ("category", "medicine", "name", "route", "dose", "patch", "start", "end", "reason")
+
+
+def _ref_entry() -> TreatmentInput:
+    ss = st.session_state
+    category = ss.get(f"{REF}category") or ""
+    name = ((ss.get(f"{REF}medicine") if category == "medicine" else ss.get(f"{REF}name")) or "").strip()
+    route = ss.get(f"{REF}route")
+    picked = next((p for p in PICKLIST if p.label == name), None)
+    if route is None and picked is not None and category == "medicine":
+        route = picked.route
+    transdermal = route == "transdermal"
+    end = ss.get(f"{REF}end")
+    return TreatmentInput(
+        category=category, name=name, drug=name if category == "medicine" else None, route=route,
+        daily_dose_mg=ss.get(f"{REF}dose") if category == "medicine" and not transdermal else None,
+        patch_mcg_per_h=ss.get(f"{REF}patch") if category == "medicine" and transdermal else None,
+        start_date=ss.get(f"{REF}start"), end_date=end, reason_stopped=ss.get(f"{REF}reason") if end else None)
+
+
+def pending_referral_treatment() -> bool:
+    """Whether the add form holds a treatment that was not added to the list yet."""
+    ss = st.session_state
+    return any(ss.get(f"{REF}{k}") not in (None, "") for k in ("category", "medicine", "name"))
+
+
+def _clear_ref_form() -> None:
+    for k in REF_FIELDS:
+        st.session_state[f"{REF}{k}"] = "" if k == "name" else None
+
+
+def _add_ref_treatment() -> None:
+    t = _ref_entry()
+    problems = records.validate_treatment(t)
+    if problems:  # each shown beside its field; what was chosen stays in the form
+        st.session_state[REF_ERRORS] = problems
+        return
+    st.session_state.pop(REF_ERRORS, None)
+    st.session_state[REF_LIST].append(t)
+    _clear_ref_form()
+
+
+def _remove_ref_treatment(index: int) -> None:
+    items = st.session_state[REF_LIST]
+    if 0 <= index < len(items):
+        items.pop(index)
+    errors = st.session_state.get("sub_errors") or {}
+    for k in [k for k in errors if k.startswith("treatments[")]:
+        del errors[k]  # the numbers no longer match: the next save checks the list again
+
+
+def _ref_line(n: int, t: TreatmentInput) -> str:
+    parts = [TREATMENT_CATEGORIES.get(t.category, t.category), t.name]
+    if t.route:
+        parts.append(ROUTES.get(t.route, t.route))
+    if t.patch_mcg_per_h is not None:
+        parts.append(f"{t.patch_mcg_per_h:g} microgram/h")
+    elif t.daily_dose_mg is not None:
+        parts.append(f"{t.daily_dose_mg:g} mg/day")
+    when = f"from {t.start_date:%d %b %Y}" if t.start_date else ""
+    if t.end_date:
+        when += f" to {t.end_date:%d %b %Y}"
+        if t.reason_stopped:
+            when += f" ({STOP_REASONS.get(t.reason_stopped, t.reason_stopped).lower()})"
+    parts.append(when or "current")
+    return f"{n}. " + " · ".join(p for p in parts if p)
+
+
+def referral_treatments(errors: dict[str, str]) -> None:
+    """The submission's treatments: the list so far (each with Remove, and the refusals of the last save beside
+    it) and a short form that adds one. `errors` are the page's errors (keys `treatments[i].field`)."""
+    ss = st.session_state
+    ss.setdefault(REF_LIST, [])
+    if f"{REF}category" not in ss:
+        _clear_ref_form()
+    anchor("err-treatments")
+    for i, t in enumerate(ss[REF_LIST]):
+        anchor(f"err-treatments-{i}")
+        with st.container(border=True):
+            c1, c2 = st.columns([8, 2])
+            c1.text(_ref_line(i + 1, t))
+            c2.button("Remove", key=f"{REF}rm_{i}", on_click=_remove_ref_treatment, args=(i,),
+                      icon=":material/delete:")
+            for k, message in errors.items():
+                if k.startswith(f"treatments[{i}]."):
+                    st.error(md_escape(message), icon="⚠️")
+    if not ss[REF_LIST]:
+        st.markdown("No treatment listed yet.")
+    marks = ss.get(REF_ERRORS) or {}
+    with st.container(border=True):
+        anchor("err-treatments-new")
+        st.markdown("**Add a treatment**" + (" (required fields are marked)" if not ss[REF_LIST] else ""))
+        field_error(errors, "treatments.pending", prefix="err-pending-")
+        c1, c2, c3 = st.columns(3)
+        category = c1.selectbox("Category (required)", list(TREATMENT_CATEGORIES), format_func=TREATMENT_CATEGORIES.get,
+                                index=None, key=f"{REF}category", placeholder="Choose the category")
+        with c1:
+            field_error(marks, "category", prefix="err-tr-")
+        if category == "medicine":
+            c2.selectbox("Medicine (required; pick or type)", [p.label for p in PICKLIST], index=None,
+                         accept_new_options=True, key=f"{REF}medicine", placeholder="Generic name or UK brand",
+                         help="Choose a generic name or UK brand. Text not in the list is kept as typed and marked "
+                              "'not coded' (its opioid dose is then never converted).")
+        else:
+            c2.text_input("Treatment (required)", key=f"{REF}name", max_chars=200,
+                          placeholder="e.g. Knee strengthening programme")
+        with c2:
+            field_error(marks, "drug" if category == "medicine" else "name", prefix="err-tr-")
+        c3.selectbox("Route (required for medicines)", list(ROUTES), format_func=ROUTES.get, index=None,
+                     key=f"{REF}route", placeholder="Choose the route")
+        with c3:
+            field_error(marks, "route", prefix="err-tr-")
+        if category == "medicine":
+            if ss.get(f"{REF}route") == "transdermal":
+                c3.number_input("Patch strength (microgram/h, required)", min_value=0.0, value=None, key=f"{REF}patch")
+                with c3:
+                    field_error(marks, "patch_mcg_per_h", prefix="err-tr-")
+            else:
+                c3.number_input("Total daily dose (mg)", min_value=0.0, value=None, key=f"{REF}dose")
+                with c3:
+                    field_error(marks, "daily_dose_mg", prefix="err-tr-")
+        c4, c5, c6 = st.columns(3)
+        c4.date_input("Started (required)", value=None, max_value=date.today(), format="DD/MM/YYYY",
+                      key=f"{REF}start")
+        with c4:
+            field_error(marks, "start_date", prefix="err-tr-")
+        c5.date_input("Stopped (leave empty if current)", value=None, format="DD/MM/YYYY", key=f"{REF}end")
+        with c5:
+            field_error(marks, "end_date", prefix="err-tr-")
+        if ss.get(f"{REF}end") is not None:
+            c6.selectbox("Reason stopped (required)", list(STOP_REASONS), format_func=STOP_REASONS.get, index=None,
+                         key=f"{REF}reason", placeholder="Choose the reason")
+            with c6:
+                field_error(marks, "reason_stopped", prefix="err-tr-")
+        st.button("Add to the list", key=f"{REF}add", on_click=_add_ref_treatment, icon=":material/add:")

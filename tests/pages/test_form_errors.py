@@ -175,3 +175,56 @@ def test_refused_new_user_is_marked_beside_the_fields_and_summarised(hub):
     assert "(#err-username)" in summary and "(#err-practice_id)" in summary
     assert "A PCP must belong to a practice." in errors
     assert at.text_input(key="nu_name").value == "Dr X"
+
+
+def _admin_user_id(hub, username: str) -> int:
+    from db.models import User
+
+    with hub.sf() as s:
+        return s.scalar(select(User.id).where(User.username == username))
+
+
+def test_refused_user_edit_is_marked_beside_the_fields_and_keeps_the_input(hub):
+    from db.models import User
+
+    uid = _admin_user_id(hub, "pcp.b")
+    at = login("admin")
+    at.selectbox(key="adm_user").set_value(uid).run()
+    at.text_input(key=f"eu_name_{uid}").input("   ")  # blank name
+    at.text_input(key=f"eu_email_{uid}").input("dr.b@example.nhs.uk")  # unsaved input that must stay
+    at.multiselect(key=f"eu_roles_{uid}").set_value(["pcp", "specialist"])  # a specialist without a discipline
+    next(b for b in at.button if b.label == "Save changes").click().run()
+    assert not at.exception
+    errors = [unescaped(e.value) for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert "2 things to fix" in summary
+    assert "(#err-eu-name)" in summary and "(#err-eu-discipline)" in summary
+    assert "Enter the person's name." in errors and "A specialist must have a discipline." in errors  # beside
+    assert errors.index(summary) < errors.index("Enter the person's name.")
+    assert at.text_input(key=f"eu_email_{uid}").value == "dr.b@example.nhs.uk"  # the input stays
+    assert at.multiselect(key=f"eu_roles_{uid}").value == ["pcp", "specialist"]
+    with hub.sf() as s:
+        user = s.get(User, uid)
+        assert user.name == "Dr B" and user.email is None
+    # another user's form carries no marks of this refusal
+    at.selectbox(key="adm_user").set_value(_admin_user_id(hub, "physio")).run()
+    assert not [e for e in at.error if e.value.startswith("**Nothing was saved")]
+
+
+def test_refused_setting_is_marked_beside_its_field_and_keeps_the_input(hub):
+    from hub import settings
+
+    key = "security.max_login_attempts"
+    at = login("admin")
+    at.selectbox(key="adm_setting").set_value(key).run()
+    at.text_input(key=f"setting_value_{key}").input("0")
+    next(b for b in at.button if b.label == "Save setting").click().run()
+    assert not at.exception
+    errors = [unescaped(e.value) for e in at.error]
+    summary = next(e for e in errors if e.startswith("**Nothing was saved"))
+    assert f"(#err-setting-{key})" in summary
+    beside = [e for e in errors if "between" in e and not e.startswith("**Nothing")]
+    assert beside, errors
+    assert at.text_input(key=f"setting_value_{key}").value == "0"  # the refused value stays to be corrected
+    with hub.sf() as s:
+        assert settings.get(s, key) == 5  # nothing stored: still the default

@@ -43,10 +43,10 @@ def test_chair_sees_new_cases_and_the_triage_count_and_marks_stay_during_the_vis
     at = login("chair")
     assert any("**1 new** since you last looked" in m.value and "**1** awaiting triage" in m.value
                for m in at.markdown)
-    assert list(at.dataframe[0].value["new"]) == [True]
+    assert [p.endswith(" · new") for p in at.dataframe[0].value["patient"]] == [True]
     at.run()  # a rerun in the same visit keeps the marks
-    assert list(at.dataframe[0].value["new"]) == [True]
+    assert [p.endswith(" · new") for p in at.dataframe[0].value["patient"]] == [True]
     later = login("chair")  # the next visit: nothing new
     assert any("Nothing new since you last looked" in m.value for m in later.markdown)
-    assert list(later.dataframe[0].value["new"]) == [False]
+    assert [p.endswith(" · new") for p in later.dataframe[0].value["patient"]] == [False]
     assert case_id

@@ -165,6 +165,15 @@ def test_draft_then_submit(hub):
         assert s.scalars(select(Case.status)).one() == "draft"
 
 
+def table_age(hub) -> int:
+    from datetime import date
+
+    from db.models import Patient
+
+    with hub.sf() as s:
+        return date.today().year - s.scalars(select(Patient.birth_year)).one()
+
+
 def test_queue_shows_scope_and_opens_case(hub):
     case_id = seed_case(hub)
     at = login("physio")
@@ -172,9 +181,8 @@ def test_queue_shows_scope_and_opens_case(hub):
     table = at.dataframe[0].value
     assert list(table["case_id"]) == [case_id]
     # priority, patient, condition, status, flags and the reason come first; the hub sees the practice, a PCP not
-    assert list(table.columns[:9]) == ["new", "case_id", "priority", "patient", "age", "condition", "status", "flags",
-                                       "why"]
-    assert list(table["new"]) == [True]  # submitted since the user last looked
+    assert list(table.columns[:6]) == ["case_id", "priority", "patient", "condition", "status", "why"]
+    assert list(table["patient"]) == ["AL, " + str(table_age(hub)) + " · new"]  # submitted since the user last looked
     assert "practice" in table.columns
     own = login("pcp.a")
     assert list(own.dataframe[0].value["case_id"]) == [case_id] and "practice" not in own.dataframe[0].value.columns
