@@ -304,6 +304,10 @@ class CaseFlag(Base):
               "case_id"),
         Index("ix_case_flag_practice_pain", "code", "practice_id", latest_pain.desc(), submitted_at.is_(None),
               "submitted_at", "case_id"),
+        Index("ix_case_flag_practice_condition", "code", "practice_id", "condition", priority.desc(),
+              submitted_at.is_(None), "submitted_at", "case_id"),
+        Index("ix_case_flag_practice_newest", "code", "practice_id", submitted_at.is_(None), submitted_at.desc(),
+              case_id.desc()),
     )
 
 

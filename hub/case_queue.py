@@ -253,10 +253,10 @@ class _FlagPlan:
 def _flag_plan(actor: Actor, statuses: list[str] | None, conditions: list[str] | None,
                practice_ids: list[int] | None, sort: str) -> _FlagPlan | None:
     """How a flag filter reads case_flag alone (see _FlagPlan), or None when the scope or a filter has no copy
-    on case_flag, or no index serves the sort (then hub_case is read, with the flag as a condition).
+    on case_flag (then hub_case is read, with the flag as a condition).
 
-    The hub's open queue reads (code, open, …) indexes, with one condition (code, open, condition, …); a
-    PCP's queue over every status reads (code, practice, …) indexes."""
+    The hub's open queue reads (code, open, …) indexes, a PCP's queue over every status (code, practice, …)
+    indexes; sorted by priority with one condition, (code, open or practice, condition, …)."""
     from hub.access import HUB_VISIBLE_STATUSES
 
     open_set = set(OPEN_CASE_STATUSES)
@@ -280,27 +280,26 @@ def _flag_plan(actor: Actor, statuses: list[str] | None, conditions: list[str] |
         where.append(CaseFlag.condition == conditions[0] if one_condition else CaseFlag.condition.in_(conditions))
     if practice_ids:
         where.append(CaseFlag.practice_id.in_(practice_ids))
-    if family == "open":
+    if family == "open":  # the hub's open queue, or a PCP's queue filtered to the open statuses
         if sort == "priority" and one_condition:
             index = "ix_case_flag_open_condition"
         else:
             index = "ix_case_flag_open_" + {"priority": "priority", "pain": "pain"}.get(sort, "submitted")
     else:
-        practice_index = {"priority": "ix_case_flag_practice_priority", "waiting": "ix_case_flag_practice_submitted",
-                          "pain": "ix_case_flag_practice_pain"}.get(sort)
-        if practice_index is None:  # newest first: hub_case's practice index serves it
-            return None
-        index = practice_index
+        index = {"priority": "ix_case_flag_practice_condition" if one_condition else "ix_case_flag_practice_priority",
+                 "waiting": "ix_case_flag_practice_submitted", "pain": "ix_case_flag_practice_pain",
+                 "newest": "ix_case_flag_practice_newest"}[sort]
     return _FlagPlan(tuple(where), index)
 
 
 def _flag_order(fspec) -> list:
-    """ORDER BY for case_flag's keys. An ascending key that may be NULL (a PCP's drafts have no submission time)
-    sorts NULLs last as (key IS NULL), key: the form the practice indexes store, read in order on both backends."""
+    """ORDER BY for case_flag's keys. A submission time that may be NULL (a PCP's drafts) sorts NULLs last as
+    (submitted_at IS NULL), submitted_at: the form the practice indexes store, read in order on both backends
+    (SQLite keeps NULLs first in an ascending index). A descending latest pain needs nothing: NULLs are last."""
     out = []
     for col, desc, nullable in fspec:
-        if nullable and not desc:
-            out += [col.is_(None), col.asc()]
+        if nullable and col is CaseFlag.submitted_at:
+            out += [col.is_(None), col.desc() if desc else col.asc()]
         else:
             o = col.desc() if desc else col.asc()
             out.append(o.nulls_last() if nullable else o)

@@ -128,7 +128,7 @@ def test_flag_filters_from_case_flag_return_the_rows_of_a_filter_over_every_case
         assert _walk(bulk.sf, actor, sort=sort, **kw) == got  # keyset pages
         assert list(cases.queue(bulk.sf, actor, sort=sort, page_size=7, page=3, **kw).rows.case_id) == got[14:21]
         plan = case_queue._flag_plan(actor, kw.get("statuses"), kw.get("conditions"), kw.get("practice_ids"), sort)
-        assert plan is not None or (sort == "newest" and "statuses" not in kw)  # read from case_flag alone
+        assert plan is not None  # read from case_flag alone
         with monkeypatch.context() as m:  # the same order as the filter on hub_case
             m.setattr(case_queue, "_flag_plan", lambda *a: None)
             assert list(cases.queue(bulk.sf, actor, sort=sort, page_size=200, **kw).rows.case_id) == got
@@ -180,14 +180,14 @@ def test_flag_filters_read_a_case_flag_index_in_order_on_sqlite(bulk):
     event.listen(engine, "before_cursor_execute", grab)
     try:
         for sort, index in (("priority", "practice_priority"), ("waiting", "practice_submitted"),
-                            ("pain", "practice_pain")):
+                            ("pain", "practice_pain"), ("newest", "practice_newest")):
             after = cases.queue(bulk.sf, pcp, flag_codes=["inertia"], sort=sort, page_size=3).next_after
             cases.queue(bulk.sf, pcp, flag_codes=["inertia"], sort=sort, page_size=3, page=2, after=after)
             expected += [index, index]  # the first page, and the next one by its cursor
         cases.queue(bulk.sf, chair, flag_codes=["inertia"], statuses=OPEN, conditions=["low_back_pain"])
         expected.append("open_condition")
         cases.queue(bulk.sf, pcp, flag_codes=["inertia"], conditions=["knee_oa"])
-        expected.append("practice_priority")
+        expected.append("practice_condition")
     finally:
         event.remove(engine, "before_cursor_execute", grab)
     assert len(statements) == len(expected)

@@ -48,6 +48,10 @@ INDEXES = {
                                         'submitted_at', 'case_id'],
     'ix_case_flag_practice_pain': ['code', 'practice_id', sa.literal_column('latest_pain DESC'),
                                    sa.literal_column('(submitted_at IS NULL)'), 'submitted_at', 'case_id'],
+    'ix_case_flag_practice_condition': ['code', 'practice_id', 'condition', sa.literal_column('priority DESC'),
+                                        sa.literal_column('(submitted_at IS NULL)'), 'submitted_at', 'case_id'],
+    'ix_case_flag_practice_newest': ['code', 'practice_id', sa.literal_column('(submitted_at IS NULL)'),
+                                     sa.literal_column('submitted_at DESC'), sa.literal_column('case_id DESC')],
 }
 
 hub_case = sa.table('hub_case', sa.column('id', sa.Integer), sa.column('flags', JSON))
