@@ -286,6 +286,9 @@ class CaseFlag(Base):
     latest_pain: Mapped[float | None] = mapped_column(Float)
     practice_id: Mapped[int | None] = mapped_column(Integer)
     condition: Mapped[str | None] = mapped_column(String(30))
+    # submitted_at IS NULL (a PCP's drafts): those sort last, which an ascending index on submitted_at alone
+    # cannot give on SQLite (NULLs come first there), so the practice indexes lead with this.
+    unsubmitted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint(f"severity IN {sql_in(FLAG_SEVERITIES)}", name="severity_known"),
@@ -297,16 +300,16 @@ class CaseFlag(Base):
         Index("ix_case_flag_open_condition", "code", "is_open", "condition", priority.desc(), "submitted_at",
               "case_id"),
         # A PCP's queue (their practice, every status) filtered by flag: drafts (no submission time) sort
-        # last, which an ascending index gives with (submitted_at IS NULL) before submitted_at.
-        Index("ix_case_flag_practice_priority", "code", "practice_id", priority.desc(), submitted_at.is_(None),
+        # last, which an ascending index gives with unsubmitted before submitted_at.
+        Index("ix_case_flag_practice_priority", "code", "practice_id", priority.desc(), "unsubmitted",
               "submitted_at", "case_id"),
-        Index("ix_case_flag_practice_submitted", "code", "practice_id", submitted_at.is_(None), "submitted_at",
+        Index("ix_case_flag_practice_submitted", "code", "practice_id", "unsubmitted", "submitted_at",
               "case_id"),
-        Index("ix_case_flag_practice_pain", "code", "practice_id", latest_pain.desc(), submitted_at.is_(None),
+        Index("ix_case_flag_practice_pain", "code", "practice_id", latest_pain.desc(), "unsubmitted",
               "submitted_at", "case_id"),
         Index("ix_case_flag_practice_condition", "code", "practice_id", "condition", priority.desc(),
-              submitted_at.is_(None), "submitted_at", "case_id"),
-        Index("ix_case_flag_practice_newest", "code", "practice_id", submitted_at.is_(None), submitted_at.desc(),
+              "unsubmitted", "submitted_at", "case_id"),
+        Index("ix_case_flag_practice_newest", "code", "practice_id", "unsubmitted", submitted_at.desc(),
               case_id.desc()),
     )
 

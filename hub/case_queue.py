@@ -294,12 +294,13 @@ def _flag_plan(actor: Actor, statuses: list[str] | None, conditions: list[str] |
 
 def _flag_order(fspec) -> list:
     """ORDER BY for case_flag's keys. A submission time that may be NULL (a PCP's drafts) sorts NULLs last as
-    (submitted_at IS NULL), submitted_at: the form the practice indexes store, read in order on both backends
-    (SQLite keeps NULLs first in an ascending index). A descending latest pain needs nothing: NULLs are last."""
+    unsubmitted (the copy of submitted_at IS NULL), submitted_at: the order the practice indexes store, read in
+    order on both backends (SQLite keeps NULLs first in an ascending index). A descending latest pain needs
+    nothing: NULLs are last going down."""
     out = []
     for col, desc, nullable in fspec:
         if nullable and col is CaseFlag.submitted_at:
-            out += [col.is_(None), col.desc() if desc else col.asc()]
+            out += [CaseFlag.unsubmitted.asc(), col.desc() if desc else col.asc()]
         else:
             o = col.desc() if desc else col.asc()
             out.append(o.nulls_last() if nullable else o)

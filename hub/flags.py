@@ -256,7 +256,8 @@ def sync_flag_keys(conn, case_ids: Iterable[int] | None = None, *, patient_id: i
     stmt = update(t).values(
         is_open=_key_from_case(c.c.status.in_(OPEN_CASE_STATUSES)), priority=_key_from_case(c.c.priority),
         submitted_at=_key_from_case(c.c.submitted_at), latest_pain=_key_from_case(c.c.latest_pain),
-        practice_id=_key_from_case(c.c.practice_id), condition=_key_from_case(c.c.condition))
+        practice_id=_key_from_case(c.c.practice_id), condition=_key_from_case(c.c.condition),
+        unsubmitted=_key_from_case(c.c.submitted_at.is_(None)))
     if patient_id is not None:
         stmt = stmt.where(t.c.case_id.in_(select(c.c.id).where(c.c.patient_id == patient_id)))
     else:

@@ -63,9 +63,11 @@ def test_flags_go_down_to_the_json_column_and_back_to_the_rows(database_url):
         with sf() as s:
             assert flags.for_cases(s, ids) == at_head
             rows = s.execute(select(CaseFlag.case_id, CaseFlag.practice_id, CaseFlag.condition, CaseFlag.is_open,
-                                    Case.practice_id, Case.condition, Case.status)
+                                    CaseFlag.unsubmitted, CaseFlag.submitted_at, Case.practice_id, Case.condition,
+                                    Case.status, Case.submitted_at)
                              .join(Case, Case.id == CaseFlag.case_id)).all()
-        assert rows and all((r[1], r[2], r[3]) == (r[4], r[5], r[6] in OPEN_CASE_STATUSES) for r in rows)
+        assert rows and all((r[1], r[2], r[3], r[4], r[5])
+                            == (r[6], r[7], r[8] in OPEN_CASE_STATUSES, r[9] is None, r[9]) for r in rows)
         if engine.dialect.name == "sqlite":
             with engine.connect() as c:
                 assert c.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []

@@ -43,14 +43,14 @@ INDEXES = {
     'ix_case_flag_open_condition': ['code', 'is_open', 'condition', sa.literal_column('priority DESC'),
                                     'submitted_at', 'case_id'],
     'ix_case_flag_practice_priority': ['code', 'practice_id', sa.literal_column('priority DESC'),
-                                       sa.literal_column('(submitted_at IS NULL)'), 'submitted_at', 'case_id'],
-    'ix_case_flag_practice_submitted': ['code', 'practice_id', sa.literal_column('(submitted_at IS NULL)'),
+                                       'unsubmitted', 'submitted_at', 'case_id'],
+    'ix_case_flag_practice_submitted': ['code', 'practice_id', 'unsubmitted',
                                         'submitted_at', 'case_id'],
     'ix_case_flag_practice_pain': ['code', 'practice_id', sa.literal_column('latest_pain DESC'),
-                                   sa.literal_column('(submitted_at IS NULL)'), 'submitted_at', 'case_id'],
+                                   'unsubmitted', 'submitted_at', 'case_id'],
     'ix_case_flag_practice_condition': ['code', 'practice_id', 'condition', sa.literal_column('priority DESC'),
-                                        sa.literal_column('(submitted_at IS NULL)'), 'submitted_at', 'case_id'],
-    'ix_case_flag_practice_newest': ['code', 'practice_id', sa.literal_column('(submitted_at IS NULL)'),
+                                        'unsubmitted', 'submitted_at', 'case_id'],
+    'ix_case_flag_practice_newest': ['code', 'practice_id', 'unsubmitted',
                                      sa.literal_column('submitted_at DESC'), sa.literal_column('case_id DESC')],
 }
 
@@ -96,6 +96,7 @@ def upgrade() -> None:
     op.add_column('case_flag', sa.Column('repeats', JSON, server_default='[]', nullable=False))
     op.add_column('case_flag', sa.Column('practice_id', sa.Integer(), nullable=True))
     op.add_column('case_flag', sa.Column('condition', sa.String(length=30), nullable=True))
+    op.add_column('case_flag', sa.Column('unsubmitted', sa.Boolean(), server_default=sa.false(), nullable=False))
     conn = op.get_bind()
     # The rows are rebuilt from the flags column (the complete record: order, evidence, repeated codes) in
     # chunks of cases, then every copied key is filled from the cases in one correlated UPDATE.
@@ -118,7 +119,8 @@ def upgrade() -> None:
         "submitted_at = (SELECT hub_case.submitted_at FROM hub_case WHERE hub_case.id = case_flag.case_id), "
         "latest_pain = (SELECT hub_case.latest_pain FROM hub_case WHERE hub_case.id = case_flag.case_id), "
         "practice_id = (SELECT hub_case.practice_id FROM hub_case WHERE hub_case.id = case_flag.case_id), "
-        "condition = (SELECT hub_case.condition FROM hub_case WHERE hub_case.id = case_flag.case_id)")
+        "condition = (SELECT hub_case.condition FROM hub_case WHERE hub_case.id = case_flag.case_id), "
+        "unsubmitted = (SELECT hub_case.submitted_at IS NULL FROM hub_case WHERE hub_case.id = case_flag.case_id)")
     for name, columns in INDEXES.items():
         op.create_index(name, 'case_flag', columns, unique=False)
     _drop_columns('hub_case', ['flags'])
@@ -148,4 +150,4 @@ def downgrade() -> None:
     for name in INDEXES:
         op.drop_index(name, table_name='case_flag')
     # The rows keep one flag per code (the first, as 0015 kept one per code).
-    _drop_columns('case_flag', ['condition', 'practice_id', 'repeats', 'position', 'evidence'])
+    _drop_columns('case_flag', ['unsubmitted', 'condition', 'practice_id', 'repeats', 'position', 'evidence'])
