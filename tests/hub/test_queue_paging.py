@@ -196,3 +196,24 @@ def test_flag_filters_read_a_case_flag_index_in_order_on_sqlite(bulk):
             plan = " | ".join(r[-1] for r in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
             assert f"INDEX ix_case_flag_{index} (code=? AND " in plan, plan
             assert "TEMP B-TREE" not in plan and "hub_case" not in plan, plan
+
+
+def test_a_queue_page_reads_its_rows_flags_in_one_query(bulk):
+    engine = bulk.sf.kw["bind"]
+    statements: list[str] = []
+
+    def grab(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        page = cases.queue(bulk.sf, actor_for(bulk.sf, "chair"), page_size=25)
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    assert len(page.rows) == 25
+    assert len([st for st in statements if "case_flag.evidence" in st]) == 1  # not one per row
+    with bulk.sf() as s:
+        shown = flags.for_cases(s, list(page.rows.case_id))
+    assert list(page.rows["flags"]) == [", ".join(f.label for f in shown[cid] if f.is_open)
+                                        for cid in page.rows.case_id]
+    assert any("Therapeutic inertia" in f for f in page.rows["flags"])
