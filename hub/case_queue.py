@@ -357,14 +357,14 @@ _FLAG_KEYS = {"priority": CaseFlag.priority, "submitted_at": CaseFlag.submitted_
 
 
 def _count(s, where: list, flag_codes: list[str] | None = None,
-           plan: _FlagPlan | None = None) -> tuple[int, bool, bool]:
+           flag_plan: _FlagPlan | None = None) -> tuple[int, bool, bool]:
     """(count, exact, estimated): exact up to COUNT_EXACT_UP_TO (a count that stops there), else PostgreSQL's
     planner estimate or, on SQLite, the threshold itself. With a flag filter the count starts from the
     flag index (few rows for a rare flag) and looks each case up by id; read from case_flag alone (a _FlagPlan)
     it counts case_flag's index range of the code and scope (open, or practice), without hub_case."""
-    if plan is not None:
+    if flag_plan is not None:
         codes = list(flag_codes or [])
-        rows = select(CaseFlag.case_id).where(CaseFlag.code.in_(codes), *plan.conditions)
+        rows = select(CaseFlag.case_id).where(CaseFlag.code.in_(codes), *flag_plan.conditions)
         rows = (rows.distinct() if len(set(codes)) > 1 else rows).limit(COUNT_EXACT_UP_TO + 1)
     elif flag_codes:
         rows = (select(Case.id).select_from(CaseFlag).join(Case, Case.id == CaseFlag.case_id)
