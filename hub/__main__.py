@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     p_work.add_argument("--once", action="store_true", help="check once and exit (for cron)")
     p_work.add_argument("--interval", type=float, default=30.0, help="seconds between checks (default 30)")
     p_work.add_argument("--parent-pid", type=int, help="exit when this process (the app) has ended")
+    p_work.add_argument("--nice", type=int, default=10,
+                        help="run at a lower CPU priority than the app by this much (Linux nice; default 10, "
+                             "0 keeps the same): page runs and writes come first while a refresh runs")
     p_wear = sub.add_parser("import-wearables", help="import daily wearable data (CSV or Apple Health export)")
     p_wear.add_argument("case_id", type=int)
     p_wear.add_argument("file", help="a CSV (date,steps,active_minutes,sleep_hours,resting_hr) or export.xml/.zip")
@@ -135,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         from hub import worker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        worker.lower_priority(args.nice)
         if args.once:
             result = worker.run_once(sf)
             print({"locked": "Skipped: another worker holds the lock.",

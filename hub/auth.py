@@ -33,9 +33,9 @@ BCRYPT_ROUNDS = 12  # cost factor of new hashes; older, cheaper hashes are re-ha
 MAX_LOGIN_DELAY_S = 8.0
 
 
-def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
-    """bcrypt hash of a password."""
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode("ascii")
+def hash_password(password: str, rounds: int | None = None) -> str:
+    """bcrypt hash of a password (at BCRYPT_ROUNDS unless `rounds` is given)."""
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds or BCRYPT_ROUNDS)).decode("ascii")
 
 
 def hash_rounds(password_hash: str) -> int | None:

@@ -3,7 +3,8 @@ letters of a case, a letter's PDF, and a meeting's minutes."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from db.models import Action, Case, Decision, Letter, Meeting, Treatment
 from hub.access import Actor, can_see_case, owner_label
 from hub.errors import NotFound
 from hub.flags import for_case
+from hub.letter_text import Section
 from hub.vocab import (
     CONDITIONS,
     DISCIPLINES,
@@ -113,7 +115,42 @@ def _what_matters(s, case: Case, d: Decision) -> str:
     return letter_what_matters(s, case.id, d.what_matters)
 
 
-def letter_for(session_factory: SessionFactory, actor: Actor, letter_id: int) -> dict:
+@dataclass(frozen=True, slots=True)
+class LetterView:
+    """An outcome letter as the case page and the inbox show it: the GP letter and the patient's version, its
+    PRSB sections (for the PDF), and where it stands (sent, opened by the practice, acknowledged)."""
+
+    letter_id: int
+    case_id: int
+    markdown: str  # the letter for the GP
+    patient_markdown: str  # the plain-language version for the patient
+    sections: tuple[Section, ...]
+    status: str  # hub.vocab.LETTER_STATUSES
+    sent_at: datetime | None
+    opened_at: datetime | None
+    acknowledged_at: datetime | None
+
+    @property
+    def opened(self) -> bool:
+        """True once someone of the practice has opened the letter (only then can it be acknowledged)."""
+        return self.opened_at is not None
+
+    @property
+    def acknowledged(self) -> bool:
+        """True when the practice has acknowledged the letter."""
+        return self.status == "acknowledged"
+
+
+def _letter_view(letter: Letter) -> LetterView:
+    return LetterView(
+        letter_id=letter.id, case_id=letter.case_id, markdown=letter.body_markdown,
+        patient_markdown=letter.patient_markdown,
+        sections=tuple(Section(x["title"], x.get("code"), x["conformance"], x["body"]) for x in letter.sections or ()),
+        status=letter.status, sent_at=letter.sent_at, opened_at=letter.opened_at,
+        acknowledged_at=letter.acknowledged_at)
+
+
+def letter_for(session_factory: SessionFactory, actor: Actor, letter_id: int) -> LetterView:
     """A letter's text (clinician and patient versions) if the actor may see its case."""
     with session_factory() as s:
         letter = s.get(Letter, letter_id)
@@ -122,18 +159,16 @@ def letter_for(session_factory: SessionFactory, actor: Actor, letter_id: int) ->
         case = s.get_one(Case, letter.case_id)
         if not actor.is_clinical or not can_see_case(actor, case.practice_id, case.status):
             raise NotFound("No such letter in your scope.")
-        return {"id": letter.id, "case_id": case.id, "markdown": letter.body_markdown,
-                "patient_markdown": letter.patient_markdown, "sections": letter.sections, "status": letter.status,
-                "sent_at": letter.sent_at, "acknowledged_at": letter.acknowledged_at}
+        return _letter_view(letter)
 
 
-def case_letters(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[dict]:
+def case_letters(session_factory: SessionFactory, actor: Actor, case_id: int) -> list[LetterView]:
     """Letters of a case, newest first."""
     with session_factory() as s:
         case = s.get(Case, case_id)
         if case is None or not actor.is_clinical or not can_see_case(actor, case.practice_id, case.status):
             raise NotFound("No such case in your scope.")
-        return [{"id": x.id, "sent_at": x.sent_at, "status": x.status}
+        return [_letter_view(x)
                 for x in s.scalars(select(Letter).where(Letter.case_id == case_id).order_by(Letter.id.desc()))]
 
 
@@ -168,9 +203,8 @@ def letter_pdf(session_factory: SessionFactory, actor: Actor, letter_id: int, pa
     """The stored letter as a PDF (clinician letter, or the plain-language patient version)."""
     from hub import letters
 
-    data = letter_for(session_factory, actor, letter_id)
-    sections = tuple(letters.Section(x["title"], x.get("code"), x["conformance"], x["body"]) for x in data["sections"])
-    letter = letters.Letter(sections=sections, missing_mandatory=(), markdown=data["markdown"],
-                            patient_markdown=data["patient_markdown"])
+    view = letter_for(session_factory, actor, letter_id)
+    letter = letters.Letter(sections=view.sections, missing_mandatory=(), markdown=view.markdown,
+                            patient_markdown=view.patient_markdown)
     return letters.letter_pdf(letter, patient_version=patient_version)
 

@@ -2,29 +2,126 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from db.models import Action, Case, Letter, utcnow
 from hub import audit, flags
 from hub.access import Actor, can_see_case, owner_label, require_role
+from hub.correspondence import LetterView, letter_for
 from hub.errors import NotFound, PermissionDenied, ValidationError
 from hub.text import clean_text
 from db.engine import SessionFactory
 
 INBOX_RECENT_DONE = 50  # done actions and acknowledged letters shown (most recent first); open ones are all shown
+DUE_THIS_WEEK_DAYS = 7  # "due this week": not overdue and due within this many days of today
 
 
-def inbox(session_factory: SessionFactory, actor: Actor, today: date | None = None) -> dict[str, list[dict]]:
+def _case_label(case_id: int, patient_name: str) -> str:
+    return f"Case {case_id} · {patient_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxLetter:
+    """An outcome letter as a row of the PCP's inbox: whose case, when it was sent, and where it stands."""
+
+    letter_id: int
+    case_id: int
+    patient_name: str  # given and family name
+    sent_at: datetime | None
+    status: str  # hub.vocab.LETTER_STATUSES
+    opened: bool  # someone of the practice has opened it (only then can it be acknowledged)
+    acknowledged_at: datetime | None
+
+    @property
+    def case_label(self) -> str:
+        """'Case 12 · Ann Smith', as the inbox names the case."""
+        return _case_label(self.case_id, self.patient_name)
+
+    @property
+    def acknowledged(self) -> bool:
+        """True when the practice has acknowledged the letter."""
+        return self.status == "acknowledged"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxAction:
+    """One of my actions as a row of the inbox: the case and patient, what to do, by when, and whether done."""
+
+    action_id: int
+    case_id: int
+    patient_name: str  # given and family name
+    description: str
+    due_date: date
+    status: str  # hub.vocab.ACTION_STATUSES
+    overdue: bool  # open and due before today
+    completed_at: datetime | None
+    note: str
+
+    @property
+    def case_label(self) -> str:
+        """'Case 12 · Ann Smith', as the inbox names the case."""
+        return _case_label(self.case_id, self.patient_name)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxView:
+    """The inbox grouped as the day is worked. Letters (PCP only): every one not yet acknowledged (newest
+    sent first), then the latest acknowledged. My open actions in due-date order: overdue, due this week,
+    later; then the latest done."""
+
+    letters: tuple[InboxLetter, ...]
+    overdue: tuple[InboxAction, ...]
+    this_week: tuple[InboxAction, ...]
+    later: tuple[InboxAction, ...]
+    done: tuple[InboxAction, ...]
+
+    @property
+    def letters_to_read(self) -> tuple[InboxLetter, ...]:
+        """The letters not yet acknowledged."""
+        return tuple(x for x in self.letters if not x.acknowledged)
+
+    @property
+    def open(self) -> tuple[InboxAction, ...]:
+        """My open actions that are not overdue (due this week, then later)."""
+        return self.this_week + self.later
+
+
+@dataclass(frozen=True, slots=True)
+class ActionView:
+    """An action as the case page lists it: what to do, who owns it, by when, and where it stands."""
+
+    action_id: int
+    case_id: int
+    description: str
+    owner: str  # in words (hub.access.owner_label): the named user, "GP (Dr A)", or the owning role
+    due_date: date
+    status: str  # hub.vocab.ACTION_STATUSES
+    overdue: bool  # open and due before today
+    note: str
+    completed_at: datetime | None
+
+
+def _my_actions(actor: Actor) -> ColumnElement[bool]:
+    """The actions the actor owns: theirs by name, or their discipline's or the hub's when no one is named."""
+    conditions = [Action.owner_user_id == actor.user_id]
+    if actor.discipline:
+        conditions.append((Action.owner_role == actor.discipline) & Action.owner_user_id.is_(None))
+    if actor.is_hub_member:
+        conditions.append((Action.owner_role == "hub") & Action.owner_user_id.is_(None))
+    return or_(*conditions)
+
+
+def inbox(session_factory: SessionFactory, actor: Actor, today: date | None = None) -> InboxView:
     """Letters (PCP): every one not yet acknowledged and the latest acknowledged; my actions: every open
     one (overdue and not yet due) and the latest done. Old history never pushes open work out of view."""
     today = today or date.today()
     if not actor.is_clinical:
         raise PermissionDenied("The inbox is for clinical roles.")
     with session_factory() as s:
-        letters_out = []
+        letters_out: list[InboxLetter] = []
         if actor.has("pcp") and actor.practice_id is not None:
             base = (select(Letter, Case).join(Case, Case.id == Letter.case_id)
                     .where(Case.practice_id == actor.practice_id))
@@ -33,39 +130,32 @@ def inbox(session_factory: SessionFactory, actor: Actor, today: date | None = No
                       .limit(INBOX_RECENT_DONE))
             for letter_q in (pending, recent):
                 for letter, case in s.execute(letter_q):
-                    letters_out.append({"id": letter.id, "case_id": case.id,
-                                        "case": (f"Case {case.id} · {case.patient.given_name} "
-                                                 f"{case.patient.family_name}"),
-                                        "sent_at": letter.sent_at, "status": letter.status,
-                                        "acknowledged_at": letter.acknowledged_at,
-                                        "opened": letter.opened_at is not None})
-        conditions = [Action.owner_user_id == actor.user_id]
-        if actor.discipline:
-            conditions.append((Action.owner_role == actor.discipline) & Action.owner_user_id.is_(None))
-        if actor.is_hub_member:
-            conditions.append((Action.owner_role == "hub") & Action.owner_user_id.is_(None))
-        mine = select(Action, Case).join(Case, Case.id == Action.case_id).where(or_(*conditions))
+                    letters_out.append(InboxLetter(
+                        letter_id=letter.id, case_id=case.id,
+                        patient_name=f"{case.patient.given_name} {case.patient.family_name}",
+                        sent_at=letter.sent_at, status=letter.status, opened=letter.opened_at is not None,
+                        acknowledged_at=letter.acknowledged_at))
+        mine = select(Action, Case).join(Case, Case.id == Action.case_id).where(_my_actions(actor))
         open_q = mine.where(Action.status == "open").order_by(Action.due_date, Action.id)
         done_q = (mine.where(Action.status == "done").order_by(Action.completed_at.desc(), Action.id.desc())
                   .limit(INBOX_RECENT_DONE))
-        rows: list[dict[str, Any]] = []
+        rows: list[InboxAction] = []
         for q in (open_q, done_q):
             for a, case in s.execute(q):
                 if not can_see_case(actor, case.practice_id, case.status) and a.owner_user_id != actor.user_id:
                     continue
-                rows.append({"id": a.id, "case_id": case.id,
-                             "case": f"Case {case.id} · {case.patient.given_name} {case.patient.family_name}",
-                             "description": a.description,
-                             "due_date": a.due_date, "status": a.status,
-                             "overdue": a.status == "open" and a.due_date < today,
-                             "completed_at": a.completed_at, "note": a.note})
-    week = today + timedelta(days=7)
-    return {"letters": letters_out,
-            "open": [r for r in rows if r["status"] == "open" and not r["overdue"]],
-            "this_week": [r for r in rows if r["status"] == "open" and not r["overdue"] and r["due_date"] <= week],
-            "later": [r for r in rows if r["status"] == "open" and r["due_date"] > week],
-            "overdue": [r for r in rows if r["overdue"]],
-            "done": [r for r in rows if r["status"] == "done"]}
+                rows.append(InboxAction(
+                    action_id=a.id, case_id=case.id,
+                    patient_name=f"{case.patient.given_name} {case.patient.family_name}",
+                    description=a.description, due_date=a.due_date, status=a.status,
+                    overdue=a.status == "open" and a.due_date < today, completed_at=a.completed_at, note=a.note))
+    week = today + timedelta(days=DUE_THIS_WEEK_DAYS)
+    return InboxView(
+        letters=tuple(letters_out),
+        overdue=tuple(r for r in rows if r.overdue),
+        this_week=tuple(r for r in rows if r.status == "open" and not r.overdue and r.due_date <= week),
+        later=tuple(r for r in rows if r.status == "open" and r.due_date > week),
+        done=tuple(r for r in rows if r.status == "done"))
 
 
 def acknowledge_letter(session_factory: SessionFactory, actor: Actor, letter_id: int) -> None:
@@ -86,12 +176,10 @@ def acknowledge_letter(session_factory: SessionFactory, actor: Actor, letter_id:
         audit.record(s, actor, "letter.acknowledge", "letter", letter.id, {"case_id": case.id})
 
 
-def open_letter(session_factory: SessionFactory, actor: Actor, letter_id: int) -> dict:
+def open_letter(session_factory: SessionFactory, actor: Actor, letter_id: int) -> LetterView:
     """The letter's text for reading; the first time someone of the practice opens it, that is recorded
     (and audited): only an opened letter can be acknowledged."""
-    from hub import correspondence
-
-    data = correspondence.letter_for(session_factory, actor, letter_id)
+    view = letter_for(session_factory, actor, letter_id)
     if actor.has("pcp"):
         with session_factory.begin() as s:
             letter = s.get_one(Letter, letter_id)
@@ -99,7 +187,8 @@ def open_letter(session_factory: SessionFactory, actor: Actor, letter_id: int) -
             if letter.opened_at is None and case.practice_id == actor.practice_id:
                 letter.opened_at, letter.opened_by = utcnow(), actor.user_id
                 audit.record(s, actor, "letter.open", "letter", letter.id, {"case_id": case.id})
-    return data
+                view = replace(view, opened_at=letter.opened_at)
+    return view
 
 
 def counts(session_factory: SessionFactory, actor: Actor, today: date | None = None) -> tuple[int, int]:
@@ -112,13 +201,8 @@ def counts(session_factory: SessionFactory, actor: Actor, today: date | None = N
         if actor.has("pcp") and actor.practice_id is not None:
             letters = s.scalar(select(func.count()).select_from(Letter).join(Case, Case.id == Letter.case_id)
                                .where(Case.practice_id == actor.practice_id, Letter.status != "acknowledged")) or 0
-        conditions = [Action.owner_user_id == actor.user_id]
-        if actor.discipline:
-            conditions.append((Action.owner_role == actor.discipline) & Action.owner_user_id.is_(None))
-        if actor.is_hub_member:
-            conditions.append((Action.owner_role == "hub") & Action.owner_user_id.is_(None))
         overdue = s.scalar(select(func.count()).select_from(Action).where(
-            or_(*conditions), Action.status == "open", Action.due_date < today)) or 0
+            _my_actions(actor), Action.status == "open", Action.due_date < today)) or 0
         return int(letters), int(overdue)
 
 
@@ -141,14 +225,16 @@ def complete_action(session_factory: SessionFactory, actor: Actor, action_id: in
 
 
 
-def case_actions(session_factory: SessionFactory, actor: Actor, case_id: int, today: date | None = None) -> list[dict]:
-    """Actions of a case with owner, due date and status."""
+def case_actions(session_factory: SessionFactory, actor: Actor, case_id: int,
+                 today: date | None = None) -> list[ActionView]:
+    """Actions of a case with owner, due date and status, earliest due first."""
     today = today or date.today()
     with session_factory() as s:
         case = s.get(Case, case_id)
         if case is None or not actor.is_clinical or not can_see_case(actor, case.practice_id, case.status):
             raise NotFound("No such case in your scope.")
-        return [{"id": a.id, "description": a.description, "owner": owner_label(s, a.owner_role, a.owner_user_id, case),
-                 "due_date": a.due_date, "status": a.status, "overdue": a.status == "open" and a.due_date < today,
-                 "note": a.note}
+        return [ActionView(action_id=a.id, case_id=a.case_id, description=a.description,
+                           owner=owner_label(s, a.owner_role, a.owner_user_id, case), due_date=a.due_date,
+                           status=a.status, overdue=a.status == "open" and a.due_date < today, note=a.note,
+                           completed_at=a.completed_at)
                 for a in s.scalars(select(Action).where(Action.case_id == case_id).order_by(Action.due_date))]

@@ -12,6 +12,7 @@ from db.models import Case, User, utcnow
 from hub import audit
 from hub.access import Actor, case_scope
 from hub.errors import PermissionDenied
+from db.engine import SessionFactory
 
 FIRST_LOOK_DAYS = 7  # never looked before: the last week's submissions count as new
 NEW_MARKED = 500  # ids returned to mark rows (newest first); the page links the first few
@@ -27,7 +28,8 @@ class QueueNews:
     awaiting_triage: int | None  # None unless the actor is a chair
 
 
-def news(session_factory, actor: Actor, since: datetime | None = None, now: datetime | None = None) -> QueueNews:
+def news(session_factory: SessionFactory, actor: Actor, since: datetime | None = None,
+         now: datetime | None = None) -> QueueNews:
     """New submissions in the actor's scope since `since` (default: the user's last look at the queue)."""
     if not actor.is_clinical:
         raise PermissionDenied("The case queue is for clinical roles.")
@@ -46,13 +48,13 @@ def news(session_factory, actor: Actor, since: datetime | None = None, now: date
         return QueueNews(since, count, ids, triage)
 
 
-def mark_seen(session_factory, actor: Actor, now: datetime | None = None) -> datetime | None:
+def mark_seen(session_factory: SessionFactory, actor: Actor, now: datetime | None = None) -> datetime | None:
     """Record that the user looked at the queue now; returns their previous look. Audited only when there
     was something new to see (a look at an unchanged queue is not an event worth a line in the trail)."""
     now = now or utcnow()
     seen = news(session_factory, actor, now=now)
     with session_factory.begin() as s:
-        user = s.get(User, actor.user_id)
+        user = s.get_one(User, actor.user_id)
         before = user.last_seen_queue_at
         user.last_seen_queue_at = now
         if seen.new_count:

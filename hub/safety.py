@@ -19,6 +19,7 @@ from hub import audit
 from hub.access import Actor, require_clinical, require_role
 from hub.clinical.signals import fmt_day
 from hub.errors import PermissionDenied, ValidationError
+from db.engine import SessionFactory
 
 NO_RESPONDER = "No safety responder is set for this practice: ask your admin"
 
@@ -77,7 +78,7 @@ def _valid_responder(s, practice: Practice, user_id: int | None) -> User | None:
     return user
 
 
-def responder_choices(session_factory, actor: Actor, practice_id: int) -> list[tuple[int, str]]:
+def responder_choices(session_factory: SessionFactory, actor: Actor, practice_id: int) -> list[tuple[int, str]]:
     """(id, name) of the practice's active PCPs: who may be its safety responder (admin only)."""
     require_role(actor, "admin")
     with session_factory() as s:
@@ -86,7 +87,7 @@ def responder_choices(session_factory, actor: Actor, practice_id: int) -> list[t
         return [(u.id, u.name) for u in users if "pcp" in {r.role for r in u.roles}]
 
 
-def practice_responders(session_factory, actor: Actor) -> list[dict]:
+def practice_responders(session_factory: SessionFactory, actor: Actor) -> list[dict]:
     """Each practice with its safety responder's name (None when unset, or no longer an active PCP of it)."""
     require_role(actor, "admin")
     with session_factory() as s:
@@ -98,7 +99,7 @@ def practice_responders(session_factory, actor: Actor) -> list[dict]:
         return rows
 
 
-def set_responder(session_factory, actor: Actor, practice_id: int, user_id: int | None) -> None:
+def set_responder(session_factory: SessionFactory, actor: Actor, practice_id: int, user_id: int | None) -> None:
     """Admin names the practice's safety responder (None clears it). The responder must be an active PCP
     of that practice: they own its open safety alerts, so they must be able to see its cases."""
     require_role(actor, "admin")
@@ -132,7 +133,7 @@ def _open_alerts(s, practice_id: int) -> tuple[ResponderAlert, ...]:
                  for r in s.execute(q))
 
 
-def responder_alerts(session_factory, actor: Actor) -> tuple[ResponderAlert, ...]:
+def responder_alerts(session_factory: SessionFactory, actor: Actor) -> tuple[ResponderAlert, ...]:
     """The open safety alerts of the actor's practice, oldest first; only for the practice's safety responder
     (anyone else sees the queue's generic banner)."""
     require_clinical(actor)
@@ -144,7 +145,7 @@ def responder_alerts(session_factory, actor: Actor) -> tuple[ResponderAlert, ...
         return _open_alerts(s, practice.id)
 
 
-def queue_notice(session_factory, actor: Actor) -> QueueNotice:
+def queue_notice(session_factory: SessionFactory, actor: Actor) -> QueueNotice:
     """What the case queue shows about safety alerts for this user (see QueueNotice)."""
     require_clinical(actor)
     if not actor.has("pcp") or actor.practice_id is None:

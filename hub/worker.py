@@ -134,6 +134,15 @@ def _renewer(lock: DbLock, stop: threading.Event) -> threading.Thread:
     return threading.Thread(target=run, name="worker-lock-lease", daemon=True)
 
 
+def lower_priority(by: int) -> int:
+    """Lower this process's CPU priority by `by` (Linux nice) so the app's page runs and writes get the
+    processor first while a refresh runs: the refresh then takes longer on a busy machine, the users do not
+    wait for it. Returns the new niceness (unchanged where the platform has no nice)."""
+    if by <= 0 or not hasattr(os, "nice"):
+        return os.nice(0) if hasattr(os, "nice") else 0
+    return os.nice(by)
+
+
 def run_once(session_factory: SessionFactory, today: date | None = None, *, force_full: bool = False) -> RunResult:
     """One check: take the lock (or return 'locked'), then run the refresh that is due (see
     hub.flags.refresh_if_stale), or every case when force_full."""

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from hub import audit_events, inbox
+from hub.inbox import InboxAction
 from hub.errors import HubError
 from ui import runtime
 from ui.common import act, md_escape, show_error, show_notice
@@ -28,55 +29,55 @@ def _read(letter_id: int) -> None:
 
 
 if actor.has("pcp"):
-    new = [x for x in box["letters"] if x["status"] != "acknowledged"]
+    new = box.letters_to_read
     st.header(f"Letters to read ({len(new)})")
     if not new:
         st.markdown("No new letters.")
     for x in new:
-        opened = x["opened"] or ss.get(f"read_{x['id']}")
+        opened = x.opened or ss.get(f"read_{x.letter_id}")
         with st.container(border=True):
             c1, c2, c3, c4 = st.columns([5, 2, 2, 2], vertical_alignment="center")
-            c1.markdown(f"**{md_escape(x['case'])}** · sent {x['sent_at']:%d %b %Y %H:%M}"
+            c1.markdown(f"**{md_escape(x.case_label)}** · sent {x.sent_at:%d %b %Y %H:%M}"
                         + ("" if opened else " · **not opened yet**"))
-            c2.button("Read the letter", key=f"read_btn_{x['id']}", on_click=_read, args=(x["id"],),
+            c2.button("Read the letter", key=f"read_btn_{x.letter_id}", on_click=_read, args=(x.letter_id,),
                       icon=":material/mail:", width="stretch")
-            c3.download_button("PDF", lambda lid=x["id"]: audit_events.letter_pdf_download(sf, actor, lid),
-                               file_name=f"outcome-letter-case-{x['case_id']}.pdf", mime="application/pdf",
-                               key=f"pdf_{x['id']}", icon=":material/download:", width="stretch")
-            if c4.button("Acknowledge", key=f"ack_{x['id']}", disabled=not opened, width="stretch",
+            c3.download_button("PDF", lambda lid=x.letter_id: audit_events.letter_pdf_download(sf, actor, lid),
+                               file_name=f"outcome-letter-case-{x.case_id}.pdf", mime="application/pdf",
+                               key=f"pdf_{x.letter_id}", icon=":material/download:", width="stretch")
+            if c4.button("Acknowledge", key=f"ack_{x.letter_id}", disabled=not opened, width="stretch",
                          help=None if opened else "Read the letter first"):
-                act(lambda: inbox.acknowledge_letter(sf, actor, x["id"]), "Letter acknowledged.")
-            if ss.get(f"read_{x['id']}"):
+                act(lambda: inbox.acknowledge_letter(sf, actor, x.letter_id), "Letter acknowledged.")
+            if ss.get(f"read_{x.letter_id}"):
                 try:
-                    st.markdown(inbox.open_letter(sf, actor, x["id"])["markdown"])
-                    audit_events.record_view(sf, actor, "letter", x["id"], {"case_id": x["case_id"]})
+                    st.markdown(inbox.open_letter(sf, actor, x.letter_id).markdown)
+                    audit_events.record_view(sf, actor, "letter", x.letter_id, {"case_id": x.case_id})
                 except HubError as exc:
                     show_error(exc)
-                st.page_link("pages/case.py", label="Open the case", query_params={"case_id": x["case_id"]})
+                st.page_link("pages/case.py", label="Open the case", query_params={"case_id": x.case_id})
 
 
-def _action_row(a: dict) -> None:
+def _action_row(a: InboxAction) -> None:
     with st.container(border=True):
-        due = f"due {a['due_date']:%d %b %Y}" + (" · **overdue**" if a["overdue"] else "")
-        st.markdown(f"**{md_escape(a['case'])}** · {due} · {md_escape(a['description'])}")
-        with st.form(f"done_{a['id']}", border=False):
+        due = f"due {a.due_date:%d %b %Y}" + (" · **overdue**" if a.overdue else "")
+        st.markdown(f"**{md_escape(a.case_label)}** · {due} · {md_escape(a.description)}")
+        with st.form(f"done_{a.action_id}", border=False):
             c1, c2, c3 = st.columns([5, 2, 2], vertical_alignment="center")
-            note = c1.text_input("Note (optional)", key=f"note_{a['id']}", label_visibility="collapsed",
+            note = c1.text_input("Note (optional)", key=f"note_{a.action_id}", label_visibility="collapsed",
                                  placeholder="Note (optional)")
             if c2.form_submit_button("Mark done", width="stretch"):
-                act(lambda: inbox.complete_action(sf, actor, a["id"], note), "Action completed.")
-            c3.page_link("pages/case.py", label="Open the case", query_params={"case_id": a["case_id"]})
+                act(lambda: inbox.complete_action(sf, actor, a.action_id, note), "Action completed.")
+            c3.page_link("pages/case.py", label="Open the case", query_params={"case_id": a.case_id})
 
 
 st.header("My actions")
-for title, rows in (("Overdue", box["overdue"]), ("Due this week", box["this_week"]), ("Later", box["later"])):
+for title, rows in (("Overdue", box.overdue), ("Due this week", box.this_week), ("Later", box.later)):
     st.subheader(f"{title} ({len(rows)})")
     if not rows:
         st.markdown("Nothing here.")
     for a in rows:
         _action_row(a)
-with st.expander(f"Done, latest first ({len(box['done'])})"):
-    if box["done"]:
-        st.dataframe(pd.DataFrame([{"Case": a["case"], "Action": a["description"], "Done": a["completed_at"],
-                                    "Note": a["note"] or ""} for a in box["done"]]),
+with st.expander(f"Done, latest first ({len(box.done)})"):
+    if box.done:
+        st.dataframe(pd.DataFrame([{"Case": a.case_label, "Action": a.description, "Done": a.completed_at,
+                                    "Note": a.note or ""} for a in box.done]),
                      hide_index=True, width="stretch")

@@ -103,28 +103,32 @@ if not actor.has("chair"):
     st.toggle("Follow the chair (your room moves to the case the chair opens)", value=True, key="mr_follow")
     follow_the_chair()
 
-show_notice(f"{prefix}notice")
-conflict = ss.get(f"{prefix}conflict")
-if conflict:
-    st.warning(md_escape(conflict))
-    theirs = decisions.load(sf, actor, item_id)
-    with st.expander("Their saved version", expanded=True):
-        st.json({k: v for k, v in decisions.snapshot(theirs.form).items() if v not in ("", None, [], {})})
-    c1, c2 = st.columns(2)
-    if c1.button("Keep my input and save over theirs", key=f"{prefix}mine"):
-        ss[f"{prefix}loaded"] = theirs.version
-        ss.pop(f"{prefix}conflict")
-        st.rerun()
-    if c2.button("Discard my input and take theirs", key=f"{prefix}theirs"):
-        decision_form.fill_state(prefix, theirs.form)
-        ss[f"{prefix}loaded"] = theirs.version
-        ss.pop(f"{prefix}conflict")
-        st.rerun()
-
+# Messages above the form live in one container that is always drawn, so a notice, an edit conflict or an
+# error summary appearing does not move the form: its widgets keep their place in the page (and their input),
+# and no stale copy of the form is left on screen while the page reruns.
+above_form = st.container()
 open_flags = header.open_flags
 errors = ss.get(f"{prefix}errors", {})
-if errors:
-    decision_form.error_summary(errors)
+with above_form:
+    show_notice(f"{prefix}notice")
+    conflict = ss.get(f"{prefix}conflict")
+    if conflict:
+        st.warning(md_escape(conflict))
+        theirs = decisions.load(sf, actor, item_id)
+        with st.expander("Their saved version", expanded=True):
+            st.json({k: v for k, v in decisions.snapshot(theirs.form).items() if v not in ("", None, [], {})})
+        c1, c2 = st.columns(2)
+        if c1.button("Keep my input and save over theirs", key=f"{prefix}mine"):
+            ss[f"{prefix}loaded"] = theirs.version
+            ss.pop(f"{prefix}conflict")
+            st.rerun()
+        if c2.button("Discard my input and take theirs", key=f"{prefix}theirs"):
+            decision_form.fill_state(prefix, theirs.form)
+            ss[f"{prefix}loaded"] = theirs.version
+            ss.pop(f"{prefix}conflict")
+            st.rerun()
+    if errors:
+        decision_form.error_summary(errors)
 
 left, right = st.columns([2, 3])
 with left:

@@ -14,7 +14,28 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from db.engine import make_engine, make_session_factory, upgrade_to_head
-from tests_support import World, make_world
+from hub import auth
+from tests_support import TEST_BCRYPT_ROUNDS, World, make_world
+
+APP_BCRYPT_ROUNDS = auth.BCRYPT_ROUNDS  # the app's cost, before the tests lower it
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes():
+    """Passwords hashed in the tests' own processes use bcrypt cost 4 (about 1 ms a check here) instead of the
+    app's 12 (about 240 ms): the suite logs in hundreds of times. The app's cost is tested with
+    `app_bcrypt_cost`; servers the tests start in other processes keep the app's cost."""
+    auth.BCRYPT_ROUNDS = TEST_BCRYPT_ROUNDS
+    yield
+    auth.BCRYPT_ROUNDS = APP_BCRYPT_ROUNDS
+
+
+@pytest.fixture
+def app_bcrypt_cost():
+    """The app's own bcrypt cost, in force for this test (see _cheap_password_hashes)."""
+    auth.BCRYPT_ROUNDS = APP_BCRYPT_ROUNDS
+    yield APP_BCRYPT_ROUNDS
+    auth.BCRYPT_ROUNDS = TEST_BCRYPT_ROUNDS
 
 
 def _require(var: str) -> bool:
@@ -197,6 +218,15 @@ def database_url(backend, tmp_path):
 
 
 @pytest.fixture
+def app_demo_sf(clone_db):
+    """The app's demo database (tests_support.seed_app_demo: what the embedded start-up seeds) on this test's
+    backend: seeded once per session and backend, copied per test (a fresh seed costs 10-25 s)."""
+    from tests_support import seed_app_demo
+
+    return clone_db("app-demo", seed_app_demo)[0]
+
+
+@pytest.fixture
 def sqlite_url(tmp_path):
     """A fresh SQLite file URL (for tests that are about SQLite or the app)."""
     return f"sqlite:///{tmp_path / 'hub.db'}"
@@ -238,8 +268,9 @@ def world(request, clone_db) -> World:
 
 
 def pytest_collection_modifyitems(config, items):
-    """With pytest-xdist (`--dist loadgroup`, pytest.ini): the tests of one file run on one worker, and all
-    browser tests on one worker (they share a Streamlit server per session)."""
+    """With pytest-xdist (`--dist loadgroup`, pytest.ini): the tests of one file run on one worker (its module
+    fixtures and servers are built once). Browser test files are spread over the workers like the others:
+    kept on one worker they were the run's critical path (about 250 s of the run in one queue); a worker that
+    runs any of them starts its own shared Streamlit server (tests/e2e/conftest.py, a few seconds)."""
     for item in items:
-        group = "e2e" if "e2e" in item.path.parts else str(item.path.relative_to(config.rootpath))
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(str(item.path.relative_to(config.rootpath))))

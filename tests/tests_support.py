@@ -9,7 +9,9 @@ from hub.access import Actor
 from hub.auth import hash_password
 
 TEST_PASSWORD = "correct-horse-battery"
-_HASH = hash_password(TEST_PASSWORD)
+# Tests hash at bcrypt cost 4 (tests/conftest.py: TEST_BCRYPT_ROUNDS); the cost test restores the app's.
+TEST_BCRYPT_ROUNDS = 4
+_HASH = hash_password(TEST_PASSWORD, rounds=TEST_BCRYPT_ROUNDS)
 
 
 def add_user(s, username: str, name: str, roles: list[str], practice_id=None, discipline=None) -> Actor:

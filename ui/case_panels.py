@@ -75,25 +75,28 @@ def decisions_panel(sf: SessionFactory, actor, case_id: int) -> None:
     if not letters:
         st.info("The hub has not sent a decision on this case yet.")
     for x in letters:
-        data = correspondence.letter_for(sf, actor, x["id"])
-        audit_events.record_view(sf, actor, "letter", x["id"], {"case_id": case_id})
-        ack = f" · acknowledged {data['acknowledged_at']:%d %b %Y}" if data["acknowledged_at"] else ""
-        with st.expander(f"Outcome letter of {x['sent_at']:%d %b %Y}{ack}", expanded=len(letters) == 1):
-            version = st.radio("Version", ["For the GP", "For the patient"], horizontal=True, key=f"lv_{x['id']}")
-            st.markdown(data["markdown"] if version == "For the GP" else data["patient_markdown"])
+        audit_events.record_view(sf, actor, "letter", x.letter_id, {"case_id": case_id})
+        ack = f" · acknowledged {x.acknowledged_at:%d %b %Y}" if x.acknowledged_at else ""
+        with st.expander(f"Outcome letter of {x.sent_at:%d %b %Y}{ack}", expanded=len(letters) == 1):
+            version = st.radio("Version", ["For the GP", "For the patient"], horizontal=True,
+                               key=f"lv_{x.letter_id}")
+            st.markdown(x.markdown if version == "For the GP" else x.patient_markdown)
             c1, c2 = st.columns(2)
             # The PDFs are made when a button is clicked (a letter takes ~0.3 s to render), not on every run.
-            c1.download_button("Download letter (PDF)", lambda lid=x["id"]: audit_events.letter_pdf_download(sf, actor, lid),
+            c1.download_button("Download letter (PDF)",
+                               lambda lid=x.letter_id: audit_events.letter_pdf_download(sf, actor, lid),
                                file_name=f"outcome-letter-case-{case_id}.pdf", mime="application/pdf",
-                               key=f"pdf_{x['id']}")
+                               key=f"pdf_{x.letter_id}")
             c2.download_button("Download patient version (PDF)",
-                               lambda lid=x["id"]: audit_events.letter_pdf_download(sf, actor, lid, True),
+                               lambda lid=x.letter_id: audit_events.letter_pdf_download(sf, actor, lid, True),
                                file_name=f"your-pain-hub-plan-case-{case_id}.pdf", mime="application/pdf",
-                               key=f"ppdf_{x['id']}")
+                               key=f"ppdf_{x.letter_id}")
     actions = inbox.case_actions(sf, actor, case_id)
     if actions:
         st.markdown("**Actions**")
-        st.dataframe(pd.DataFrame(actions).drop(columns=["id"]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([{"description": a.description, "owner": a.owner, "due_date": a.due_date,
+                                    "status": a.status, "overdue": a.overdue, "note": a.note} for a in actions]),
+                     hide_index=True, width="stretch")
 
 
 def goals_panel(sf: SessionFactory, actor, case_id: int) -> None:

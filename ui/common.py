@@ -97,20 +97,24 @@ NOTICE_SECONDS = 10.0
 
 def leave_notice(message: str, key: str = NOTICE_KEY) -> None:
     """Leave a message for the user about the action just done, shown by `show_notice` after the rerun."""
-    st.session_state[key] = (message, time.monotonic())
+    st.session_state[key] = (message, None)  # not shown yet
 
 
 def show_notice(key: str = NOTICE_KEY, show=None) -> None:
     """Show the message left by the last action (a success message unless `show` says otherwise).
 
-    It is shown on every run in the few seconds after the action, not popped by the first one: a component
-    (the login cookie's, a chart's) can rerun the page at once, and a one-shot message would be gone
-    before the user saw it. A later run drops it."""
+    It is shown on every run in the few seconds after it was first shown, not popped by the first one: a
+    component (the login cookie's, a chart's) can rerun the page at once, and a one-shot message would be gone
+    before the user saw it. The seconds count from the first showing, not from the action, so a slow rerun
+    on a busy server cannot expire a message nobody has seen. A later run drops it."""
     entry = st.session_state.get(key)
     if not entry:
         return
-    message, at = entry
-    if time.monotonic() - at > NOTICE_SECONDS:
+    message, first_shown = entry
+    now = time.monotonic()
+    if first_shown is None:
+        st.session_state[key] = (message, now)
+    elif now - first_shown > NOTICE_SECONDS:
         del st.session_state[key]
         return
     (show or st.success)(message)

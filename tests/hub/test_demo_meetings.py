@@ -179,7 +179,7 @@ def test_demo_meetings_tell_a_consistent_story_and_are_deterministic(sf, databas
     gp = next(actor_for(sf, u["username"]) for u in demo.DEMO_USERS if "pcp" in u["roles"]
               and actor_for(sf, u["username"]).practice_id in unread_practices)
     box = inbox.inbox(sf, gp, TODAY)
-    assert any(x["status"] == "sent" for x in box["letters"])
+    assert any(x.status == "sent" for x in box.letters)
     with sf() as s:
         meeting_ids = s.scalars(select(Meeting.id)).all()
     for mid in meeting_ids:

@@ -104,8 +104,8 @@ def finalised_case(world) -> tuple[int, int, int]:
     v = decisions.save(world.sf, world.chair, item, form, 0)
     letter_id = decisions.finalise(world.sf, world.chair, item, v)
     box = inbox.inbox(world.sf, world.pcp_a)
-    done = next(a for a in box["open"] + box["overdue"] if a["description"] == "Explain OA and exercise safety")
-    inbox.complete_action(world.sf, world.pcp_a, done["id"], "Leaflet given")
+    done = next(a for a in box.open + box.overdue if a.description == "Explain OA and exercise safety")
+    inbox.complete_action(world.sf, world.pcp_a, done.action_id, "Leaflet given")
     with world.sf.begin() as s:
         s.scalars(select(Goal)).one().achieved_level = 1
     return cid, mid, letter_id

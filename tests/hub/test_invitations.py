@@ -318,7 +318,7 @@ def test_finalised_decision_schedules_the_follow_up_and_the_letter_uses_the_pati
     from hub import correspondence
 
     letter = correspondence.letter_for(world.sf, world.pcp_a, letter_id)
-    assert "Walking my dog" in str(letter)
+    assert "Walking my dog" in letter.markdown
     board = invitations.dashboard_metrics(world.sf, world.chair, start=date.today() - timedelta(days=30),
                                           end=date.today() + timedelta(days=30))
     assert board["sent"] == 2 and board["completed"] == 1 and board["completion_rate"] == 0.5

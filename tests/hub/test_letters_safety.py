@@ -543,11 +543,10 @@ def test_h4_h5_migration_carries_existing_rows_over(database_url):
 # --- demo --------------------------------------------------------------------------------------------------
 
 
-def test_h3_h5_demo_fills_identity_and_shows_a_lower_bound_letter(sf):
+def test_h3_h5_demo_fills_identity_and_shows_a_lower_bound_letter(app_demo_sf):
     from db.models import Practice
-    from hub.demo import seed_all
 
-    seed_all(sf)
+    sf = app_demo_sf
     with sf() as s:
         assert sorted(s.scalars(select(Practice.ods_code))) == ["Z99901", "Z99902", "Z99903"]
         pts = s.scalars(select(Patient)).all()

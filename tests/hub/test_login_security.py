@@ -113,8 +113,9 @@ def test_attempt_login_sleeps_the_growing_delay(world):
     assert waited == [0.5]  # unknown users wait like a first failure
 
 
-def test_bcrypt_cost_at_least_12_and_older_hashes_rehashed_at_login(world):
-    assert auth.hash_rounds(auth.hash_password("something-long")) >= 12
+def test_bcrypt_cost_at_least_12_and_older_hashes_rehashed_at_login(world, app_bcrypt_cost):
+    assert app_bcrypt_cost >= 12
+    assert auth.hash_rounds(auth.hash_password("something-long")) == app_bcrypt_cost
     old = bcrypt.hashpw(b"an-old-password-1", bcrypt.gensalt(rounds=10)).decode()
     with world.sf.begin() as s:
         s.execute(update(User).where(User.id == world.pcp_a.user_id).values(password_hash=old))

@@ -166,25 +166,25 @@ def test_finalise_creates_actions_letter_and_returns_case(world):
         decisions.save(world.sf, world.chair, item, form, v + 1)
 
     box = inbox.inbox(world.sf, world.pcp_a)
-    assert [x["id"] for x in box["letters"]] == [letter_id]
-    assert len(box["open"]) == 1 and box["open"][0]["description"] == "Explain OA and exercise safety"
-    assert inbox.inbox(world.sf, world.pcp_b)["letters"] == []
+    assert [x.letter_id for x in box.letters] == [letter_id]
+    assert len(box.open) == 1 and box.open[0].description == "Explain OA and exercise safety"
+    assert inbox.inbox(world.sf, world.pcp_b).letters == ()
     with pytest.raises(ValidationError, match="Open and read the letter"):
         inbox.acknowledge_letter(world.sf, world.pcp_a, letter_id)  # not opened yet
     assert inbox.counts(world.sf, world.pcp_a)[0] == 1
-    assert inbox.open_letter(world.sf, world.pcp_a, letter_id)["id"] == letter_id
+    assert inbox.open_letter(world.sf, world.pcp_a, letter_id).letter_id == letter_id
     inbox.acknowledge_letter(world.sf, world.pcp_a, letter_id)
     assert inbox.counts(world.sf, world.pcp_a)[0] == 0
-    action_id = box["open"][0]["id"]
+    action_id = box.open[0].action_id
     with pytest.raises(PermissionDenied):
         inbox.complete_action(world.sf, world.pcp_b, action_id, "")
     inbox.complete_action(world.sf, world.pcp_a, action_id, "Leaflet given")
     box = inbox.inbox(world.sf, world.pcp_a)
-    assert box["letters"][0]["status"] == "acknowledged" and box["done"][0]["note"] == "Leaflet given"
+    assert box.letters[0].status == "acknowledged" and box.done[0].note == "Leaflet given"
     physio_box = inbox.inbox(world.sf, world.specialist)
-    assert [a["description"] for a in physio_box["open"]] == ["Supervised knee strengthening, 6 weeks"]
+    assert [a.description for a in physio_box.open] == ["Supervised knee strengthening, 6 weeks"]
     overdue = inbox.inbox(world.sf, world.specialist, today=STARTS.date() + timedelta(days=30))
-    assert len(overdue["overdue"]) == 1
+    assert len(overdue.overdue) == 1
 
     # Years of done actions never push open work out of the inbox; the done list shows the latest.
     with world.sf.begin() as s:
@@ -196,9 +196,9 @@ def test_finalise_creates_actions_letter_and_returns_case(world):
         s.add(Action(case_id=cid, decision_id=done_action.decision_id, description="New open task",
                      owner_user_id=world.pcp_a.user_id, due_date=STARTS.date() + timedelta(days=90)))
     box = inbox.inbox(world.sf, world.pcp_a)
-    assert [a["description"] for a in box["open"]] == ["New open task"]
-    assert len(box["done"]) == inbox.INBOX_RECENT_DONE and box["done"][0]["note"] == "Leaflet given"
-    assert box["done"][1]["description"] == f"Old task {inbox.INBOX_RECENT_DONE + 9}"
+    assert [a.description for a in box.open] == ["New open task"]
+    assert len(box.done) == inbox.INBOX_RECENT_DONE and box.done[0].note == "Leaflet given"
+    assert box.done[1].description == f"Old task {inbox.INBOX_RECENT_DONE + 9}"
 
     m = correspondence.minutes(world.sf, world.chair, mid)
     assert m.cases[0].actions and "Exercise-led plan" in m.cases[0].outcome

@@ -121,11 +121,11 @@ def test_a_responder_no_longer_a_pcp_of_the_practice_counts_as_none(world):
     assert rows[world.practice_a]["responder"] is None
 
 
-def test_demo_names_a_responder_per_practice_with_a_patient_completed_alert(sf):
+def test_demo_names_a_responder_per_practice_with_a_patient_completed_alert(app_demo_sf):
     from hub import demo
     from hub.auth import actor_for
 
-    demo.seed_all(sf)
+    sf = app_demo_sf
     admin = actor_for(sf, "admin")
     rows = {r["practice"]: r["responder"] for r in safety.practice_responders(sf, admin)}
     assert rows == {"Northgate Medical Centre": "Dr Asha Patel", "Riverside Surgery": "Dr Tom Okafor",

@@ -176,3 +176,34 @@ def test_a_setting_change_marks_flags_stale_and_the_worker_recomputes(world):
     assert flags.refreshed_on(world.sf) == TODAY
     settings.update(world.sf, world.admin, "security.max_login_attempts", 6)
     assert flags.refreshed_on(world.sf) == TODAY  # security settings do not touch flags
+
+
+def _niceness(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[16])  # field 19 of /proc/PID/stat
+
+
+def test_worker_runs_at_a_lower_cpu_priority_than_the_app(sqlite_url):
+    """The app's page runs and writes get the processor first while a refresh runs (issue 12: page runs and
+    writes during a refresh stay near their times without it)."""
+    if not os.path.exists(f"/proc/{os.getpid()}/stat"):
+        import pytest
+
+        pytest.skip("no /proc: niceness is read from /proc/PID/stat (Linux)")
+    env = {**os.environ, "DATABASE_URL": sqlite_url}
+    subprocess.run([sys.executable, "-m", "hub", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    mine = _niceness(os.getpid())
+    for args, lowered in ((["--interval", "30"], 10), (["--interval", "30", "--nice", "0"], 0)):
+        proc = subprocess.Popen([sys.executable, "-m", "hub", "worker", *args], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            import time
+
+            deadline = time.monotonic() + 60
+            while _niceness(proc.pid) == mine and lowered and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.5 if not lowered else 0)
+            assert _niceness(proc.pid) == min(mine + lowered, 19)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -97,7 +97,7 @@ def test_finalise_from_meeting_room_then_pcp_acknowledges_in_inbox(hub):
     next(b for b in gp.button if b.label == "Mark done").click().run()
     assert any("Action completed" in s.value for s in gp.success)
     box = inbox.inbox(hub.sf, actor_for(hub.sf, "pcp.a"))
-    assert box["letters"][0]["status"] == "acknowledged" and len(box["done"]) == 1
+    assert box.letters[0].status == "acknowledged" and len(box.done) == 1
     # the case page shows the acknowledged letter (with its date) and the PDF and FHIR downloads
     gp.switch_page("pages/case.py")
     gp.query_params["case_id"] = str(case_id)
@@ -106,6 +106,39 @@ def test_finalise_from_meeting_room_then_pcp_acknowledges_in_inbox(hub):
     assert any("Outcome letter of" in e.label and "acknowledged" in e.label for e in gp.expander)
     labels = [b.proto.label for b in gp.get("download_button")]
     assert {"Download letter (PDF)", "Download patient version (PDF)", "Download FHIR R4 Bundle (JSON)"} <= set(labels)
+
+
+def test_inbox_and_case_page_show_letter_and_action_rows(hub):
+    """The inbox rows name the case and patient; reading a letter marks it opened; the case page lists the
+    actions with the same columns as before the read models were typed (issue 8)."""
+    case_id, _, item = make_meeting(hub)
+    chair_actor = actor_for(hub.sf, "chair")
+    due = STARTS.date() + timedelta(days=3)
+    form = decisions.DecisionForm(
+        formulation="Knee OA", pathway_step="S4_ACTIVE_NON_PHARM", answer="Exercise first",
+        allergies="No known drug allergies", follow_up_date=STARTS.date() + timedelta(days=42),
+        recommendations=[decisions.RecommendationInput("education", "Explain exercise safety", owner_role="pcp",
+                                                       due_date=due)])
+    decisions.finalise(hub.sf, chair_actor, item, decisions.save(hub.sf, chair_actor, item, form, 0))
+    gp = login("pcp.a")
+    gp.switch_page("pages/inbox.py").run()
+    assert not gp.exception, gp.exception
+    texts = [m.value for m in gp.markdown]
+    assert any(t.startswith(f"**Case {case_id} · Ann Lee** · sent ") and t.endswith(" · **not opened yet**")
+               for t in texts), texts
+    assert f"**Case {case_id} · Ann Lee** · due {due:%d %b %Y} · Explain exercise safety" in texts
+    assert [s.value for s in gp.subheader] == ["Overdue (0)", "Due this week (1)", "Later (0)"]
+    next(b for b in gp.button if b.label == "Read the letter").click().run()
+    texts = [m.value for m in gp.markdown]
+    assert any(t.startswith("# Pain hub outcome letter") for t in texts)
+    assert not any("not opened yet" in t for t in texts)
+    gp.switch_page("pages/case.py")
+    gp.query_params["case_id"] = str(case_id)
+    gp.run()
+    assert not gp.exception, gp.exception
+    table = next(d.value for d in gp.dataframe if "description" in d.value.columns)
+    assert list(table.columns) == ["description", "owner", "due_date", "status", "overdue", "note"]
+    assert table.iloc[0].tolist()[:5] == ["Explain exercise safety", "Dr A", due, "open", False]
 
 
 def test_finalise_with_missing_fields_shows_errors_and_stays_draft(hub):

@@ -283,20 +283,32 @@ def test_a_page_script_run_without_app_py_shows_no_data(hub, page):
     assert not at.dataframe
 
 
-def test_a_success_notice_survives_an_immediate_rerun_and_goes_after_a_while(hub):
+def test_a_success_notice_survives_an_immediate_rerun_and_goes_a_while_after_it_was_first_shown(hub):
     import time
 
     from ui.common import NOTICE_KEY, NOTICE_SECONDS
 
     at = login("admin")
     at.switch_page("pages/admin.py")
-    at.session_state[NOTICE_KEY] = ("User saved.", time.monotonic())
+    at.session_state[NOTICE_KEY] = ("User saved.", None)  # as leave_notice leaves it: not shown yet
     at.run()
     at.run()  # a second run at once (a component's own rerun) must not swallow the message
     assert [s.value for s in at.success] == ["User saved."]
-    at.session_state[NOTICE_KEY] = ("User saved.", time.monotonic() - NOTICE_SECONDS - 1)
+    at.session_state[NOTICE_KEY] = ("User saved.", time.monotonic() - NOTICE_SECONDS - 1)  # shown long ago
     at.run()
     assert not at.success and NOTICE_KEY not in at.session_state
+
+
+def test_a_notice_left_before_a_slow_rerun_is_still_shown(hub):
+    """The seconds count from the first showing: a rerun that starts late on a busy server still shows it."""
+    from ui.common import NOTICE_KEY
+
+    at = login("admin")
+    at.switch_page("pages/admin.py")
+    at.session_state[NOTICE_KEY] = ("User saved.", None)
+    at.run()
+    assert [s.value for s in at.success] == ["User saved."]
+    assert at.session_state[NOTICE_KEY][1] is not None  # the first showing is recorded
 
 
 def test_queue_filters_are_kept_when_a_case_is_opened_and_the_queue_shown_again(hub):

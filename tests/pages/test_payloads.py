@@ -137,10 +137,10 @@ def test_letters_escape_the_payloads(payload_hub):
     hub, done_case, *_ = payload_hub
     pcp = actor_for(hub.sf, "pcp.a")
     (letter,) = correspondence.case_letters(hub.sf, pcp, done_case)
-    data = correspondence.letter_for(hub.sf, pcp, letter["id"])
-    for version in ("markdown", "patient_markdown"):
-        assert "evil" in data[version]
-        assert live_markup(data[version]) == [], version
+    assert correspondence.letter_for(hub.sf, pcp, letter.letter_id) == letter
+    for version, text in (("markdown", letter.markdown), ("patient_markdown", letter.patient_markdown)):
+        assert "evil" in text
+        assert live_markup(text) == [], version
 
 
 def test_page_icon_is_a_file_of_the_app_not_a_third_party_icon():
