@@ -4,7 +4,7 @@ treatment, review, setting) and refreshed daily for rules that depend on today's
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, cast
 
@@ -201,8 +201,10 @@ def _one_response(r) -> dict:
             "target": r.target}
 
 
-def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
-    """Write evaluations with core statements: derived state does not bump the case's edit version."""
+def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: Mapping[int, Any] | None = None) -> None:
+    """Write evaluations with core statements: derived state does not bump the case's edit version. With the
+    cases' rows (`cases`: id -> status, submitted_at, latest_pain, practice_id, condition as just read) the
+    case_flag rows are inserted with their copies of the case's keys; without, they are copied afterwards."""
     if not results:
         return
     conn = s.connection()
@@ -222,7 +224,14 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
         select(CaseFlag.case_id, CaseFlag.code, CaseFlag.severity).where(CaseFlag.case_id.in_(ids)))}
     conn.execute(delete(CaseFlag).where(CaseFlag.case_id.in_(ids)))
     rows = [row for cid, ev in results.items() for row in _flag_rows_of(cid, ev.flags)]
-    if rows:
+    if rows and cases is not None:  # one INSERT with the keys: no second write of every row and index
+        for row in rows:
+            c, ev = cases[row["case_id"]], results[row["case_id"]]
+            row.update(is_open=c.status in OPEN_CASE_STATUSES, priority=ev.priority, submitted_at=c.submitted_at,
+                       latest_pain=c.latest_pain, practice_id=c.practice_id, condition=c.condition,
+                       unsubmitted=c.submitted_at is None)
+        conn.execute(insert(CaseFlag), rows)
+    elif rows:
         conn.execute(insert(CaseFlag), rows)
         sync_flag_keys(conn, ids)
     # Flag history (raised / resolved) as system audit events: the dashboard counts them. Per code, the
@@ -300,11 +309,12 @@ def _evaluate(s: Session, ids: list[int], today: date, values) -> dict[int, Case
     conn = s.connection()
     cases = conn.execute(select(Case.id, Case.patient_id, Case.condition, Case.pain_classification, Case.risk_band,
                              Case.submitted_at, Case.baseline_pain, Case.primary_outcome, Case.status,
+                             Case.practice_id, Case.latest_pain,
                              Case.relisted_reason)
                       .where(Case.id.in_(ids))).all()
     records = _records_for(s, cases, today)
     results = {cid: evaluate_case(rec, values) for cid, rec in records.items()}
-    _store(s, results, today)
+    _store(s, results, today, {c.id: c for c in cases})
     return results
 
 

@@ -165,3 +165,24 @@ def test_stored_flags_are_the_evaluated_flags_for_every_demo_case(demo_sf):
         results = flags.recompute_cases(s, ids, TODAY)
         stored = flags.for_cases(s, ids)
     assert stored == {cid: ev.flags for cid, ev in results.items()}
+
+
+def test_flag_rows_carry_the_cases_queue_keys_as_written_by_the_recompute(demo_sf):
+    """The recompute inserts case_flag rows with their copies of the case's keys (no second UPDATE): they equal
+    what sync_flag_keys copies from hub_case, for every row of the demo."""
+    from db.models import OPEN_CASE_STATUSES
+
+    def copies(s):
+        return sorted(s.execute(select(CaseFlag.case_id, CaseFlag.code, CaseFlag.is_open, CaseFlag.priority,
+                                       CaseFlag.submitted_at, CaseFlag.latest_pain, CaseFlag.practice_id,
+                                       CaseFlag.condition, CaseFlag.unsubmitted)).all())
+
+    with demo_sf.begin() as s:
+        flags.recompute_cases(s, list(s.scalars(select(Case.id))), TODAY)
+        written = copies(s)
+        flags.sync_flag_keys(s.connection(), list(s.scalars(select(Case.id))))
+        assert copies(s) == written and len(written) > 50
+        case = {c.id: c for c in s.scalars(select(Case))}
+        assert all((r.is_open, r.priority, r.practice_id, r.unsubmitted)
+                   == (case[r.case_id].status in OPEN_CASE_STATUSES, case[r.case_id].priority,
+                       case[r.case_id].practice_id, case[r.case_id].submitted_at is None) for r in written)
