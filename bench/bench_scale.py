@@ -195,7 +195,14 @@ def variants(c: Cohort) -> dict[str, Callable[[], Any]]:
     for sort in ("waiting", "newest", "pain"):
         out[f"hub queue, flag filter (inertia), sort {sort}"] = lambda sort=sort: cases.queue(
             sf, chair, statuses=OPEN, flag_codes=["inertia"], sort=sort)
+    out["hub queue, flag filter (inertia) + condition"] = lambda: cases.queue(
+        sf, chair, statuses=OPEN, flag_codes=["inertia"], conditions=["low_back_pain"])
     out["PCP queue, flag filter (inertia)"] = lambda: cases.queue(sf, pcp, flag_codes=["inertia"])
+    for sort in ("waiting", "newest", "pain"):
+        out[f"PCP queue, flag filter (inertia), sort {sort}"] = lambda sort=sort: cases.queue(
+            sf, pcp, flag_codes=["inertia"], sort=sort)
+    out["PCP queue, flag filter (inertia) + condition"] = lambda: cases.queue(
+        sf, pcp, flag_codes=["inertia"], conditions=["low_back_pain"])
     # Page 20 by keyset: the cursor is found once (untimed); the timed call reads that page.
     after = None
     for _ in range(19):
@@ -216,11 +223,12 @@ class Sample:
     load: float
 
 
-def measure(a: Cohort, b: Cohort, rounds: int) -> dict[str, dict[str, list[Sample]]]:
-    """Every variant on both cohorts, interleaved ABBA, after one untimed warm-up each."""
+def measure(a: Cohort, b: Cohort, rounds: int, only: str = "") -> dict[str, dict[str, list[Sample]]]:
+    """Every variant (or those whose name contains `only`) on both cohorts, interleaved ABBA, after one untimed
+    warm-up each."""
     va, vb = variants(a), variants(b)
     results: dict[str, dict[str, list[Sample]]] = {}
-    for name in va:
+    for name in [n for n in va if only in n]:
         va[name]()
         vb[name]()
         got: dict[str, list[Sample]] = {a.label: [], b.label: []}
@@ -347,13 +355,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-refresh", dest="refresh", action="store_false",
                    help="skip the refresh figures (daily refresh; page and write during a full refresh)")
     p.add_argument("--output", type=Path, default=DEFAULT_RESULTS)
+    p.add_argument("--only", default="", help="measure only the variants whose name contains this text "
+                                              "(e.g. 'flag filter')")
     args = p.parse_args(argv)
     started_load = load1()
     today = date.today()
     a = build_cohort("small", args.small, args.backend, args.keep, today)
     b = build_cohort("large", args.large, args.backend, args.keep, today)
     try:
-        results = measure(a, b, args.rounds)
+        results = measure(a, b, args.rounds, args.only)
         refresh = refresh_figures(b, max(5, args.rounds)) if args.refresh else []
         text = report(a, b, results, refresh, args, started_load)
         args.output.parent.mkdir(parents=True, exist_ok=True)

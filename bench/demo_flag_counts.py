@@ -20,6 +20,7 @@ from sqlalchemy import select
 def main(argv: list[str]) -> int:
     from db.engine import make_engine, make_session_factory, upgrade_to_head
     from db.models import Case, Patient
+    from hub import flags
     from hub.demo import seed_all
     from hub.demo.history import plan_cohort
 
@@ -35,11 +36,13 @@ def main(argv: list[str]) -> int:
         cases_by_traj: Counter = Counter()
         priority_by_traj: dict[str, list[float]] = defaultdict(list)
         with sf() as s:
-            for case, nhs in s.execute(select(Case, Patient.nhs_number).join(Patient, Patient.id == Case.patient_id)):
+            rows = s.execute(select(Case, Patient.nhs_number).join(Patient, Patient.id == Case.patient_id)).all()
+            case_flags = flags.for_cases(s, [case.id for case, _ in rows])
+            for case, nhs in rows:
                 t = trajectory.get(nhs, "?")
                 cases_by_traj[t] += 1
                 priority_by_traj[t].append(float(case.priority or 0))
-                for code in {f["code"] for f in case.flags or []}:
+                for code in {f.code for f in case_flags[case.id]}:
                     overall[code] += 1
                     by_traj[t][code] += 1
         engine.dispose()

@@ -32,6 +32,10 @@ def variants(sf) -> dict:
     out["hub inertia, condition filter"] = lambda: cases.queue(sf, chair, statuses=OPEN, flag_codes=["inertia"],
                                                                conditions=["low_back_pain"])
     out["PCP inertia (all statuses)"] = lambda: cases.queue(sf, pcp, flag_codes=["inertia"])
+    for sort in ("waiting", "newest", "pain"):
+        out[f"PCP inertia, sort {sort}"] = lambda s=sort: cases.queue(sf, pcp, flag_codes=["inertia"], sort=s)
+    out["PCP inertia, condition filter"] = lambda: cases.queue(sf, pcp, flag_codes=["inertia"],
+                                                               conditions=["low_back_pain"])
     return out
 
 

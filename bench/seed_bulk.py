@@ -155,7 +155,7 @@ def seed_bulk_cases(session_factory: SessionFactory, n_cases: int, *, seed: int 
                     "concerns_text": "", "status": status, "created_at": submitted - timedelta(hours=2),
                     "updated_at": changed, "submitted_at": submitted, "status_changed_at": changed,
                     "latest_pain": latest[0], "latest_pain_instrument": "nrs", "latest_pain_on": latest[1],
-                    "flags": [], "priority": 0.0, "priority_reasons": [], "version": 1,
+                    "priority": 0.0, "priority_reasons": [], "version": 1,
                 })
             if history == "demo":
                 for row in case_rows:  # a draft has not been submitted

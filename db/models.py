@@ -195,7 +195,6 @@ class Case(Base):
     latest_pain: Mapped[float | None] = mapped_column(Float)
     latest_pain_instrument: Mapped[str | None] = mapped_column(String(20))
     latest_pain_on: Mapped[date | None] = mapped_column(Date)
-    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     priority_reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
     safety_alert: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -261,21 +260,35 @@ class Case(Base):
 
 
 class CaseFlag(Base):
-    """One current flag of a case (derived; rewritten whenever the case's inputs change), indexed so
-    the queue can filter by flag type."""
+    """One current flag of a case: the only store of a case's flags (derived; rewritten whenever the case's
+    inputs change by hub.flags, read as typed views by hub.flags.for_cases / for_case), indexed so the queue
+    can filter by flag type."""
 
     __tablename__ = "case_flag"
     case_id: Mapped[int] = mapped_column(ForeignKey("hub_case.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(60), primary_key=True)  # e.g. opioid_escalation_without_benefit
     severity: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text)
-    # Copies of the case's queue sort keys and open status (written with the flags by hub.flags and kept in
-    # step by hub.flags.sync_flag_keys whenever the case's status, submission time or latest pain changes), so
-    # a flag-filtered queue page is read in order from one index and stops after its rows.
+    # What the rule saw (e.g. {"ome": 120}); the label comes from the code (hub.vocab FLAG_LABELS).
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, server_default="{}")
+    # Place in the case's flags as evaluated (worst first); the case's flags are read ordered by it.
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Further flags of the same code on the case, rare (two unactioned PHQ-9 item 9 alerts, two opioids
+    # that cannot be converted): [{"position", "severity", "reason", "evidence"}], so that one row per code
+    # keeps the queue's flag filter one index entry per case.
+    repeats: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list, server_default="[]")
+    # Copies of the case's queue sort keys, open status, practice and condition (written with the flags by
+    # hub.flags and kept in step by hub.flags.sync_flag_keys whenever one of them changes on the case), so a
+    # flag-filtered queue page is read in order from one index and stops after its rows.
     is_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     priority: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     latest_pain: Mapped[float | None] = mapped_column(Float)
+    practice_id: Mapped[int | None] = mapped_column(Integer)
+    condition: Mapped[str | None] = mapped_column(String(30))
+    # submitted_at IS NULL (a PCP's drafts): those sort last, which an ascending index on submitted_at alone
+    # cannot give on SQLite (NULLs come first there), so the practice indexes lead with this.
+    unsubmitted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint(f"severity IN {sql_in(FLAG_SEVERITIES)}", name="severity_known"),
@@ -283,6 +296,21 @@ class CaseFlag(Base):
         Index("ix_case_flag_open_priority", "code", "is_open", priority.desc(), "submitted_at", "case_id"),
         Index("ix_case_flag_open_submitted", "code", "is_open", "submitted_at", "case_id"),
         Index("ix_case_flag_open_pain", "code", "is_open", latest_pain.desc(), "submitted_at", "case_id"),
+        # The hub's open queue filtered by flag and condition (priority order).
+        Index("ix_case_flag_open_condition", "code", "is_open", "condition", priority.desc(), "submitted_at",
+              "case_id"),
+        # A PCP's queue (their practice, every status) filtered by flag: drafts (no submission time) sort
+        # last, which an ascending index gives with unsubmitted before submitted_at.
+        Index("ix_case_flag_practice_priority", "code", "practice_id", priority.desc(), "unsubmitted",
+              "submitted_at", "case_id"),
+        Index("ix_case_flag_practice_submitted", "code", "practice_id", "unsubmitted", "submitted_at",
+              "case_id"),
+        Index("ix_case_flag_practice_pain", "code", "practice_id", latest_pain.desc(), "unsubmitted",
+              "submitted_at", "case_id"),
+        Index("ix_case_flag_practice_condition", "code", "practice_id", "condition", priority.desc(),
+              "unsubmitted", "submitted_at", "case_id"),
+        Index("ix_case_flag_practice_newest", "code", "practice_id", "unsubmitted", submitted_at.desc(),
+              case_id.desc()),
     )
 
 

@@ -22,6 +22,7 @@ from db.models import (
     Patient,
     Practice,
 )
+from hub import flags
 from hub.access import Actor, case_scope
 from hub.errors import PermissionDenied, ValidationError
 from hub.vocab import CASE_STATUSES, CONDITIONS
@@ -178,8 +179,8 @@ def queue(session_factory: SessionFactory, actor: Actor, *, statuses: list[str] 
         where.append(Case.condition.in_(conditions))
     if practice_ids:
         where.append(Case.practice_id.in_(practice_ids))
-    open_only = any(isinstance(w, TextClause) and w.text == OPEN_CASES_SQL for w in where)
-    flag_keyed = bool(flag_codes) and open_only  # read from the case_flag sort-key indexes
+    # A flag filter whose scope and other filters case_flag's copies can answer reads case_flag alone.
+    plan = _flag_plan(actor, statuses, conditions, practice_ids, sort) if flag_codes else None
     if flag_codes:
         where.append(Case.id.in_(select(CaseFlag.case_id).where(CaseFlag.code.in_(flag_codes))))
     # Drafts (no submitted_at) can only appear for a PCP; without them every sort reads an index in order.
@@ -188,11 +189,11 @@ def queue(session_factory: SessionFactory, actor: Actor, *, statuses: list[str] 
     order = _order_by(spec)
     with session_factory() as s:
         total, exact, estimated = (known_total, True, False) if known_total is not None else _count(
-            s, where, flag_codes, flag_keyed)
+            s, where, flag_codes, plan)
         # The page's ids come from the case table alone (an index walk that stops after the page);
         # only those rows are then joined to patient and practice.
-        if flag_keyed:
-            page_ids = _flag_page_ids(s, where[:-1], spec, sort, sorted(set(flag_codes or [])), after,
+        if plan is not None:
+            page_ids = _flag_page_ids(s, plan, spec, sorted(set(flag_codes or [])), after,
                                       (page - 1) * page_size, page_size + 1)
         else:
             ids_q = select(Case.id).where(*where).order_by(*order).limit(page_size + 1)
@@ -211,13 +212,14 @@ def queue(session_factory: SessionFactory, actor: Actor, *, statuses: list[str] 
         q = (
             select(Case.id, Patient.given_name, Patient.family_name, Patient.birth_year, Practice.name,
                    Case.condition, Case.status, Case.submitted_at, Case.latest_pain, Case.latest_pain_instrument,
-                   Case.flags, Case.priority, Case.priority_reasons, *[c.label(f"k{i}") for i, c in enumerate(cols)])
+                   Case.priority, Case.priority_reasons, *[c.label(f"k{i}") for i, c in enumerate(cols)])
             .join(Patient, Patient.id == Case.patient_id)
             .join(Practice, Practice.id == Case.practice_id)
             .where(Case.id.in_(page_ids))
             .order_by(*order)
         ) if page_ids else None
         records, last_key = [], None
+        page_flags = flags.for_cases(s, page_ids)  # one query for the page's rows
         for r in (s.execute(q) if q is not None else ()):
             last_key = tuple(getattr(r, f"k{i}") for i in range(len(cols)))
             records.append({
@@ -230,8 +232,7 @@ def queue(session_factory: SessionFactory, actor: Actor, *, statuses: list[str] 
                 "status": CASE_STATUSES.get(r.status, r.status),
                 "days_waiting": (today - r.submitted_at.date()).days if r.submitted_at else None,
                 "latest_pain": None if r.latest_pain is None else round(float(r.latest_pain), 1),
-                "flags": ", ".join(f.get("label", f.get("code", "")) for f in (r.flags or [])
-                                   if f.get("severity") != "info"),
+                "flags": ", ".join(f.label for f in page_flags[r.id] if f.is_open),
                 "why": "; ".join(r.priority_reasons or []),
             })
     if not exact and total < (page - 1) * page_size + len(records):
@@ -240,29 +241,90 @@ def queue(session_factory: SessionFactory, actor: Actor, *, statuses: list[str] 
                      total_exact=exact, next_after=last_key if more else None, total_estimated=estimated)
 
 
-def _flag_rows(where: list, spec, sort: str, code: str):
-    """Flagged open cases of one flag code in the sort's order, read from case_flag's copy of the sort keys
-    (an index range scan: code, open, then the keys); hub_case is joined only for the other filters."""
+@dataclass(frozen=True)
+class _FlagPlan:
+    """A flag-filtered queue read from case_flag alone: the queue's scope and filters as conditions on
+    case_flag's copies of the case's keys, and the case_flag index that serves the sort in order."""
+
+    conditions: tuple[Any, ...]
+    index: str
+
+
+def _flag_plan(actor: Actor, statuses: list[str] | None, conditions: list[str] | None,
+               practice_ids: list[int] | None, sort: str) -> _FlagPlan | None:
+    """How a flag filter reads case_flag alone (see _FlagPlan), or None when the scope or a filter has no copy
+    on case_flag (then hub_case is read, with the flag as a condition).
+
+    The hub's open queue reads (code, open, …) indexes, a PCP's queue over every status (code, practice, …)
+    indexes; sorted by priority with one condition, (code, open or practice, condition, …)."""
+    from hub.access import HUB_VISIBLE_STATUSES
+
+    open_set = set(OPEN_CASE_STATUSES)
+    where: list[Any] = []
+    if actor.is_hub_member and not actor.has("pcp"):
+        if {st for st in HUB_VISIBLE_STATUSES if not statuses or st in statuses} != open_set:
+            return None
+        where.append(CaseFlag.is_open == true())
+        family = "open"
+    elif actor.has("pcp") and not actor.is_hub_member and actor.practice_id is not None:
+        where.append(CaseFlag.practice_id == actor.practice_id)
+        if statuses and set(statuses) != open_set:
+            return None
+        if statuses:
+            where.append(CaseFlag.is_open == true())
+        family = "open" if statuses else "practice"
+    else:
+        return None
+    one_condition = bool(conditions) and len(set(conditions or [])) == 1
+    if conditions:
+        where.append(CaseFlag.condition == conditions[0] if one_condition else CaseFlag.condition.in_(conditions))
+    if practice_ids:
+        where.append(CaseFlag.practice_id.in_(practice_ids))
+    if family == "open":  # the hub's open queue, or a PCP's queue filtered to the open statuses
+        if sort == "priority" and one_condition:
+            index = "ix_case_flag_open_condition"
+        else:
+            index = "ix_case_flag_open_" + {"priority": "priority", "pain": "pain"}.get(sort, "submitted")
+    else:
+        index = {"priority": "ix_case_flag_practice_condition" if one_condition else "ix_case_flag_practice_priority",
+                 "waiting": "ix_case_flag_practice_submitted", "pain": "ix_case_flag_practice_pain",
+                 "newest": "ix_case_flag_practice_newest"}[sort]
+    return _FlagPlan(tuple(where), index)
+
+
+def _flag_order(fspec) -> list:
+    """ORDER BY for case_flag's keys. A submission time that may be NULL (a PCP's drafts) sorts NULLs last as
+    unsubmitted (the copy of submitted_at IS NULL), submitted_at: the order the practice indexes store, read in
+    order on both backends (SQLite keeps NULLs first in an ascending index). A descending latest pain needs
+    nothing: NULLs are last going down."""
+    out = []
+    for col, desc, nullable in fspec:
+        if nullable and col is CaseFlag.submitted_at:
+            out += [CaseFlag.unsubmitted.asc(), col.desc() if desc else col.asc()]
+        else:
+            o = col.desc() if desc else col.asc()
+            out.append(o.nulls_last() if nullable else o)
+    return out
+
+
+def _flag_rows(plan: _FlagPlan, spec, code: str):
+    """Flagged cases of one flag code in the sort's order, read from case_flag's copies of the sort keys (an
+    index range scan: code, open or practice, then the keys); hub_case is not read."""
     fspec = [(_FLAG_KEYS[col.key], desc, nullable) for col, desc, nullable in spec]
-    others = [w for w in where if not (isinstance(w, TextClause) and w.text == OPEN_CASES_SQL)]
-    q = (select(*[c for c, _, _ in fspec]).select_from(CaseFlag)
-         .where(CaseFlag.code == code, CaseFlag.is_open == true()))
-    if others:
-        q = q.join(Case, Case.id == CaseFlag.case_id).where(*others)
-    index = "ix_case_flag_open_" + {"priority": "priority", "pain": "pain"}.get(sort, "submitted")
-    return q.prefix_with(sqlite_index_hint(index), dialect="sqlite"), fspec
+    q = (select(*[c for c, _, _ in fspec]).select_from(CaseFlag).where(CaseFlag.code == code, *plan.conditions)
+         .order_by(*_flag_order(fspec)))
+    return q.prefix_with(sqlite_index_hint(plan.index), dialect="sqlite"), fspec
 
 
-def _flag_page_ids(s, where: list, spec, sort: str, codes: list[str], after: tuple | None, offset: int,
+def _flag_page_ids(s, plan: _FlagPlan, spec, codes: list[str], after: tuple | None, offset: int,
                    limit: int) -> list[int]:
-    """The page's case ids for a flag filter on the open queue. One code: one ordered, limited index read.
+    """The page's case ids for a flag filter read from case_flag. One code: one ordered, limited index read.
     Several codes: the same read per code (each at most offset + limit rows), merged in the sort's order
     without duplicates (a case with two of the flags appears once)."""
     merged: dict[int, tuple[Any, ...]] = {}
     fspec = spec
     for code in codes:
-        q, fspec = _flag_rows(where, spec, sort, code)
-        q = q.order_by(*_order_by(fspec))
+        q, fspec = _flag_rows(plan, spec, code)
         if after is not None:
             q = q.where(_after(fspec, after))
         if len(codes) == 1:
@@ -295,17 +357,14 @@ _FLAG_KEYS = {"priority": CaseFlag.priority, "submitted_at": CaseFlag.submitted_
 
 
 def _count(s, where: list, flag_codes: list[str] | None = None,
-           flag_keyed: bool = False) -> tuple[int, bool, bool]:
+           flag_plan: _FlagPlan | None = None) -> tuple[int, bool, bool]:
     """(count, exact, estimated): exact up to COUNT_EXACT_UP_TO (a count that stops there), else PostgreSQL's
     planner estimate or, on SQLite, the threshold itself. With a flag filter the count starts from the
-    flag index (few rows for a rare flag) and looks each case up by id; on the open queue it reads only
-    case_flag's (code, open) index range, joining hub_case only for other filters."""
-    if flag_keyed:
-        others = [w for w in where[:-1] if not (isinstance(w, TextClause) and w.text == OPEN_CASES_SQL)]
+    flag index (few rows for a rare flag) and looks each case up by id; read from case_flag alone (a _FlagPlan)
+    it counts case_flag's index range of the code and scope (open, or practice), without hub_case."""
+    if flag_plan is not None:
         codes = list(flag_codes or [])
-        rows = (select(CaseFlag.case_id).where(CaseFlag.code.in_(codes), CaseFlag.is_open == true()))
-        if others:
-            rows = rows.join(Case, Case.id == CaseFlag.case_id).where(*others)
+        rows = select(CaseFlag.case_id).where(CaseFlag.code.in_(codes), *flag_plan.conditions)
         rows = (rows.distinct() if len(set(codes)) > 1 else rows).limit(COUNT_EXACT_UP_TO + 1)
     elif flag_codes:
         rows = (select(Case.id).select_from(CaseFlag).join(Case, Case.id == CaseFlag.case_id)
@@ -332,12 +391,14 @@ def open_safety_alerts(session_factory: SessionFactory, actor: Actor, limit: int
     if not actor.is_clinical:
         raise PermissionDenied("The case queue is for clinical roles.")
     with session_factory() as s:
-        q = (select(Case.id, Patient.given_name, Patient.family_name, Practice.name, Case.flags)
+        q = (select(Case.id, Patient.given_name, Patient.family_name, Practice.name)
              .join(Patient, Patient.id == Case.patient_id).join(Practice, Practice.id == Case.practice_id)
              .where(*_open_safety_alert(actor)).order_by(Case.id).limit(limit))
+        found = s.execute(q).all()
+        case_flags = flags.for_cases(s, [r.id for r in found])
         return [{"case_id": r.id, "patient": f"{r.given_name[:1]}{r.family_name[:1]}".upper(), "practice": r.name,
-                 "reason": next((f["reason"] for f in (r.flags or []) if f.get("code") == "safety_phq9"), "")}
-                for r in s.execute(q)]
+                 "reason": next((f.reason for f in case_flags[r.id] if f.code == "safety_phq9"), "")}
+                for r in found]
 
 
 def count_open_safety_alerts(session_factory: SessionFactory, actor: Actor) -> int:

@@ -409,7 +409,7 @@ def case_header(session_factory: SessionFactory, actor: Actor, case_id: int, tod
             duration_months=c.duration_months, clinical_question=c.clinical_question, status=c.status,
             status_label=CASE_STATUSES[c.status], submitted_at=c.submitted_at, baseline_pain=c.baseline_pain,
             risk_tool=c.risk_tool, risk_band=c.risk_band, goals_text=c.goals_text, concerns_text=c.concerns_text,
-            red_flags=dict(c.red_flags or {}), flags=flags.flag_views(c.flags), priority=float(c.priority or 0),
+            red_flags=dict(c.red_flags or {}), flags=flags.for_case(s, c.id), priority=float(c.priority or 0),
             priority_reasons=list(c.priority_reasons or []), ome_total=c.ome_total, response=c.response,
             version=c.version,
             can_edit=can_edit_case(actor, c.practice_id), can_comment=can_comment(actor, c.practice_id, c.status),

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from db.models import Action, Case, Decision, Letter, Meeting, Treatment
 from hub.access import Actor, can_see_case, owner_label
 from hub.errors import NotFound
-from hub.flags import flag_views
+from hub.flags import for_case
 from hub.letter_text import Section
 from hub.vocab import (
     CONDITIONS,
@@ -47,7 +47,8 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
             + ("" if t.drug_coded is not False else " (not coded)") for t in active]
     ome = current_ome(active)
     flag_lines = []
-    for f in flag_views(case.flags):
+    case_flags = for_case(s, case.id)
+    for f in case_flags:
         if f.severity == "info":
             continue
         resp = d.flag_responses.get(f.code, {})
@@ -73,7 +74,7 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
     goal_items = [letters.LetterGoal(
         text=f"{g.target_activity}{', ' + g.support_needed if g.support_needed else ''}, {g.performance_quantifier}",
         levels={int(k): v for k, v in (g.levels or {}).items()}, due=g.due_date) for g in d.goals]
-    safety = [f.reason for f in flag_views(case.flags) if f.code == "safety_phq9"]
+    safety = [f.reason for f in case_flags if f.code == "safety_phq9"]
     return letters.LetterData(
         patient_name=f"{p.given_name} {p.family_name}", nhs_number=format_nhs_number(p.nhs_number),
         birth_year=p.birth_year, date_of_birth=p.date_of_birth, address=p.address or "", postcode=p.postcode or "",

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from db.models import (
     Action,
@@ -262,8 +263,8 @@ def validate(form: DecisionForm, case: Case, meeting_day: date, open_flags: list
     return e
 
 
-def _open_flag_codes(case: Case) -> list[str]:
-    return [f.code for f in flags.flag_views(case.flags) if f.is_open]
+def _open_flag_codes(s: Session, case: Case) -> list[str]:
+    return [f.code for f in flags.for_case(s, case.id) if f.is_open]
 
 
 _RACE_MESSAGE = ("Someone saved this discussion at the same moment as you. Nothing of yours was written and your "
@@ -296,7 +297,7 @@ def save(session_factory: SessionFactory, actor: Actor, agenda_item_id: int, for
                 changed_by=who, changed_at=d.updated_at, changes=last.changes if last else {})
         if d is not None and d.status == "final":
             raise ValidationError({"decision": "This decision is final."})
-        errors = validate(form, case, meeting.starts_at.date(), _open_flag_codes(case), final=False)
+        errors = validate(form, case, meeting.starts_at.date(), _open_flag_codes(s, case), final=False)
         if errors:
             raise ValidationError(errors)
         before = snapshot(_form_of(d)) if d else {}
@@ -386,7 +387,7 @@ def finalise(session_factory: SessionFactory, actor: Actor, agenda_item_id: int,
 
         not_before_meeting_day(meeting, "A final decision")
         form = _form_of(d)
-        errors = validate(form, case, meeting.starts_at.date(), _open_flag_codes(case), final=True,
+        errors = validate(form, case, meeting.starts_at.date(), _open_flag_codes(s, case), final=True,
                           finalise_day=finalise_day)
         if errors:
             raise ValidationError(errors)

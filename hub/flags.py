@@ -49,13 +49,45 @@ IMPORTANT_IMPROVEMENT = frozenset({"moderate", "substantial", "improved"})
 CHUNK = 2000
 
 # The typed view of a flag stored on a case (hub.clinical's Flag: code, severity, reason, evidence, label,
-# is_open). Services, letters and pages read stored flags through it rather than as dicts.
+# is_open). Services, letters and pages read stored flags through it (for_cases / for_case), never as dicts.
 FlagView = Flag
 
+_FLAG_COLUMNS = (CaseFlag.case_id, CaseFlag.code, CaseFlag.severity, CaseFlag.reason, CaseFlag.evidence,
+                 CaseFlag.position, CaseFlag.repeats)
 
-def flag_views(stored: Iterable[Mapping[str, Any]] | None) -> tuple[FlagView, ...]:
-    """The flags stored on a case (its flags column, worst first as evaluated) as typed views."""
-    return tuple(Flag.from_stored(f) for f in stored or ())
+
+def for_cases(s: Session, case_ids: Iterable[int]) -> dict[int, tuple[FlagView, ...]]:
+    """The current flags of these cases, worst first as evaluated, in ONE query (case_flag, the only store of
+    a case's flags). Every case asked for is in the result (no flags: an empty tuple)."""
+    ids = sorted(set(case_ids))
+    out: dict[int, list[tuple[int, FlagView]]] = {cid: [] for cid in ids}
+    if not ids:
+        return {}
+    for r in s.execute(select(*_FLAG_COLUMNS).where(CaseFlag.case_id.in_(ids))):
+        out[r.case_id].append((r.position, Flag(r.code, r.severity, r.reason, dict(r.evidence or {}))))
+        for more in r.repeats or ():  # further flags of the same code, each at its own place
+            out[r.case_id].append((int(more["position"]), Flag(r.code, str(more["severity"]), str(more["reason"]),
+                                                                dict(more.get("evidence") or {}))))
+    return {cid: tuple(f for _, f in sorted(fs, key=lambda p: p[0])) for cid, fs in out.items()}
+
+
+def for_case(s: Session, case_id: int) -> tuple[FlagView, ...]:
+    """The current flags of one case, worst first as evaluated (see for_cases)."""
+    return for_cases(s, [case_id])[case_id]
+
+
+def _flag_rows_of(case_id: int, evaluated: Sequence[Flag]) -> list[dict[str, Any]]:
+    """A case's case_flag rows: one per code at the place of its first flag, with the evidence; further flags of
+    the same code go in that row's repeats with their own place."""
+    rows: dict[str, dict[str, Any]] = {}
+    for position, f in enumerate(evaluated):
+        if f.code in rows:
+            rows[f.code]["repeats"].append({"position": position, "severity": f.severity, "reason": f.reason,
+                                            "evidence": dict(f.evidence)})
+        else:
+            rows[f.code] = {"case_id": case_id, "code": f.code, "severity": f.severity, "reason": f.reason,
+                            "evidence": dict(f.evidence), "position": position, "repeats": []}
+    return list(rows.values())
 
 
 def _records_for(s: Session, cases: Sequence[Any], today: date) -> dict[int, CaseRecord]:
@@ -169,8 +201,10 @@ def _one_response(r) -> dict:
             "target": r.target}
 
 
-def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
-    """Write evaluations with core statements: derived state does not bump the case's edit version."""
+def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: Mapping[int, Any] | None = None) -> None:
+    """Write evaluations with core statements: derived state does not bump the case's edit version. With the
+    cases' rows (`cases`: id -> status, submitted_at, latest_pain, practice_id, condition as just read) the
+    case_flag rows are inserted with their copies of the case's keys; without, they are copied afterwards."""
     if not results:
         return
     conn = s.connection()
@@ -178,10 +212,10 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
     case_table = cast(Table, Case.__table__)  # typed as a FromClause; a core UPDATE needs the Table
     conn.execute(
         update(case_table).where(case_table.c.id == bindparam("b_id")).values(
-            flags=bindparam("b_flags"), priority=bindparam("b_priority"),
+            priority=bindparam("b_priority"),
             priority_reasons=bindparam("b_reasons"), safety_alert=bindparam("b_safety"),
             ome_total=bindparam("b_ome"), response=bindparam("b_response"), flags_computed_on=bindparam("b_on")),
-        [{"b_id": cid, "b_flags": [f.as_dict() for f in ev.flags], "b_priority": ev.priority,
+        [{"b_id": cid, "b_priority": ev.priority,
           "b_reasons": list(ev.priority_reasons), "b_safety": ev.safety_alert, "b_ome": ev.ome_total,
           "b_response": _response_dict(ev), "b_on": today} for cid, ev in results.items()],
         execution_options={"synchronize_session": False},
@@ -189,13 +223,22 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date) -> None:
     before = {(r.case_id, r.code): r.severity for r in conn.execute(
         select(CaseFlag.case_id, CaseFlag.code, CaseFlag.severity).where(CaseFlag.case_id.in_(ids)))}
     conn.execute(delete(CaseFlag).where(CaseFlag.case_id.in_(ids)))
-    rows = [{"case_id": cid, "code": f.code, "severity": f.severity, "reason": f.reason}
-            for cid, ev in results.items() for f in {f.code: f for f in ev.flags}.values()]
-    if rows:
+    rows = [row for cid, ev in results.items() for row in _flag_rows_of(cid, ev.flags)]
+    if rows and cases is not None:  # one INSERT with the keys: no second write of every row and index
+        for row in rows:
+            c, ev = cases[row["case_id"]], results[row["case_id"]]
+            row.update(is_open=c.status in OPEN_CASE_STATUSES, priority=ev.priority, submitted_at=c.submitted_at,
+                       latest_pain=c.latest_pain, practice_id=c.practice_id, condition=c.condition,
+                       unsubmitted=c.submitted_at is None)
+        conn.execute(insert(CaseFlag), rows)
+    elif rows:
         conn.execute(insert(CaseFlag), rows)
         sync_flag_keys(conn, ids)
-    # Flag history (raised / resolved) as system audit events: the dashboard counts them.
-    after = {(r["case_id"], r["code"]): r for r in rows if r["severity"] != "info"}
+    # Flag history (raised / resolved) as system audit events: the dashboard counts them. Per code, the
+    # event carries the code's last flag as evaluated (as it always has).
+    after = {(cid, f.code): {"severity": f.severity, "reason": f.reason}
+             for cid, ev in results.items() for f in ev.flags}
+    after = {k: v for k, v in after.items() if v["severity"] != "info"}
     was = {k for k, sev in before.items() if sev != "info"}
     now = utcnow()
     events = [{"at": now, "actor_id": None, "action": "flag.raised", "entity": "case", "entity_id": str(cid),
@@ -214,13 +257,16 @@ def _key_from_case(column):
 
 
 def sync_flag_keys(conn, case_ids: Iterable[int] | None = None, *, patient_id: int | None = None) -> None:
-    """Copy the cases' queue sort keys and open status onto their case_flag rows (one correlated UPDATE), so
-    the flag-filtered queue reads them in order from a case_flag index. Called with the flags' own write and
-    after any change of a case's status, submission time, latest pain or priority (see _sync_after_flush)."""
+    """Copy the cases' queue sort keys, open status, practice and condition onto their case_flag rows (one
+    correlated UPDATE), so the flag-filtered queue reads them in order from a case_flag index. Called with the
+    flags' own write and after any change of a case's status, submission time, latest pain, priority, practice
+    or condition (see _sync_after_flush)."""
     t, c = cast(Table, CaseFlag.__table__), cast(Table, Case.__table__)
     stmt = update(t).values(
         is_open=_key_from_case(c.c.status.in_(OPEN_CASE_STATUSES)), priority=_key_from_case(c.c.priority),
-        submitted_at=_key_from_case(c.c.submitted_at), latest_pain=_key_from_case(c.c.latest_pain))
+        submitted_at=_key_from_case(c.c.submitted_at), latest_pain=_key_from_case(c.c.latest_pain),
+        practice_id=_key_from_case(c.c.practice_id), condition=_key_from_case(c.c.condition),
+        unsubmitted=_key_from_case(c.c.submitted_at.is_(None)))
     if patient_id is not None:
         stmt = stmt.where(t.c.case_id.in_(select(c.c.id).where(c.c.patient_id == patient_id)))
     else:
@@ -231,13 +277,13 @@ def sync_flag_keys(conn, case_ids: Iterable[int] | None = None, *, patient_id: i
     conn.execute(stmt)
 
 
-_KEY_ATTRS = ("status", "submitted_at", "latest_pain", "priority")
+_KEY_ATTRS = ("status", "submitted_at", "latest_pain", "priority", "practice_id", "condition")
 
 
 @sa_event.listens_for(Session, "after_flush")
 def _sync_after_flush(session: Session, _ctx) -> None:
-    """Every ORM change of a case's status (workflow.move), submission time, latest pain or priority reaches
-    its case_flag rows in the same transaction, whichever service made it."""
+    """Every ORM change of a case's status (workflow.move), submission time, latest pain, priority, practice
+    or condition reaches its case_flag rows in the same transaction, whichever service made it."""
     ids = [obj.id for obj in session.dirty if isinstance(obj, Case) and obj.id is not None
            and any(sa_inspect(obj).attrs[a].history.has_changes() for a in _KEY_ATTRS)]
     if ids:
@@ -263,11 +309,12 @@ def _evaluate(s: Session, ids: list[int], today: date, values) -> dict[int, Case
     conn = s.connection()
     cases = conn.execute(select(Case.id, Case.patient_id, Case.condition, Case.pain_classification, Case.risk_band,
                              Case.submitted_at, Case.baseline_pain, Case.primary_outcome, Case.status,
+                             Case.practice_id, Case.latest_pain,
                              Case.relisted_reason)
                       .where(Case.id.in_(ids))).all()
     records = _records_for(s, cases, today)
     results = {cid: evaluate_case(rec, values) for cid, rec in records.items()}
-    _store(s, results, today)
+    _store(s, results, today, {c.id: c for c in cases})
     return results
 
 

@@ -22,7 +22,7 @@ from db.models import (
     User,
     utcnow,
 )
-from hub import audit, workflow
+from hub import audit, flags, workflow
 from hub.access import Actor, require_role
 from hub.errors import EditConflict, NotFound, PermissionDenied, ValidationError, edit_conflict_on_race
 from hub.text import check_text, clean_text, parse_id
@@ -240,7 +240,7 @@ def quorum(required: list[str], present: set[str], psychosocial_cases: list[str]
 
 
 def _psychosocial(s: Session, case: Case) -> bool:
-    if case.risk_band == "high" or any(f.get("code") in PSYCHOSOCIAL_FLAGS for f in (case.flags or [])):
+    if case.risk_band == "high" or any(f.code in PSYCHOSOCIAL_FLAGS for f in flags.for_case(s, case.id)):
         return True
     for inst in ("phq9", "gad7"):
         total = s.scalar(select(Assessment.total).where(Assessment.patient_id == case.patient_id,
@@ -419,9 +419,10 @@ def meeting_view(session_factory: SessionFactory, actor: Actor, meeting_id: int)
             prep.setdefault(di.agenda_item_id, {})[DISCIPLINES[di.discipline]] = f"{di.text} — {di.author.name}"
         decisions = dict(s.execute(select(Decision.agenda_item_id, Decision.status)
                                    .where(Decision.agenda_item_id.in_([i.id for i in items]))).all())
+        case_flags = flags.for_cases(s, [i.case_id for i in items])
         rows = tuple(AgendaRow(
             i.id, i.position, i.case_id, _case_label(i.case), i.case.clinical_question, float(i.case.priority or 0),
-            ", ".join(f.get("label", "") for f in (i.case.flags or []) if f.get("severity") != "info"), i.minutes,
+            ", ".join(f.label for f in case_flags[i.case_id] if f.is_open), i.minutes,
             i.status, AGENDA_STATUSES[i.status], i.carried_from_meeting_id, tuple(_case_readiness(s, i.case)),
             prep.get(i.id, {}), decisions.get(i.id)) for i in items)
         att = tuple((a.user_id, a.user.name, a.discipline)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from db.models import Assessment, Case, Treatment
 from hub.clinical import opioids
 from hub.demo.catalogue import ome_mg_per_day
-from hub.flags import FlagView, flag_views
+from hub.flags import FlagView, for_case
 from db.engine import SessionFactory
 
 SITE = {"knee_oa": "knee", "hip_oa": "hip", "hand_oa": "hands", "low_back_pain": "back", "sciatica": "back and leg",
@@ -137,7 +137,7 @@ def _load(s, case_id: int, patterns: dict[str, list[re.Pattern]]) -> CaseInfo:
         concerns_text=c.concerns_text or "", risk_band=c.risk_band, baseline_pain=c.baseline_pain,
         latest_pain=c.latest_pain, latest_instrument=c.latest_pain_instrument, primary_outcome=c.primary_outcome,
         ome=float(c.ome_total or 0), priority=float(c.priority or 0), submitted_at=c.submitted_at,
-        flags=flag_views(c.flags), given=c.patient.given_name, sex=c.patient.sex,
+        flags=for_case(s, c.id), given=c.patient.given_name, sex=c.patient.sex,
         response_instrument=(c.response or {}).get("instrument"))
     for t in s.scalars(select(Treatment).where(Treatment.patient_id == c.patient_id, Treatment.status != "planned")
                        .order_by(Treatment.start_date, Treatment.id)):

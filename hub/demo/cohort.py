@@ -211,7 +211,7 @@ def _case_row(p: Plan, sim: dict[str, Any], today: date, seed: int, practice_id:
         "goals_text": goals, "concerns_text": concerns, "status": status, "created_at": created,
         "updated_at": changed, "submitted_at": submitted, "status_changed_at": changed,
         "latest_pain": latest["total"], "latest_pain_instrument": latest["instrument"],
-        "latest_pain_on": latest["administered_on"], "flags": [], "priority": 0.0, "priority_reasons": [],
+        "latest_pain_on": latest["administered_on"], "priority": 0.0, "priority_reasons": [],
         "version": 1,
     }
 

@@ -237,13 +237,14 @@ def test_item_9_shows_crisis_routes_at_once_and_alerts_the_practice(browser, ser
     TIMINGS["item9_to_crisis_s"] = time.perf_counter() - started
 
     from db.models import Case
+    from hub import flags
     from hub.bootstrap import prepare
 
     engine, sf = prepare(server_db_url)
     with sf() as s:  # raised before the set is sent
         case = s.get(Case, case_id)
         assert case.safety_alert
-        reason = next(f["reason"] for f in case.flags if f["code"] == "safety_phq9")
+        reason = next(f.reason for f in flags.for_case(s, case_id) if f.code == "safety_phq9")
         assert "patient completed themselves" in reason
     engine.dispose()
     _next(page)

@@ -110,11 +110,79 @@ def test_derived_state_does_not_bump_the_edit_version(demo_sf):
 
 def test_flag_read_back_from_its_stored_form_is_the_same_typed_flag():
     from hub.clinical.case_review import Flag
-    from hub.flags import flag_views
 
     red = Flag("opioid_red", "red", "OME 150 mg/day", {"ome": 150.0})
-    info = Flag("appropriate_restraint", "info", "No change by decision")
-    back = flag_views([red.as_dict(), info.as_dict()])
-    assert back == (red, info)
-    assert back[0].label == "Opioid dose (red)" and back[0].is_open and not back[1].is_open
-    assert flag_views(None) == () and Flag.from_stored({"code": "x"}).severity == "info"
+    assert Flag.from_stored(red.as_dict()) == red and Flag.from_stored({"code": "x"}).severity == "info"
+    assert red.label == "Opioid dose (red)" and red.is_open
+
+
+def test_typed_reader_returns_flags_worst_first_with_evidence_and_repeated_codes(demo_sf):
+    """case_flag is the only store: a case's flags come back in the evaluated order, with their evidence, a code
+    that occurs twice (two unactioned PHQ-9 alerts) at both places, and the label from the code."""
+    from sqlalchemy import event
+
+    from hub.clinical.case_review import CaseEvaluation, Flag
+
+    evaluated = (
+        Flag("safety_phq9", "red", "PHQ-9 item 9 answered above 0 on 3 Nov", {"on": "2026-11-03", "mode": None}),
+        Flag("opioid_red", "red", "150 mg OME/day (≥ 120)", {"ome": 150.0}),
+        Flag("safety_phq9", "red", "PHQ-9 item 9 answered above 0 on 20 Nov", {"on": "2026-11-20", "mode": None}),
+        Flag("co_prescription", "amber", "Opioid with a gabapentinoid", {"drugs": ["morphine", "pregabalin"]}),
+        Flag("appropriate_restraint", "info", "No change by decision"),
+    )
+    with demo_sf() as s:
+        cid, other = s.scalars(select(Case.id).order_by(Case.id).limit(2)).all()
+    with demo_sf.begin() as s:
+        flags._store(s, {cid: CaseEvaluation(evaluated, None, 150.0, 99.0, (), None)}, TODAY)
+    engine = demo_sf.kw["bind"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with demo_sf() as s:
+        assert flags.for_case(s, cid) == evaluated
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            both = flags.for_cases(s, [cid, other, cid])
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(statements) == 1  # one query for any number of cases
+        assert both[cid] == evaluated and both[other] == flags.for_case(s, other)
+        assert [f.label for f in both[cid]][:2] == ["Safety alert", "Opioid dose (red)"]
+        assert both[cid][3].evidence == {"drugs": ["morphine", "pregabalin"]}
+        # one row per code (the queue's flag filter reads one index entry per case), the repeat inside it
+        rows = s.execute(select(CaseFlag.code, CaseFlag.position).where(CaseFlag.case_id == cid)
+                         .order_by(CaseFlag.position)).all()
+        assert [tuple(r) for r in rows] == [("safety_phq9", 0), ("opioid_red", 1), ("co_prescription", 3),
+                                            ("appropriate_restraint", 4)]
+        assert flags.for_cases(s, []) == {}
+
+
+def test_stored_flags_are_the_evaluated_flags_for_every_demo_case(demo_sf):
+    with demo_sf.begin() as s:
+        ids = list(s.scalars(select(Case.id)))
+        results = flags.recompute_cases(s, ids, TODAY)
+        stored = flags.for_cases(s, ids)
+    assert stored == {cid: ev.flags for cid, ev in results.items()}
+
+
+def test_flag_rows_carry_the_cases_queue_keys_as_written_by_the_recompute(demo_sf):
+    """The recompute inserts case_flag rows with their copies of the case's keys (no second UPDATE): they equal
+    what sync_flag_keys copies from hub_case, for every row of the demo."""
+    from db.models import OPEN_CASE_STATUSES
+
+    def copies(s):
+        return sorted(s.execute(select(CaseFlag.case_id, CaseFlag.code, CaseFlag.is_open, CaseFlag.priority,
+                                       CaseFlag.submitted_at, CaseFlag.latest_pain, CaseFlag.practice_id,
+                                       CaseFlag.condition, CaseFlag.unsubmitted)).all())
+
+    with demo_sf.begin() as s:
+        flags.recompute_cases(s, list(s.scalars(select(Case.id))), TODAY)
+        written = copies(s)
+        flags.sync_flag_keys(s.connection(), list(s.scalars(select(Case.id))))
+        assert copies(s) == written and len(written) > 50
+        case = {c.id: c for c in s.scalars(select(Case))}
+        assert all((r.is_open, r.priority, r.practice_id, r.unsubmitted)
+                   == (case[r.case_id].status in OPEN_CASE_STATUSES, case[r.case_id].priority,
+                       case[r.case_id].practice_id, case[r.case_id].submitted_at is None) for r in written)

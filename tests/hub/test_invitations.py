@@ -14,7 +14,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlalchemy import func, select
 
 from db.models import Assessment, AuditEvent, Case, Invitation, InvitationAttempt, utcnow
-from hub import cases, decisions, fhir, invitations, meetings, settings
+from hub import cases, decisions, fhir, flags, invitations, meetings, settings
 from hub.cases import CaseInput, NewPatient
 from hub.decisions import DecisionForm, RecommendationInput
 from hub.errors import NotFound, PermissionDenied, ValidationError
@@ -207,7 +207,7 @@ def test_phq9_item9_raises_the_safety_alert_at_once_naming_the_patient_form(worl
     with world.sf() as s:
         case = s.get(Case, cid)
         assert case.safety_alert is True
-        reason = next(f["reason"] for f in case.flags if f["code"] == "safety_phq9")
+        reason = next(f.reason for f in flags.for_case(s, cid) if f.code == "safety_phq9")
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "safety.patient_reported"))
     assert "patient completed themselves" in reason and "UTC" in reason
     assert event.actor_id is None and event.changes["by"] == "patient"
@@ -270,13 +270,12 @@ def test_expired_links_count_as_proms_not_returned(world):
     invitations.create(world.sf, world.pcp_a, cid, ["phq9"], now=now - timedelta(days=30))
     # A set with only free text is not a PROM.
     invitations.create(world.sf, world.pcp_a, cid, ["goals"], now=now - timedelta(days=29))
-    from hub import flags
 
     with world.sf.begin() as s:
         assert sum(len(v) for v in invitations.unreturned(s, [s.get(Case, cid).patient_id]).values()) == 2
         flags.recompute_cases(s, [cid])
     with world.sf() as s:
-        codes = {f["code"]: f["reason"] for f in s.get(Case, cid).flags}
+        codes = {f.code: f.reason for f in flags.for_case(s, cid)}
     assert "prom_non_completion" in codes and "2 scheduled PROMs not returned" in codes["prom_non_completion"]
 
 

@@ -311,15 +311,16 @@ def test_add_recommendation_without_a_type_keeps_the_input_and_says_what_to_fix(
 
 
 def test_restraint_reason_is_asked_only_when_restraint_is_chosen(hub, monkeypatch):
-    from db.models import Case
+    from sqlalchemy import delete
+
+    from db.models import CaseFlag
     from hub import flags
 
     monkeypatch.setattr(flags, "refresh_if_stale", lambda sf: False)  # keep the flag set here
     case_id, _, item = make_meeting(hub)
     with hub.sf.begin() as s:
-        case = s.get(Case, case_id)
-        case.flags = [{"code": "inertia", "label": "Therapeutic inertia", "severity": "amber",
-                       "reason": "no change at 2 reviews"}]
+        s.execute(delete(CaseFlag).where(CaseFlag.case_id == case_id))
+        s.add(CaseFlag(case_id=case_id, code="inertia", severity="amber", reason="no change at 2 reviews"))
     at = room("chair", item)
     assert not [s for s in at.selectbox if s.label == "Reason for restraint"]
     at.radio(key=f"mr{item}_flag_inertia").set_value("restraint").run()
