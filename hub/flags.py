@@ -45,6 +45,7 @@ from hub.clinical.case_review import (
 from db.engine import SessionFactory
 
 REFRESH_KEY = "system.flags_refreshed_on"
+RETURNED = ("completed", "incomplete")  # assessment statuses of a form that came back (scored or not)
 IMPORTANT_IMPROVEMENT = frozenset({"moderate", "substantial", "improved"})
 CHUNK = 2000
 
@@ -105,7 +106,7 @@ def _records_for(s: Session, cases: Sequence[Any], today: date) -> dict[int, Cas
                        .where(Assessment.patient_id.in_(patient_ids))):
         responses = item_rows.get(a.id) or {}
         asm[a.patient_id].append(AssessmentRec(
-            a.administered_on, a.instrument, a.total, a.status == "completed", bool(a.safety_alert), a.safety_action,
+            a.administered_on, a.instrument, a.total, a.status in RETURNED, bool(a.safety_alert), a.safety_action,
             item9_missing=a.instrument == "phq9" and phq9_item9_missing(responses),
             fear_item_positive=sbst_fear_item_positive(responses) if a.instrument == "sbst" else None,
             mode=a.mode, reported_at=a.created_at))

@@ -181,7 +181,7 @@ def _raise_safety(s: Session, inv: Invitation, draft: dict[str, Any], now: datet
     responses = _phq9_responses(draft)
     result = instruments.score("PHQ9", responses, partial=True)
     row = Assessment(patient_id=inv.patient_id, instrument="phq9", administered_on=now.date(),
-                     mode="patient-completed", status="completed" if result.total is not None else "not_returned",
+                     mode="patient-completed", status="completed" if result.total is not None else "incomplete",
                      responses=responses, total=None if result.total is None else float(result.total),
                      band=result.band, safety_alert=True, entered_by=None,
                      instrument_version=str(result.instrument_version or "1")[:20],

@@ -228,11 +228,12 @@ def instrument_code(name: str) -> str:
     return instruments.instrument_id(name).lower()
 
 
-def score(instrument: str, responses: dict[str, Any]):
-    """Score an instrument's responses through hub.clinical (ValueError on invalid input)."""
+def score(instrument: str, responses: dict[str, Any], *, partial: bool = False):
+    """Score an instrument's responses through hub.clinical (ValueError on invalid input; with `partial`, an
+    incomplete form gives total None)."""
     from hub.clinical import instruments
 
-    return instruments.score(instrument, responses)
+    return instruments.score(instrument, responses, partial=partial)
 
 
 def assessment_forms() -> list[dict[str, Any]]:
@@ -281,6 +282,15 @@ def item_number(key: str) -> str:
     return m.group(1) if m else key
 
 
+PHQ9_ITEM9_ONLY = ("phq9", "PHQ9_Q9")  # the one unanswered item a clinician may record (unscored)
+
+
+def _missing(instrument: str, responses: dict[str, Any]) -> list[str]:
+    from hub.clinical import instruments
+
+    return instruments.missing_items(instrument, responses)
+
+
 def _response_errors(instrument: str, responses: dict[str, Any]) -> dict[str, str]:
     """Unanswered required items in words, one error per item (`responses.<key>`) and one summary."""
     from hub.clinical import instruments
@@ -309,16 +319,22 @@ def add_assessment(session_factory: SessionFactory, actor: Actor, case_id: int, 
         raise ValidationError({"mode": "Mode is 'self' or 'clinician'."})
     try:
         instrument = instrument_code(instrument)
-        result = score(instrument, responses)
+        # A PHQ-9 returned with only item 9 (thoughts of self-harm) unanswered is recorded, not scored (no
+        # imputation): refusing it would lose the other answers and the prompt to ask item 9 now (hazard H2,
+        # flag phq9_item9_unanswered). Any other unanswered item is refused.
+        unscored = instrument == PHQ9_ITEM9_ONLY[0] and _missing(instrument, responses) == [PHQ9_ITEM9_ONLY[1]]
+        result = score(instrument, responses, partial=unscored)
     except (KeyError, ValueError) as exc:
         raise ValidationError(_response_errors(instrument, responses) or {"responses": str(exc).strip("'\"")}) \
             from None
-    if result.total is None:
+    if result.total is None and not unscored:
         raise ValidationError({"responses": "Too few items were answered to score this instrument."})
     with session_factory.begin() as s:
         case = case_for_write(s, actor, case_id)
         row = Assessment(patient_id=case.patient_id, instrument=instrument, administered_on=administered_on,
-                         mode=mode, status="completed", responses=dict(responses), total=float(result.total),
+                         mode=mode, status="completed" if result.total is not None else "incomplete",
+                         responses=dict(responses),
+                         total=None if result.total is None else float(result.total),
                          band=result.band, safety_alert=bool(result.safety_alert), entered_by=actor.user_id,
                          instrument_version=str(result.instrument_version or "1")[:20],
                          scoring_version=str(result.scoring_algorithm_version or "1")[:20])

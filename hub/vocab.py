@@ -101,7 +101,11 @@ REVIEW_MODES: dict[str, str] = {
 RISK_TOOLS: dict[str, str] = {"sbst": "Keele STarT Back", "start_msk": "Keele STarT MSK"}
 RISK_BANDS: dict[str, str] = {"low": "Low", "medium": "Medium", "high": "High"}
 
-ASSESSMENT_STATUSES: dict[str, str] = {"completed": "Completed", "not_returned": "Not returned"}
+ASSESSMENT_STATUSES: dict[str, str] = {
+    "completed": "Completed",
+    "incomplete": "Returned incomplete (not scored)",  # e.g. a PHQ-9 back without item 9 (hazard H2)
+    "not_returned": "Not returned",
+}
 
 # Red-flag screen of docs/CLINICAL.md section 3.1 (S0_SAFETY): any "yes" sends the patient to an
 # urgent pathway instead of the hub.

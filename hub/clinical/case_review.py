@@ -8,7 +8,7 @@ hub.clinical.primary_response; both are re-exported here, where callers import t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
 from hub.clinical import opioids, outcomes, signals
@@ -130,7 +130,12 @@ _STOPPED_AS_PLANNED = ("completed", "tapered")
 def _latest(record: CaseRecord, instrument: str) -> AssessmentRec | None:
     done = [a for a in record.assessments if a.instrument == instrument and a.completed and a.total is not None
             and a.on <= record.today]
-    return max(done, key=lambda a: a.on) if done else None
+    return max(done, key=_recorded_order) if done else None
+
+
+def _recorded_order(a: AssessmentRec) -> tuple[date, datetime]:
+    """Latest first by the day it was completed, then (same day) by when it was recorded."""
+    return a.on, a.reported_at or datetime.min
 
 
 def _distress_flags(record: CaseRecord, settings: Mapping[str, Any]) -> list[Flag]:
@@ -152,7 +157,7 @@ def _distress_flags(record: CaseRecord, settings: Mapping[str, Any]) -> list[Fla
     # The latest PHQ-9 that came back: if item 9 is unanswered, nobody knows about thoughts of self-harm.
     returned = [a for a in record.assessments if a.instrument == "phq9" and a.on <= today
                 and (a.completed or a.item9_missing)]
-    last = max(returned, key=lambda a: a.on, default=None)
+    last = max(returned, key=_recorded_order, default=None)
     if last is not None and last.item9_missing:
         flags.append(Flag("phq9_item9_unanswered", "amber",
                           f"PHQ-9 of {fmt_day(last.on, today)} has no answer to item 9 (thoughts of self-harm): "

@@ -171,6 +171,34 @@ def test_h2_distress_is_stored_as_a_flag_with_its_reason(world):
         assert row is not None and "mental-health pathway" in row.reason
 
 
+def test_h2_clinician_records_a_phq9_without_item_9_unscored_and_the_case_asks_for_it(world):
+    """A paper PHQ-9 returned with item 9 blank is recorded (not scored, no imputation) so the prompt to ask
+    item 9 now reaches the case; any other blank item is still refused with the item named."""
+    from db.models import Assessment, AuditEvent
+    from hub import records
+
+    cid = submit(world)
+    eight = {f"PHQ9_Q{i}": 2 for i in range(1, 9)}
+    aid = records.add_assessment(world.sf, world.pcp_a, cid, "phq9", date.today(), eight)
+    with world.sf() as s:
+        row = s.get(Assessment, aid)
+        assert row.total is None and row.band is None and not row.safety_alert and row.responses == eight
+        assert row.status == "incomplete"  # returned (not counted as a PROM not returned), not scored
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == "assessment.create",
+                                                 AuditEvent.entity_id == str(aid))) is not None
+    header = cases.case_header(world.sf, world.pcp_a, cid)
+    asks = next(f for f in header.flags if f.code == "phq9_item9_unanswered")
+    assert asks.severity == "amber" and "ask item 9 now" in asks.reason
+    # A later PHQ-9 that answers item 9 clears the prompt.
+    records.add_assessment(world.sf, world.pcp_a, cid, "phq9", date.today(), eight | {"PHQ9_Q9": 0})
+    assert "phq9_item9_unanswered" not in {f.code for f in cases.case_header(world.sf, world.pcp_a, cid).flags}
+    for blank in (["PHQ9_Q3"], ["PHQ9_Q3", "PHQ9_Q9"]):
+        answers = {k: v for k, v in (eight | {"PHQ9_Q9": 0}).items() if k not in blank}
+        with pytest.raises(ValidationError) as exc:
+            records.add_assessment(world.sf, world.pcp_a, cid, "phq9", date.today(), answers)
+        assert "responses.PHQ9_Q3" in exc.value.errors
+
+
 def test_h7_migrated_kind_check_matches_the_vocabulary(sf):
     """Alembic does not compare CHECK contents: the migrated constraint must list every recommendation kind."""
     from sqlalchemy import inspect

@@ -65,6 +65,20 @@ def test_h2_phq9_item9_unanswered_asks_for_it_until_a_later_phq9_answers_it():
     assert flag(evaluate_case(record(assessments=(partial, later))), "phq9_item9_unanswered") is None
 
 
+def test_h2_same_day_phq9s_the_one_recorded_last_decides():
+    """Two PHQ-9s completed the same day: the one recorded last is the latest (a PHQ-9 with item 9 blank, then
+    the item asked and a full PHQ-9 recorded an hour later, clears the prompt; the other way round keeps it)."""
+    from datetime import datetime
+
+    blank = AssessmentRec(d(1), "phq9", None, completed=True, item9_missing=True,
+                          reported_at=datetime(2026, 11, 26, 9, 0))
+    full = AssessmentRec(d(1), "phq9", 8, reported_at=datetime(2026, 11, 26, 10, 0))
+    assert flag(evaluate_case(record(assessments=(blank, full))), "phq9_item9_unanswered") is None
+    assert flag(evaluate_case(record(assessments=(full, blank))), "phq9_item9_unanswered") is None
+    earlier_full = AssessmentRec(d(1), "phq9", 8, reported_at=datetime(2026, 11, 26, 8, 0))
+    assert flag(evaluate_case(record(assessments=(earlier_full, blank))), "phq9_item9_unanswered") is not None
+
+
 def test_h2_item9_missing_reads_the_responses():
     eight = {f"PHQ9_Q{i}": 1 for i in range(1, 9)}
     assert signals.phq9_item9_missing(eight) is True
