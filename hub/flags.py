@@ -209,8 +209,18 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: M
     if not results:
         return
     conn = s.connection()
-    ids = list(results)
     case_table = cast(Table, Case.__table__)  # typed as a FromClause; a core UPDATE needs the Table
+    # Most cases come out of a refresh as they went in: those only get today's date, not a rewrite of the
+    # case's priority columns and its flag rows with every index on them (most of a full recompute's cost).
+    unchanged = _unchanged(s, results)
+    if unchanged:
+        conn.execute(update(case_table).where(case_table.c.id.in_(unchanged))  # updated_at kept: nothing changed
+                     .values(flags_computed_on=today, updated_at=case_table.c.updated_at),
+                     execution_options={"synchronize_session": False})
+        results = {cid: ev for cid, ev in results.items() if cid not in unchanged}
+        if not results:
+            return
+    ids = list(results)
     conn.execute(
         update(case_table).where(case_table.c.id == bindparam("b_id")).values(
             priority=bindparam("b_priority"),
@@ -251,6 +261,23 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: M
                for cid, code in sorted(was - set(after))]
     if events:
         audit.record_rows(s, events)
+
+
+def _stored_state(ev: CaseEvaluation) -> tuple:
+    """What _store writes on the case row, as it reads back."""
+    return ev.priority, list(ev.priority_reasons), ev.safety_alert, ev.ome_total, _response_dict(ev)
+
+
+def _unchanged(s: Session, results: Mapping[int, CaseEvaluation]) -> set[int]:
+    """The cases whose stored priority, reasons, safety alert, OME, response and flags equal the evaluation."""
+    ids = list(results)
+    c = cast(Table, Case.__table__)
+    stored = {r.id: (r.priority, r.priority_reasons, r.safety_alert, r.ome_total, r.response) for r in s.execute(
+        select(c.c.id, c.c.priority, c.c.priority_reasons, c.c.safety_alert, c.c.ome_total, c.c.response)
+        .where(c.c.id.in_(ids)))}
+    flags_now = for_cases(s, ids)
+    return {cid for cid, ev in results.items()
+            if stored.get(cid) == _stored_state(ev) and flags_now.get(cid) == tuple(ev.flags)}
 
 
 def _key_from_case(column):

@@ -227,9 +227,9 @@ def _onset_windows(settings: Mapping[str, Any]) -> dict[str, float]:
             for k, v in signals.ONSET_WINDOW_WEEKS.items()}
 
 
-def _waiting_for(record: CaseRecord, on: date, settings: Mapping[str, Any]) -> tuple[TreatmentRec, float] | None:
-    """The latest treatment started within its onset window before a review (inertia suppresses itself)."""
-    windows = _onset_windows(settings)
+def _waiting_for(record: CaseRecord, on: date, windows: Mapping[str, float]) -> tuple[TreatmentRec, float] | None:
+    """The latest treatment started within its onset window before a review (inertia suppresses itself);
+    `windows` from _onset_windows(settings)."""
     inside = [t for t in record.treatments if (t.end is None or t.end >= on)  # still under way at the review
               and signals.within_onset_window(t.start, on, onset_kind(t), windows)]
     if not inside:
@@ -318,7 +318,8 @@ def evaluate_case(record: CaseRecord, settings: Mapping[str, Any] | None = None)
     instrument = choose_primary_outcome(record)
     attended = sorted((r for r in record.reviews if r.attendance == "attended" and r.on <= today), key=lambda r: r.on)
     # A treatment started within its onset window justifies waiting (section 5.3, H8).
-    waiting = {r.on: _waiting_for(record, r.on, settings) for r in attended}
+    windows = _onset_windows(settings)
+    waiting = {r.on: _waiting_for(record, r.on, windows) for r in attended}
     sig_reviews = [signals.Review(date=r.on, target_met=_target_met(record, instrument, r.on, settings),
                                   # strings become ChangeEvents in Review.__post_init__
                                   management_changes=cast("tuple[signals.ChangeEvent, ...]",

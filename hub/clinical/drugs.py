@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from hub.clinical._data import load_yaml
@@ -67,6 +68,7 @@ def resolve_drug(name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # a pure function of the name, asked for every medicine of every case in a recompute
 def drug_classes(name: str) -> frozenset[str]:
     """Classes of a drug name, or the class itself when a class name is given; empty if unknown."""
     n = normalise_drug(name)

@@ -186,3 +186,48 @@ def test_flag_rows_carry_the_cases_queue_keys_as_written_by_the_recompute(demo_s
         assert all((r.is_open, r.priority, r.practice_id, r.unsubmitted)
                    == (case[r.case_id].status in OPEN_CASE_STATUSES, case[r.case_id].priority,
                        case[r.case_id].practice_id, case[r.case_id].submitted_at is None) for r in written)
+
+
+def test_a_recompute_that_changes_nothing_only_dates_the_cases(demo_sf):
+    """Most cases come out of a refresh as they went in: they get today's date and no rewrite of their
+    priority columns or flag rows (whose indexes made most of a full recompute's cost); a changed case is
+    rewritten as before, flags, copies and history included."""
+    from sqlalchemy import event, update
+
+    ids = [cid for cid, n in _flag_counts(demo_sf).items() if n][:20]
+    with demo_sf.begin() as s:
+        s.execute(update(Case).where(Case.id.in_(ids)).values(flags_computed_on=None))
+        before = flags.for_cases(s, ids)
+        updated = dict(s.execute(select(Case.id, Case.updated_at).where(Case.id.in_(ids))).all())
+    seen: list[str] = []
+    engine = demo_sf.kw["bind"]
+
+    def log(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()).upper())
+
+    event.listen(engine, "before_cursor_execute", log)
+    try:
+        with demo_sf.begin() as s:
+            flags.recompute_cases(s, ids, TODAY)
+    finally:
+        event.remove(engine, "before_cursor_execute", log)
+    writes = [q for q in seen if q.startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert not [q for q in writes if "CASE_FLAG" in q.split(" WHERE ")[0]], writes
+    case_sets = [q.split(" WHERE ")[0] for q in writes if q.startswith("UPDATE HUB_CASE SET")]
+    assert case_sets and all("FLAGS_COMPUTED_ON" in q and "PRIORITY" not in q for q in case_sets), writes
+    with demo_sf() as s:
+        assert flags.for_cases(s, ids) == before
+        assert set(s.scalars(select(Case.flags_computed_on).where(Case.id.in_(ids)))) == {TODAY}
+        assert dict(s.execute(select(Case.id, Case.updated_at).where(Case.id.in_(ids))).all()) == updated
+    # A real change still rewrites that case (and only that one).
+    with demo_sf.begin() as s:
+        s.execute(update(Case).where(Case.id == ids[0]).values(priority=-5.0))
+        flags.recompute_cases(s, ids, TODAY)
+    with demo_sf() as s:
+        assert s.get(Case, ids[0]).priority >= 0
+        assert s.scalar(select(func.min(CaseFlag.priority)).where(CaseFlag.case_id == ids[0])) >= 0
+
+
+def _flag_counts(sf) -> dict[int, int]:
+    with sf() as s:
+        return dict(s.execute(select(CaseFlag.case_id, func.count()).group_by(CaseFlag.case_id)).all())
