@@ -212,7 +212,8 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: M
     case_table = cast(Table, Case.__table__)  # typed as a FromClause; a core UPDATE needs the Table
     # Most cases come out of a refresh as they went in: those only get today's date, not a rewrite of the
     # case's priority columns and its flag rows with every index on them (most of a full recompute's cost).
-    unchanged = _unchanged(s, results)
+    same_case, same_flags = _as_stored(s, results)
+    unchanged = same_case & same_flags
     if unchanged:
         conn.execute(update(case_table).where(case_table.c.id.in_(unchanged))  # updated_at kept: nothing changed
                      .values(flags_computed_on=today, updated_at=case_table.c.updated_at),
@@ -220,7 +221,6 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: M
         results = {cid: ev for cid, ev in results.items() if cid not in unchanged}
         if not results:
             return
-    ids = list(results)
     conn.execute(
         update(case_table).where(case_table.c.id == bindparam("b_id")).values(
             priority=bindparam("b_priority"),
@@ -231,6 +231,18 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: M
           "b_response": _response_dict(ev), "b_on": today} for cid, ev in results.items()],
         execution_options={"synchronize_session": False},
     )
+    # Same flags, another priority (e.g. a week more of waiting): only the rows' copy of the priority moves.
+    keep_rows = {cid: ev for cid, ev in results.items() if cid in same_flags}
+    if keep_rows:
+        flag_table = cast(Table, CaseFlag.__table__)
+        conn.execute(update(flag_table).where(flag_table.c.case_id == bindparam("b_id"))
+                     .values(priority=bindparam("b_priority")),
+                     [{"b_id": cid, "b_priority": ev.priority} for cid, ev in keep_rows.items()],
+                     execution_options={"synchronize_session": False})
+        results = {cid: ev for cid, ev in results.items() if cid not in keep_rows}
+        if not results:
+            return
+    ids = list(results)
     before = {(r.case_id, r.code): r.severity for r in conn.execute(
         select(CaseFlag.case_id, CaseFlag.code, CaseFlag.severity).where(CaseFlag.case_id.in_(ids)))}
     conn.execute(delete(CaseFlag).where(CaseFlag.case_id.in_(ids)))
@@ -268,16 +280,17 @@ def _stored_state(ev: CaseEvaluation) -> tuple:
     return ev.priority, list(ev.priority_reasons), ev.safety_alert, ev.ome_total, _response_dict(ev)
 
 
-def _unchanged(s: Session, results: Mapping[int, CaseEvaluation]) -> set[int]:
-    """The cases whose stored priority, reasons, safety alert, OME, response and flags equal the evaluation."""
+def _as_stored(s: Session, results: Mapping[int, CaseEvaluation]) -> tuple[set[int], set[int]]:
+    """The cases whose stored priority, reasons, safety alert, OME and response equal the evaluation, and those
+    whose stored flags do."""
     ids = list(results)
     c = cast(Table, Case.__table__)
     stored = {r.id: (r.priority, r.priority_reasons, r.safety_alert, r.ome_total, r.response) for r in s.execute(
         select(c.c.id, c.c.priority, c.c.priority_reasons, c.c.safety_alert, c.c.ome_total, c.c.response)
         .where(c.c.id.in_(ids)))}
     flags_now = for_cases(s, ids)
-    return {cid for cid, ev in results.items()
-            if stored.get(cid) == _stored_state(ev) and flags_now.get(cid) == tuple(ev.flags)}
+    return ({cid for cid, ev in results.items() if stored.get(cid) == _stored_state(ev)},
+            {cid for cid, ev in results.items() if flags_now.get(cid) == tuple(ev.flags)})
 
 
 def _key_from_case(column):

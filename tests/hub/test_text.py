@@ -219,6 +219,13 @@ def test_over_long_texts_are_refused_with_the_kind_limit(scene):
 
 
 def test_the_flush_guard_refuses_nul_in_any_string_column(world):
+    from sqlalchemy import event
+
+    from hub import text
+
+    assert event.contains(world.sf, "before_flush", text._refuse_control_characters)  # on every session factory
+    with world.sf() as s:
+        assert s.get(User, world.pcp_a.user_id).name == "Dr A"
     with pytest.raises(ValidationError, match="NUL"):
         with world.sf.begin() as s:
             s.get(User, world.pcp_a.user_id).name = NUL
