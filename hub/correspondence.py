@@ -101,11 +101,14 @@ def letter_data(s, d: Decision, case: Case, meeting: Meeting, actor: Actor):
 
 
 def current_ome(treatments):
-    """OME summary of a patient's active medicines (a lower bound naming what it excludes)."""
+    """OME summary of a patient's active medicines (a lower bound naming what it excludes). The medicines are
+    taken in the order they were started (then recorded), so the excluded ones are always named in the same
+    order on the case page, the letter and the FHIR export, whatever order the database returned them in."""
     from hub.clinical import opioids
 
+    ordered = sorted((t for t in treatments if t.drug), key=lambda t: (t.start_date or date.min, t.id or 0))
     return opioids.ome_summary([{"drug": t.drug, "route": t.route, "daily_dose_mg": t.daily_dose_mg,
-                                 "patch_mcg_per_h": t.patch_mcg_per_h} for t in treatments if t.drug])
+                                 "patch_mcg_per_h": t.patch_mcg_per_h} for t in ordered])
 
 
 def _what_matters(s, case: Case, d: Decision) -> str:

@@ -560,3 +560,24 @@ def test_h3_h5_demo_fills_identity_and_shows_a_lower_bound_letter(app_demo_sf):
     assert all("Date of birth: " in b and "ODS code: Z9990" in b for b in bodies)
     assert all("## What this means for you" not in b for b in bodies)
     assert all("What this means for you" in p and "inertia" not in p.lower() for p in patient_versions)
+
+
+def test_h3_excluded_opioids_are_named_in_the_same_order_whatever_the_database_returns():
+    """The lower-bound text lists excluded medicines in the order they were started (PostgreSQL returned the
+    rows in another order after updates, and the letter's text changed with it)."""
+    from types import SimpleNamespace
+
+    from hub.correspondence import current_ome
+
+    start = date(2026, 1, 5)
+    meds = [SimpleNamespace(id=1, drug="methadone", route="oral", daily_dose_mg=30, patch_mcg_per_h=None,
+                            start_date=start),
+            SimpleNamespace(id=2, drug="herbal mix", route="oral", daily_dose_mg=None, patch_mcg_per_h=None,
+                            start_date=start),
+            SimpleNamespace(id=3, drug="morphine", route="oral", daily_dose_mg=24, patch_mcg_per_h=None,
+                            start_date=start - timedelta(days=30))]
+    texts = {current_ome(order).text for order in (meds, meds[::-1], [meds[1], meds[2], meds[0]])}
+    assert len(texts) == 1
+    text = texts.pop()
+    assert text.startswith("at least 24 mg/day (excludes: methadone")
+    assert text.index("methadone") < text.index("herbal mix")
