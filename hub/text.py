@@ -125,9 +125,14 @@ def _refuse_control_characters(session: Session, _flush_context, _instances) -> 
 
 
 def install_flush_guard(factory: sessionmaker) -> sessionmaker:
-    """Refuse control characters (other than newline and tab) in every string column flushed."""
-    if not event.contains(factory, "before_flush", _refuse_control_characters):
+    """Refuse control characters (other than newline and tab) in every string column flushed.
+
+    Installed once per factory, marked on the factory itself. (`event.contains` was used before: SQLAlchemy's
+    event registry keys a listener by the target's id(), so a new factory at the address of a collected one
+    whose Session class was not yet collected was seen as already guarded, and got no guard; a test saw it.)"""
+    if not getattr(factory, "_hub_flush_guard", False):
         event.listen(factory, "before_flush", _refuse_control_characters)
+        setattr(factory, "_hub_flush_guard", True)
     return factory
 
 
