@@ -192,25 +192,14 @@ def test_a_recompute_that_changes_nothing_only_dates_the_cases(demo_sf):
     """Most cases come out of a refresh as they went in: they get today's date and no rewrite of their
     priority columns or flag rows (whose indexes made most of a full recompute's cost); a changed case is
     rewritten as before, flags, copies and history included."""
-    from sqlalchemy import event, update
+    from sqlalchemy import update
 
     ids = [cid for cid, n in _flag_counts(demo_sf).items() if n][:20]
     with demo_sf.begin() as s:
         s.execute(update(Case).where(Case.id.in_(ids)).values(flags_computed_on=None))
         before = flags.for_cases(s, ids)
         updated = dict(s.execute(select(Case.id, Case.updated_at).where(Case.id.in_(ids))).all())
-    seen: list[str] = []
-    engine = demo_sf.kw["bind"]
-
-    def log(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()).upper())
-
-    event.listen(engine, "before_cursor_execute", log)
-    try:
-        with demo_sf.begin() as s:
-            flags.recompute_cases(s, ids, TODAY)
-    finally:
-        event.remove(engine, "before_cursor_execute", log)
+    seen = _recompute_statements(demo_sf, ids)
     writes = [q for q in seen if q.startswith(("INSERT", "UPDATE", "DELETE"))]
     assert not [q for q in writes if "CASE_FLAG" in q.split(" WHERE ")[0]], writes
     case_sets = [q.split(" WHERE ")[0] for q in writes if q.startswith("UPDATE HUB_CASE SET")]
@@ -224,13 +213,7 @@ def test_a_recompute_that_changes_nothing_only_dates_the_cases(demo_sf):
     with demo_sf.begin() as s:
         s.execute(update(Case).where(Case.id == ids[0]).values(priority=-5.0))
         s.execute(update(CaseFlag).where(CaseFlag.case_id == ids[0]).values(priority=-5.0))
-    seen.clear()
-    event.listen(engine, "before_cursor_execute", log)
-    try:
-        with demo_sf.begin() as s:
-            flags.recompute_cases(s, ids, TODAY)
-    finally:
-        event.remove(engine, "before_cursor_execute", log)
+    seen = _recompute_statements(demo_sf, ids)
     assert not [q for q in seen if q.startswith(("DELETE FROM CASE_FLAG", "INSERT INTO CASE_FLAG"))], seen
     with demo_sf() as s:
         restored = s.get(Case, ids[0]).priority
@@ -242,3 +225,22 @@ def test_a_recompute_that_changes_nothing_only_dates_the_cases(demo_sf):
 def _flag_counts(sf) -> dict[int, int]:
     with sf() as s:
         return dict(s.execute(select(CaseFlag.case_id, func.count()).group_by(CaseFlag.case_id)).all())
+
+
+def _recompute_statements(sf, ids: list[int]) -> list[str]:
+    """The SQL statements (upper case, one line each) a recompute of these cases sends."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    engine = sf.kw["bind"]
+
+    def log(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()).upper())
+
+    event.listen(engine, "before_cursor_execute", log)
+    try:
+        with sf.begin() as s:
+            flags.recompute_cases(s, ids, TODAY)
+    finally:
+        event.remove(engine, "before_cursor_execute", log)
+    return seen
