@@ -216,18 +216,27 @@ def is_read_action(action: str) -> bool:
 # ----------------------------------------------------------------------------- the admin's view
 
 
-def _field_names(changes: Any) -> str:
-    if isinstance(changes, dict):
-        return ", ".join(sorted(changes)) or "—"
-    return "—"
+def _field_name(key: Any) -> str:
+    return str(key).replace("_", " ")
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def describe_changes(changes: Any, entity: str, clinical: bool) -> str:
-    """What changed, as text: values for clinical users and for administrative entities, otherwise the
-    field names only (an admin without a clinical role never sees clinical values)."""
+    """What changed, as text a person reads ("failed login attempts: 1; locked: true"): values for clinical
+    users and for administrative entities, otherwise the field names only (an admin without a clinical role
+    never sees clinical values)."""
+    if not isinstance(changes, dict):
+        return _value_text(changes) if (clinical or entity in ADMIN_ENTITIES) and changes is not None else "—"
+    if not changes:
+        return "—"
     if clinical or entity in ADMIN_ENTITIES:
-        return json.dumps(changes, default=str, ensure_ascii=False)
-    return _field_names(changes)
+        return "; ".join(f"{_field_name(k)}: {_value_text(v)}" for k, v in changes.items())
+    return ", ".join(_field_name(k) for k in sorted(changes))
 
 
 def recent_events(session_factory: SessionFactory, actor: Actor, entity: str | None = None, entity_id: Any = None,

@@ -33,6 +33,11 @@ SETTING_COLUMNS = {"group": st.column_config.TextColumn("Group", width=95),
                    "minimum": st.column_config.NumberColumn("Min", width=50, format="%g"),
                    "maximum": st.column_config.NumberColumn("Max", width=50, format="%g"),
                    "source": st.column_config.TextColumn("Source", width=240)}
+AUDIT_COLUMNS = {"When": st.column_config.DatetimeColumn("When", width=135, format="D MMM YYYY, HH:mm"),
+                 "Who": st.column_config.TextColumn("Who", width=130),
+                 "Action": st.column_config.TextColumn("Action", width=150),
+                 "Record": st.column_config.TextColumn("Record", width=90),
+                 "What changed": st.column_config.TextColumn("What changed", width=300)}
 tab_users, tab_new, tab_settings, tab_audit = st.tabs(["Users", "New user", "Settings", "Audit trail"])
 
 with tab_users:
@@ -142,8 +147,9 @@ with tab_audit:
                   "For clinical records only the names of the fields that changed are shown (no clinical values "
                   "without a clinical role)."))
     st.dataframe(pd.DataFrame([{"When": e["at"], "Who": e["actor"], "Action": e["action"],
-                                "Entity": e["entity"], "Id": e["entity_id"], "What changed": e["what"]}
-                               for e in events]), hide_index=True, width="stretch")
+                                "Record": f"{e['entity']} {e['entity_id'] or ''}".strip(), "What changed": e["what"]}
+                               for e in events]), hide_index=True, width="stretch", row_height=66, height=600,
+                 column_config=AUDIT_COLUMNS)
 
 with tab_users, st.expander("Practice ODS codes (printed on outcome letters)"):
     ods_practice = st.selectbox("Practice", list(practices), format_func=practices.get, index=None,

@@ -181,3 +181,14 @@ def test_migration_chains_the_events_already_present(database_url):
         audit.record(s, None, "new.event", "case", 9)
     assert audit.verify(sf).checked == 6
     engine.dispose()
+
+
+def test_what_changed_reads_as_words_and_hides_clinical_values_from_a_non_clinical_admin():
+    login = {"failed_login_attempts": 1, "locked": True}
+    assert audit.describe_changes(login, "user", clinical=False) == "failed login attempts: 1; locked: true"
+    note = {"formulation": "Central sensitisation likely", "plan_text": "Graded activity"}
+    assert audit.describe_changes(note, "case", clinical=False) == "formulation, plan text"
+    assert audit.describe_changes(note, "case", clinical=True) == (
+        "formulation: Central sensitisation likely; plan text: Graded activity")
+    assert audit.describe_changes({}, "case", clinical=True) == "—"
+    assert audit.describe_changes(None, "user", clinical=True) == "—"

@@ -240,7 +240,7 @@ def test_admin_creates_user_and_deactivation_ends_session(hub):
     assert any("gp.new created" in s.value for s in at.success)
     # the audit trail names who did it and shows what changed as text
     trail = at.dataframe[-1].value
-    assert list(trail.columns) == ["When", "Who", "Action", "Entity", "Id", "What changed"]
+    assert list(trail.columns) == ["When", "Who", "Action", "Record", "What changed"]
     created = trail[trail["Action"] == "user.create"].iloc[0]
     assert created["Who"] == "Admin" and "gp.new" in created["What changed"]
     gp = login("gp.new", "a-long-password")
