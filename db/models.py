@@ -202,6 +202,9 @@ class Case(Base):
     primary_outcome: Mapped[str | None] = mapped_column(String(20))
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     flags_computed_on: Mapped[date | None] = mapped_column(Date)
+    # Counts the writes of this case's derived state (flags, priority): the daily refresh writes a case only if
+    # nobody recomputed it since the refresh read its records (hub.flags._claim).
+    flags_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Automatic re-listing (follow-through): why and when the case came back to the queue.
     relisted_reason: Mapped[str | None] = mapped_column(Text)
     relisted_at: Mapped[datetime | None] = mapped_column(DateTime)

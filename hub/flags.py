@@ -202,25 +202,42 @@ def _one_response(r) -> dict:
             "target": r.target}
 
 
-def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: Mapping[int, Any] | None = None) -> None:
+def _claim(conn, ids: list[int], today: date) -> dict[int, int]:
+    """The first write of a recompute: count one more write of each case's derived state and date it today
+    (updated_at kept), returning the new counts. It takes the write lock (SQLite) or the rows' locks
+    (PostgreSQL) before the stored state is compared, so a clinician's write cannot slip in between."""
+    c = cast(Table, Case.__table__)
+    return dict(conn.execute(update(c).where(c.c.id.in_(ids))
+                             .values(flags_seq=c.c.flags_seq + 1, flags_computed_on=today, updated_at=c.c.updated_at)
+                             .returning(c.c.id, c.c.flags_seq),
+                             execution_options={"synchronize_session": False}).all())
+
+
+def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: Mapping[int, Any] | None = None,
+           *, refresh: bool = False) -> set[int]:
     """Write evaluations with core statements: derived state does not bump the case's edit version. With the
-    cases' rows (`cases`: id -> status, submitted_at, latest_pain, practice_id, condition as just read) the
-    case_flag rows are inserted with their copies of the case's keys; without, they are copied afterwards."""
+    cases' rows (`cases`: id -> status, submitted_at, latest_pain, practice_id, condition, flags_seq as just
+    read) the case_flag rows are inserted with their copies of the case's keys; without, they are copied
+    afterwards.
+
+    `refresh` (the background refresh, which read the records outside the writers' lock): a case whose
+    flags were written by someone else since `cases` was read (a clinician's write recomputed it from newer
+    records) is left as that write stored it. Returns those cases' ids."""
     if not results:
-        return
+        return set()
     conn = s.connection()
     case_table = cast(Table, Case.__table__)  # typed as a FromClause; a core UPDATE needs the Table
-    # Most cases come out of a refresh as they went in: those only get today's date, not a rewrite of the
-    # case's priority columns and its flag rows with every index on them (most of a full recompute's cost).
+    seq = _claim(conn, list(results), today)
+    overtaken = ({cid for cid in results if cases is None or seq.get(cid) != cases[cid].flags_seq + 1}
+                 if refresh else set())
+    results = {cid: ev for cid, ev in results.items() if cid not in overtaken}
+    # Most cases come out of a refresh as they went in: those only get today's date (the claim wrote it), not
+    # a rewrite of the case's priority columns and its flag rows with every index on them.
     same_case, same_flags = _as_stored(s, results)
     unchanged = same_case & same_flags
-    if unchanged:
-        conn.execute(update(case_table).where(case_table.c.id.in_(unchanged))  # updated_at kept: nothing changed
-                     .values(flags_computed_on=today, updated_at=case_table.c.updated_at),
-                     execution_options={"synchronize_session": False})
-        results = {cid: ev for cid, ev in results.items() if cid not in unchanged}
-        if not results:
-            return
+    results = {cid: ev for cid, ev in results.items() if cid not in unchanged}
+    if not results:
+        return overtaken
     conn.execute(
         update(case_table).where(case_table.c.id == bindparam("b_id")).values(
             priority=bindparam("b_priority"),
@@ -241,7 +258,7 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: M
                      execution_options={"synchronize_session": False})
         results = {cid: ev for cid, ev in results.items() if cid not in keep_rows}
         if not results:
-            return
+            return overtaken
     ids = list(results)
     before = {(r.case_id, r.code): r.severity for r in conn.execute(
         select(CaseFlag.case_id, CaseFlag.code, CaseFlag.severity).where(CaseFlag.case_id.in_(ids)))}
@@ -273,6 +290,7 @@ def _store(s: Session, results: dict[int, CaseEvaluation], today: date, cases: M
                for cid, code in sorted(was - set(after))]
     if events:
         audit.record_rows(s, events)
+    return overtaken
 
 
 def _stored_state(ev: CaseEvaluation) -> tuple:
@@ -331,32 +349,35 @@ def _sync_after_flush(session: Session, _ctx) -> None:
         sync_flag_keys(session.connection(), ids)
 
 
-def recompute_cases(s: Session, case_ids: Iterable[int], today: date | None = None) -> dict[int, CaseEvaluation]:
-    """Recompute and store flags and priority of these cases inside the caller's transaction."""
+def recompute_cases(s: Session, case_ids: Iterable[int], today: date | None = None, *,
+                    refresh: bool = False) -> dict[int, CaseEvaluation]:
+    """Recompute and store flags and priority of these cases inside the caller's transaction. `refresh`: the
+    background refresh (see _store); cases a clinician's write recomputed meanwhile are left out of the
+    result and kept as stored."""
     today = today or date.today()
     ids = sorted(set(case_ids))
     if not ids:
         return {}
     values = hub_settings.load(s)
     s.flush()
-    results = _evaluate(s, ids, today, values)
+    results = _evaluate(s, ids, today, values, refresh)
     relisted = _relist(s, results, today, values)
     if relisted:  # their status and reason changed: evaluate again so the queue shows why
-        results.update(_evaluate(s, relisted, today, values))
+        results.update(_evaluate(s, relisted, today, values, refresh))
     return results
 
 
-def _evaluate(s: Session, ids: list[int], today: date, values) -> dict[int, CaseEvaluation]:
+def _evaluate(s: Session, ids: list[int], today: date, values, refresh: bool = False) -> dict[int, CaseEvaluation]:
     conn = s.connection()
     cases = conn.execute(select(Case.id, Case.patient_id, Case.condition, Case.pain_classification, Case.risk_band,
                              Case.submitted_at, Case.baseline_pain, Case.primary_outcome, Case.status,
                              Case.practice_id, Case.latest_pain,
-                             Case.relisted_reason)
+                             Case.relisted_reason, Case.flags_seq)
                       .where(Case.id.in_(ids))).all()
     records = _records_for(s, cases, today)
     results = {cid: evaluate_case(rec, values) for cid, rec in records.items()}
-    _store(s, results, today, {c.id: c for c in cases})
-    return results
+    overtaken = _store(s, results, today, {c.id: c for c in cases}, refresh=refresh)
+    return {cid: ev for cid, ev in results.items() if cid not in overtaken}
 
 
 def _relist(s: Session, results: dict[int, CaseEvaluation], today: date, values) -> list[int]:
@@ -482,7 +503,7 @@ def _recompute_where(session_factory: SessionFactory, today: date, where: list) 
             ids = s.scalars(select(Case.id).where(Case.id > last_id, *where).order_by(Case.id).limit(CHUNK)).all()
             if not ids:
                 break
-            recompute_cases(s, ids, today)
+            recompute_cases(s, ids, today, refresh=True)
             done += len(ids)
             last_id = ids[-1]
     return done

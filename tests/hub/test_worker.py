@@ -207,3 +207,35 @@ def test_worker_runs_at_a_lower_cpu_priority_than_the_app(sqlite_url):
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def test_a_refresh_never_overwrites_flags_a_clinician_write_recomputed_while_it_ran(world, monkeypatch):
+    """The refresh reads a chunk, a PCP records a PHQ-9 with item 9 above 0 for one of its cases (that write
+    recomputes the case and raises the safety alert), then the refresh writes: it must not put back the
+    flags it evaluated from the records it read before the PHQ-9 (the alert would vanish until the next
+    recompute)."""
+    from hub import records
+
+    cid = submit(world, 0)
+    flags.mark_stale(world.sf)
+    read = flags._records_for
+    raced: list[int] = []
+
+    def read_then_a_clinician_writes(s, cases, today):
+        out = read(s, cases, today)
+        if not raced:
+            raced.append(cid)  # once (the clinician's own write reads records through here too)
+            records.add_assessment(world.sf, world.pcp_a, cid, "phq9", TODAY,
+                                   {f"PHQ9_Q{i}": v for i, v in enumerate([1, 1, 0, 0, 0, 0, 0, 0, 2], 1)})
+        return out
+
+    monkeypatch.setattr(flags, "_records_for", read_then_a_clinician_writes)
+    assert flags.recompute_all(world.sf) >= 1
+    assert raced
+    with world.sf() as s:
+        assert s.get(Case, cid).safety_alert is True
+        assert "safety_phq9" in [f.code for f in flags.for_case(s, cid)]
+    monkeypatch.setattr(flags, "_records_for", read)
+    flags.recompute_all(world.sf)  # and the next refresh, with nobody writing, keeps it
+    with world.sf() as s:
+        assert "safety_phq9" in [f.code for f in flags.for_case(s, cid)]
