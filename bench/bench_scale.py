@@ -37,6 +37,7 @@ from bench.seed_bulk import seed_bulk_cases  # noqa: E402
 from db.engine import SessionFactory, make_engine, make_session_factory, upgrade_to_head  # noqa: E402
 from db.models import Assessment, Case, Patient, Review, Treatment, WearableDay  # noqa: E402
 from hub import cases, charts, demo, flags, records  # noqa: E402
+from hub import settings as hub_settings  # noqa: E402
 from hub.auth import actor_for  # noqa: E402
 
 TARGET = 1.5
@@ -299,20 +300,37 @@ def refresh_figures(c: Cohort, rounds: int) -> list[str]:
         return out
 
     quiet = {"page": sample(page), "write": sample(write)}
-    flags.mark_stale(c.sf)
-    env = {**os.environ, "DATABASE_URL": c.url}
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "worker", "--once"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(3)  # let it get going
-    busy = {"page": sample(page), "write": sample(write)}
-    still_running = proc.poll() is None
-    out, _ = proc.communicate()
-    for k in ("page", "write"):
-        q, b = statistics.median(quiet[k]), statistics.median(busy[k])
-        lines.append(f"| queue {k if k == 'page' else 'write (assessment + recompute)'} during a full refresh | "
-                     f"{q:.1f} ms quiet → {b:.1f} ms busy (p95 {max(busy[k]):.1f}) | ratio {b / q:.2f} | "
-                     f"{'worker still running at the end' if still_running else 'worker finished during sampling'} |")
-    lines.append(f"| worker output | {out.strip().splitlines()[-1] if out.strip() else ''} | | |")
+    admin = actor_for(c.sf, "admin")
+    weight = "priority.per_week_waiting"
+    for kind in ("nothing changed", "every priority changes"):
+        if kind == "every priority changes":  # an admin changes a weight: every waiting case's priority moves
+            with c.sf() as s:
+                before = float(hub_settings.get(s, weight))
+            hub_settings.update(c.sf, admin, weight, before + 0.5)
+        flags.mark_stale(c.sf)
+        with c.sf() as s:
+            before_priority = dict(s.execute(select(Case.id, Case.priority)).all())
+        env = {**os.environ, "DATABASE_URL": c.url}
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "hub", "worker", "--once"], cwd=PROJECT_ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(3)  # let it get going
+        busy = {"page": sample(page), "write": sample(write)}
+        still_running = proc.poll() is None
+        out, _ = proc.communicate()
+        took = time.perf_counter() - t0
+        with c.sf() as s:
+            moved = sum(1 for cid, p in s.execute(select(Case.id, Case.priority)) if before_priority.get(cid) != p)
+        lines.append(f"| full refresh, {kind} | {moved:,} priorities changed | {took:.1f} s (worker at nice 10) | "
+                     f"{out.strip().splitlines()[-1] if out.strip() else ''} |")
+        for k in ("page", "write"):
+            q, b = statistics.median(quiet[k]), statistics.median(busy[k])
+            lines.append(f"| queue {k if k == 'page' else 'write (assessment + recompute)'} during it | "
+                         f"{q:.1f} ms quiet → {b:.1f} ms busy (p95 {max(busy[k]):.1f}) | ratio {b / q:.2f} | "
+                         f"{'worker still running at the end' if still_running else 'worker done while sampling'} |")
+        if kind == "every priority changes":
+            hub_settings.update(c.sf, admin, weight, before)
+            flags.mark_stale(c.sf)  # priorities as of the seeded weight come back with the next refresh
     return lines
 
 
