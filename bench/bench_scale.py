@@ -305,8 +305,8 @@ def refresh_figures(c: Cohort, rounds: int) -> list[str]:
     for kind in ("nothing changed", "every priority changes"):
         if kind == "every priority changes":  # an admin changes a weight: every waiting case's priority moves
             with c.sf() as s:
-                before = float(hub_settings.get(s, weight))
-            hub_settings.update(c.sf, admin, weight, before + 0.5)
+                before = int(hub_settings.get(s, weight))
+            hub_settings.update(c.sf, admin, weight, before + 1)
         flags.mark_stale(c.sf)
         with c.sf() as s:
             before_priority = dict(s.execute(select(Case.id, Case.priority)).all())
