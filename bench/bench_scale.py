@@ -268,16 +268,20 @@ def verdict(ratio: float, spread_a: float, spread_b: float) -> str:
 # ----------------------------------------------------------------------------- refresh
 
 
-def refresh_figures(c: Cohort, rounds: int) -> list[str]:
+REFRESH_KINDS = {"daily": "daily", "same": "nothing changed", "weights": "every priority changes"}
+
+
+def refresh_figures(c: Cohort, rounds: int, kinds: tuple[str, ...] = tuple(REFRESH_KINDS)) -> list[str]:
     """The daily refresh at this size, and queue page and write times while a full refresh runs in a worker
-    process against without it."""
+    process against without it (`kinds`: which of daily, same, weights)."""
     lines = []
-    with c.sf.begin() as s:
-        s.execute(update(Case).values(flags_computed_on=date.today() - timedelta(days=1)))
-    t0, l0 = time.perf_counter(), load1()
-    n = flags.recompute_due(c.sf)
-    lines.append(f"| daily refresh (open cases not computed today) | {n:,} cases | "
-                 f"{time.perf_counter() - t0:.1f} s | load {l0:.2f} → {load1():.2f} |")
+    if "daily" in kinds:
+        with c.sf.begin() as s:
+            s.execute(update(Case).values(flags_computed_on=date.today() - timedelta(days=1)))
+        t0, l0 = time.perf_counter(), load1()
+        n = flags.recompute_due(c.sf)
+        lines.append(f"| daily refresh (open cases not computed today) | {n:,} cases | "
+                     f"{time.perf_counter() - t0:.1f} s | load {l0:.2f} → {load1():.2f} |")
     chair = actor_for(c.sf, "chair")
     pcp = actor_for(c.sf, "gp.north")
     with c.sf() as s:
@@ -302,7 +306,7 @@ def refresh_figures(c: Cohort, rounds: int) -> list[str]:
     quiet = {"page": sample(page), "write": sample(write)}
     admin = actor_for(c.sf, "admin")
     weight = "priority.per_week_waiting"
-    for kind in ("nothing changed", "every priority changes"):
+    for kind in (REFRESH_KINDS[k] for k in ("same", "weights") if k in kinds):
         if kind == "every priority changes":  # an admin changes a weight: every waiting case's priority moves
             with c.sf() as s:
                 before = int(hub_settings.get(s, weight))
@@ -330,7 +334,7 @@ def refresh_figures(c: Cohort, rounds: int) -> list[str]:
                          f"{'worker still running at the end' if still_running else 'worker done while sampling'} |")
         if kind == "every priority changes":
             hub_settings.update(c.sf, admin, weight, before)
-            flags.mark_stale(c.sf)  # priorities as of the seeded weight come back with the next refresh
+            flags.recompute_all(c.sf)  # leave the database as seeded: the next run's "nothing changed" holds
     return lines
 
 
@@ -372,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", type=Path, help="SQLite: keep (and reuse) the seeded databases in this folder")
     p.add_argument("--no-refresh", dest="refresh", action="store_false",
                    help="skip the refresh figures (daily refresh; page and write during a full refresh)")
+    p.add_argument("--refresh-kinds", default="daily,same,weights",
+                   help="which refresh figures: daily (the daily refresh), same (a full refresh in which nothing "
+                        "changes), weights (a full refresh after a priority weight changed)")
     p.add_argument("--output", type=Path, default=DEFAULT_RESULTS)
     p.add_argument("--only", default="", help="measure only the variants whose name contains this text "
                                               "(e.g. 'flag filter')")
@@ -382,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     b = build_cohort("large", args.large, args.backend, args.keep, today)
     try:
         results = measure(a, b, args.rounds, args.only)
-        refresh = refresh_figures(b, max(5, args.rounds)) if args.refresh else []
+        refresh = refresh_figures(b, max(5, args.rounds), tuple(args.refresh_kinds.split(","))) if args.refresh else []
         text = report(a, b, results, refresh, args, started_load)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text)

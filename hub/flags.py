@@ -48,6 +48,9 @@ REFRESH_KEY = "system.flags_refreshed_on"
 RETURNED = ("completed", "incomplete")  # assessment statuses of a form that came back (scored or not)
 IMPORTANT_IMPROVEMENT = frozenset({"moderate", "substantial", "improved"})
 CHUNK = 2000
+# The background refresh's transactions: small enough that SQLite's write lock, held from a chunk's first
+# write to its commit, keeps a clinician's save waiting a fraction of a second at most.
+REFRESH_CHUNK = 500
 
 # The typed view of a flag stored on a case (hub.clinical's Flag: code, severity, reason, evidence, label,
 # is_open). Services, letters and pages read stored flags through it (for_cases / for_case), never as dicts.
@@ -500,7 +503,8 @@ def _recompute_where(session_factory: SessionFactory, today: date, where: list) 
     last_id = 0
     while True:
         with session_factory.begin() as s:
-            ids = s.scalars(select(Case.id).where(Case.id > last_id, *where).order_by(Case.id).limit(CHUNK)).all()
+            ids = s.scalars(select(Case.id).where(Case.id > last_id, *where).order_by(Case.id)
+                            .limit(REFRESH_CHUNK)).all()
             if not ids:
                 break
             recompute_cases(s, ids, today, refresh=True)
